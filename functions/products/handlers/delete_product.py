@@ -1,0 +1,26 @@
+"""DELETE /api/products/{id}"""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+
+from sales_common.api import create_app
+from sales_common.observability import entrypoint, observability
+
+from products import service
+
+app = create_app()
+logger, metrics = observability("products")
+
+
+@app.delete("/api/products/<id>", summary="Delete a product", tags=["products"])
+def delete_product(
+    id: Annotated[int, Path(ge=1)],  # noqa: A002
+    if_match: Annotated[str | None, Header(alias="if-match")] = None,
+) -> Response[None]:
+    service.delete_product(id, parse_if_match(if_match))
+    return Response(status_code=204)
+
+
+handler = entrypoint(app, logger, metrics)

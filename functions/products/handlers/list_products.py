@@ -1,0 +1,21 @@
+"""GET /api/products: one page of products in id order."""
+
+from aws_lambda_powertools.event_handler import Response
+
+from sales_common.api import create_app
+from sales_common.listing import DEFAULT_LIMIT, Cursor, Limit, page_response
+from sales_common.observability import entrypoint, observability
+
+from products import service
+from products.models import Product
+
+app = create_app()
+logger, metrics = observability("products")
+
+
+@app.get("/api/products", summary="List products", tags=["products"])
+def list_products(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response[list[Product]]:
+    return page_response(service.list_products(limit, cursor), "/api/products", limit)
+
+
+handler = entrypoint(app, logger, metrics)

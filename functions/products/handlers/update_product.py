@@ -1,0 +1,28 @@
+"""PUT /api/products/{id}: partial update with optimistic concurrency (If-Match)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+
+from sales_common.api import create_app, json_response, parse_if_match
+from sales_common.observability import entrypoint, observability
+
+from products import service
+from products.models import Product, ProductUpdate
+
+app = create_app()
+logger, metrics = observability("products")
+
+
+@app.put("/api/products/<id>", summary="Update a product", tags=["products"])
+def update_product(
+    id: Annotated[int, Path(ge=1)],  # noqa: A002
+    data: Annotated[ProductUpdate, Body()],
+    if_match: Annotated[str | None, Header(alias="if-match")] = None,
+) -> Response[Product]:
+    product = service.update_product(id, data, parse_if_match(if_match))
+    return json_response(200, product.model_dump(by_alias=True), etag=product.version)
+
+
+handler = entrypoint(app, logger, metrics)

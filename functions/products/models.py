@@ -1,0 +1,44 @@
+"""Request and response shapes of the Products service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StrictStr, model_validator
+
+from sales_common.models import Amount, ApiModel, Count, Money, StoredModel
+
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Description = Annotated[StrictStr, Field(max_length=2000)]
+
+
+class ProductCreate(ApiModel):
+    name: Name
+    price: Money
+    description: Description | None = None
+    stock: Count = 0
+
+
+class ProductUpdate(ApiModel):
+    """PUT body: only the given fields change."""
+
+    name: Name | None = None
+    price: Money | None = None
+    description: Description | None = None
+    stock: Count | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ProductUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of name, price, description, stock")
+        for field in ("name", "price", "stock"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class Product(StoredModel):
+    name: str
+    price: Amount
+    description: str | None = None
+    stock: int

@@ -1,0 +1,124 @@
+"""One HTTP contract for every service: the resolver factory, JSON (de)serialisation with exact
+decimals, and the single mapping from errors to application/problem+json responses."""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from sales_common.errors import DomainError
+from sales_common.models import Problem, json_number
+from sales_common.settings import getenv
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+PROBLEM_JSON = "application/problem+json"
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+_log = logging.getLogger("sales_common.api")
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, Decimal):
+        return json_number(o)
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+dumps = partial(json.dumps, separators=(",", ":"), default=_default)
+loads = partial(json.loads, parse_float=Decimal)
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> Response[Problem]:
+    body = Problem(title=title, status=status, detail=detail, errors=errors or []).model_dump()  # type: ignore[arg-type]
+    return Response(status_code=status, content_type=PROBLEM_JSON, body=body)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"body", "path", "query", "header"} else list(map(str, loc))
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def _on_validation_error(exc: RequestValidationError) -> Response[Problem]:
+    errors = exc.errors()
+    types = {e.get("type") for e in errors}
+    if "json_invalid" in types:
+        return problem(400, "Malformed JSON", "The request body is not valid JSON.")
+    if "unsupported_content_type" in types:
+        return problem(415, "Unsupported media type", "Send the request body as application/json.")
+    fields = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
+    if all(tuple(e.get("loc", ("body",)))[0] == "body" for e in errors):
+        return problem(422, "Validation failed", "The request body has invalid fields.", fields)
+    return problem(400, "Invalid request parameters", "The path or query parameters are invalid.", fields)
+
+
+def _on_domain_error(exc: DomainError) -> Response[Problem]:
+    return problem(exc.status, exc.title, exc.detail, exc.errors)
+
+
+def _on_not_found(_: NotFoundError) -> Response[Problem]:
+    return problem(404, "Not found", "No such route.")
+
+
+def _on_unexpected(exc: Exception) -> Response[Problem]:
+    # The only broad catch in the code base: log the traceback, never send it to the client.
+    _log.exception("unhandled error", exc_info=exc)
+    return problem(500, "Internal server error", "An unexpected error occurred; it has been logged.")
+
+
+def create_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps, json_body_deserializer=loads)
+    app.exception_handler(RequestValidationError)(_on_validation_error)
+    app.exception_handler(DomainError)(_on_domain_error)
+    app.exception_handler(NotFoundError)(_on_not_found)
+    app.exception_handler(Exception)(_on_unexpected)
+    return app
+
+
+def _max_body_bytes() -> int:
+    raw = getenv("MAX_BODY_BYTES")
+    return int(raw) if raw and raw.isdigit() else DEFAULT_MAX_BODY_BYTES
+
+
+def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Route the event, refusing oversized bodies before any parsing happens."""
+    body = event.get("body") or ""
+    limit = _max_body_bytes()
+    if len(body) > (limit * 4 // 3 + 4 if event.get("isBase64Encoded") else limit):
+        detail = f"The request body exceeds the {limit}-byte limit."
+        response = problem(413, "Payload too large", detail)
+        return {
+            "statusCode": 413,
+            "headers": {"Content-Type": PROBLEM_JSON},
+            "body": dumps(response.body),
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)
+
+
+def json_response(
+    status: int, body: Any, *, etag: int | None = None, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    """A JSON response; `etag` is the entity version, sent as a strong ETag."""
+    all_headers = dict(headers or {})
+    if etag is not None:
+        all_headers["ETag"] = f'"{etag}"'
+    return Response(status_code=status, content_type="application/json", body=body, headers=all_headers)
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The version an If-Match header names (`"3"`, `W/"3"` or `3`); None when absent or `*`."""
+    if value is None or value.strip() == "*":
+        return None
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        from sales_common.errors import PreconditionFailed
+
+        raise PreconditionFailed(f"If-Match {value!r} does not name a version this API issued.")
+    return int(raw)

@@ -1,0 +1,48 @@
+"""Lazily created, reused boto3 clients.
+
+Clients are created on first use (not at import) and reused across warm invocations. They are
+keyed by endpoint and region, so a test or the local cloud that points a function at an
+emulator gets its own client rather than a stale one.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+    from sales_common.settings import ServiceSettings
+
+_clients: dict[tuple[str, str | None, str | None], Any] = {}
+_lock = threading.Lock()
+
+
+def client(service: str, settings: ServiceSettings) -> Any:
+    key = (service, settings.endpoint_url, settings.region)
+    found = _clients.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        if key not in _clients:
+            import boto3  # deferred: keeps module import cheap for cold starts
+
+            session = boto3.session.Session()
+            _clients[key] = session.client(service, endpoint_url=settings.endpoint_url, region_name=settings.region)
+        return _clients[key]
+
+
+def dynamodb(settings: ServiceSettings) -> DynamoDBClient:
+    return client("dynamodb", settings)  # type: ignore[no-any-return]
+
+
+def stepfunctions(settings: ServiceSettings) -> SFNClient:
+    return client("stepfunctions", settings)  # type: ignore[no-any-return]
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests that swap endpoints call this)."""
+    with _lock:
+        _clients.clear()

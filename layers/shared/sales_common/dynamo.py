@@ -1,0 +1,254 @@
+"""Decimal-safe DynamoDB access for versioned entities.
+
+Every service stores its entities the same way: `pk` = "<ENTITY>#<id>", an integer `id`, an
+`entity` attribute (the `byEntity` index lists them in id order), a `version` that every write
+bumps, and server-side `createdAt`/`updatedAt`. `EntityStore` is the only code that talks to
+DynamoDB for them; it turns conditional-write failures into domain errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from sales_common import aws
+from sales_common.errors import NotFound, PreconditionFailed
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from sales_common.settings import ServiceSettings
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+ENTITY_INDEX = "byEntity"
+
+
+def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Python values (Decimal, never float) to a DynamoDB attribute map; None values dropped."""
+    return {k: _serializer.serialize(v) for k, v in data.items() if v is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def value(v: Any) -> dict[str, Any]:
+    return _serializer.serialize(v)  # type: ignore[no-any-return]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def is_conditional_failure(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return code in {"ConditionalCheckFailedException", "TransactionCanceledException"}
+
+
+def cancellation_codes(exc: Exception) -> list[str]:
+    """Per-item reasons of a cancelled transaction ("None" for items that were fine)."""
+    reasons = getattr(exc, "response", {}).get("CancellationReasons", [])
+    return [r.get("Code", "None") for r in reasons]
+
+
+class EntityStore:
+    """CRUD with optimistic concurrency for one entity type in one table."""
+
+    def __init__(self, settings: ServiceSettings, entity: str, client: DynamoDBClient | None = None) -> None:
+        self.settings = settings
+        self.table = settings.TABLE_NAME
+        self.entity = entity
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = aws.dynamodb(self.settings)
+        return self._client
+
+    def pk(self, entity_id: int | str) -> str:
+        return f"{self.entity.upper()}#{entity_id}"
+
+    def key(self, entity_id: int | str) -> dict[str, Any]:
+        return {"pk": {"S": self.pk(entity_id)}}
+
+    # ------------------------------------------------------------------ reads
+    def get(self, entity_id: int, *, consistent: bool = True) -> dict[str, Any] | None:
+        found = self.client.get_item(TableName=self.table, Key=self.key(entity_id), ConsistentRead=consistent)
+        return from_item(found["Item"]) if "Item" in found else None
+
+    def require(self, entity_id: int) -> dict[str, Any]:
+        found = self.get(entity_id)
+        if found is None:
+            raise NotFound(f"{self.entity.capitalize()} {entity_id} does not exist.")
+        return found
+
+    def page(
+        self,
+        limit: int,
+        start_key: dict[str, Any] | None = None,
+        *,
+        index: str = ENTITY_INDEX,
+        key_condition: str = "entity = :entity",
+        values: Mapping[str, Any] | None = None,
+        filter_expression: str | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of entities in id order, and the key to continue from (None at the end)."""
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": to_item({":entity": self.entity, **(values or {})}),
+            "Limit": limit,
+        }
+        if filter_expression:
+            params["FilterExpression"] = filter_expression
+        if start_key:
+            params["ExclusiveStartKey"] = to_item(start_key)
+        result = self.client.query(**params)
+        items = [from_item(i) for i in result.get("Items", [])]
+        last = result.get("LastEvaluatedKey")
+        return items, (from_item(last) if last else None)
+
+    # ------------------------------------------------------------------ writes
+    def allocate_id(self) -> int:
+        """Next integer id for this entity: one atomic counter item per entity type."""
+        result = self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"COUNTER#{self.entity.upper()}"}},
+            UpdateExpression="ADD lastId :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(result["Attributes"]["lastId"]["N"])
+
+    def new_item(self, entity_id: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        stamp = now_iso()
+        return {
+            **attributes,
+            "pk": self.pk(entity_id),
+            "entity": self.entity,
+            "id": entity_id,
+            "version": 1,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+        }
+
+    def put_new_op(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """A transaction `Put` that creates `item` only if its key is free."""
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def create(self, attributes: Mapping[str, Any], extra_ops: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+        """Allocate an id and store a new entity, atomically with `extra_ops` if any."""
+        item = self.new_item(self.allocate_id(), attributes)
+        self.transact([self.put_new_op(item), *extra_ops])
+        return item
+
+    def update_op(
+        self, entity_id: int, changes: Mapping[str, Any], expected_version: int | None
+    ) -> dict[str, Any]:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":one": 1, ":now": now_iso()}
+        sets = ["#updatedAt = :now"]
+        names["#updatedAt"] = "updatedAt"
+        removes = []
+        for i, (field, new) in enumerate(changes.items()):
+            names[f"#f{i}"] = field
+            if new is None:
+                removes.append(f"#f{i}")
+            else:
+                values[f":v{i}"] = new
+                sets.append(f"#f{i} = :v{i}")
+        condition = "attribute_exists(pk)"
+        if expected_version is not None:
+            condition += " AND version = :expected"
+            values[":expected"] = expected_version
+        expression = "SET " + ", ".join(sets) + " ADD version :one"
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        return {
+            "TableName": self.table,
+            "Key": self.key(entity_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item(values),
+        }
+
+    def update(
+        self,
+        entity_id: int,
+        changes: Mapping[str, Any],
+        expected_version: int | None = None,
+        extra_ops: Sequence[dict[str, Any]] = (),
+    ) -> dict[str, Any]:
+        """Apply `changes` (None removes a field) if the entity exists and, when given, is still
+        at `expected_version`. Returns the stored entity after the write."""
+        op = self.update_op(entity_id, changes, expected_version)
+        try:
+            if extra_ops:
+                self.transact([{"Update": op}, *extra_ops])
+                return self.require(entity_id)
+            result = self.client.update_item(**op, ReturnValues="ALL_NEW")
+        except Exception as exc:
+            self._raise_for_write(exc, entity_id, expected_version)
+            raise
+        return from_item(result["Attributes"])
+
+    def delete(
+        self,
+        entity_id: int,
+        expected_version: int | None = None,
+        extra_ops: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        condition = "attribute_exists(pk)"
+        values: dict[str, Any] = {}
+        if expected_version is not None:
+            condition += " AND version = :expected"
+            values[":expected"] = expected_version
+        op: dict[str, Any] = {"TableName": self.table, "Key": self.key(entity_id), "ConditionExpression": condition}
+        if values:
+            op["ExpressionAttributeValues"] = to_item(values)
+        try:
+            if extra_ops:
+                self.transact([{"Delete": op}, *extra_ops])
+            else:
+                self.client.delete_item(**op)
+        except Exception as exc:
+            self._raise_for_write(exc, entity_id, expected_version)
+            raise
+
+    def transact(self, ops: Sequence[dict[str, Any]]) -> None:
+        if len(ops) == 1 and "Put" in ops[0]:
+            self.client.put_item(**ops[0]["Put"])
+        else:
+            self.client.transact_write_items(TransactItems=list(ops))
+
+    def _raise_for_write(self, exc: Exception, entity_id: int, expected_version: int | None) -> None:
+        """Translate a failed conditional write on the entity into NotFound/PreconditionFailed.
+        Returns (so the caller re-raises) when the failure was not the entity's own condition."""
+        if not is_conditional_failure(exc):
+            return
+        codes = cancellation_codes(exc)
+        if codes and codes[0] != "ConditionalCheckFailed":
+            return
+        current = self.get(entity_id)
+        if current is None:
+            raise NotFound(f"{self.entity.capitalize()} {entity_id} does not exist.") from exc
+        if expected_version is not None and current["version"] != expected_version:
+            raise PreconditionFailed(
+                f"{self.entity.capitalize()} {entity_id} is at version {current['version']}, "
+                f"not {expected_version}: it changed since you read it."
+            ) from exc

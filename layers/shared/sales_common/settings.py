@@ -1,0 +1,71 @@
+"""Typed settings read from the function's environment.
+
+Settings are read per call (cheap) rather than frozen at import, so tests and the in-process
+local cloud can run several functions with different environments in one interpreter. The
+local cloud supplies a per-invocation environment through `ENVIRONMENT_OVERLAY` (a
+contextvar), so no request ever mutates the process-wide `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from contextvars import ContextVar
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sales_common.errors import ConfigurationError
+
+ENVIRONMENT_OVERLAY: ContextVar[Mapping[str, str] | None] = ContextVar("sales_environment_overlay", default=None)
+
+
+def getenv(name: str, default: str | None = None) -> str | None:
+    """Look a variable up in the invocation's overlay first, then in the process environment."""
+    overlay = ENVIRONMENT_OVERLAY.get()
+    if overlay is not None and name in overlay:
+        return overlay[name]
+    return os.environ.get(name, default)
+
+
+def environment() -> dict[str, str]:
+    merged = dict(os.environ)
+    merged.update(ENVIRONMENT_OVERLAY.get() or {})
+    return merged
+
+
+class ServiceSettings(BaseModel):
+    """Settings every service function reads. Field names are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    TABLE_NAME: str = Field(min_length=1)
+    STAGE: str = "dev"
+    AWS_ENDPOINT_URL: str | None = None
+    AWS_REGION: str | None = None
+    AWS_DEFAULT_REGION: str | None = None
+    PAGE_SIZE_DEFAULT: int = Field(default=20, ge=1, le=100)
+    PAGE_SIZE_MAX: int = Field(default=100, ge=1, le=1000)
+    MAX_BODY_BYTES: int = Field(default=16 * 1024, ge=1024)
+    # Signs pagination cursors so a tampered one is rejected. Set per stage in production.
+    CURSOR_SIGNING_KEY: str = "sales-cursor-v1"
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.AWS_ENDPOINT_URL or None
+
+    @property
+    def region(self) -> str | None:
+        return self.AWS_REGION or self.AWS_DEFAULT_REGION or None
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def load_settings(model: type[S] = ServiceSettings) -> S:  # type: ignore[assignment]
+    """Validate the environment against `model`; fail fast naming every bad variable."""
+    try:
+        return model.model_validate(environment())
+    except ValidationError as exc:
+        problems = ", ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"invalid function configuration ({problems})") from exc

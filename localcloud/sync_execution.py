@@ -1,0 +1,171 @@
+"""StartSyncExecution for moto 5.2.5, in one small place.
+
+moto's bundled ASL interpreter can run Express workflows, but its HTTP layer does not route
+``StartSyncExecution``. :func:`install` adds that action to moto's StepFunctions response class:
+it starts an ordinary execution (which moto runs in a worker thread when
+``{"stepfunctions": {"execute_state_machine": True}}`` is configured), waits for it to finish
+(bounded), and answers with the ``StartSyncExecution`` response shape.
+
+It also teaches moto's decorator mode the ``sync-states.<region>.amazonaws.com`` host that botocore
+uses for this operation (the ``sync-`` host prefix). Against a custom endpoint (moto server mode)
+the prefix cannot be served at all -- ``http://sync-127.0.0.1:port`` does not resolve -- so local
+environments must set ``AWS_DISABLE_HOST_PREFIX_INJECTION=true`` (see :data:`LOCAL_ENV`).
+
+This is local/test configuration only; production handler code calls ``start_sync_execution``
+unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+import time
+import uuid
+from typing import Any
+
+__all__ = ["LOCAL_ENV", "install", "is_installed"]
+
+#: Environment that boto3 clients talking to a *custom endpoint* need for StartSyncExecution.
+LOCAL_ENV = {"AWS_DISABLE_HOST_PREFIX_INJECTION": "true"}
+
+#: Upper bound for one synchronous execution (Express workflows are capped at 5 minutes on AWS).
+DEFAULT_TIMEOUT_SECONDS = 300.0
+
+_SYNC_URL_BASE = r"https?://sync-states\.(.+)\.amazonaws.com"
+_lock = threading.Lock()
+_installed = False
+_timeout_seconds = DEFAULT_TIMEOUT_SECONDS
+
+
+def is_installed() -> bool:
+    return _installed
+
+
+def install(timeout_seconds: float | None = None) -> None:
+    """Add ``start_sync_execution`` to moto's StepFunctions responses. Idempotent, thread-safe.
+
+    Call it before the first StartSyncExecution request: in a pytest fixture (decorator mode) or
+    in the process that runs ``moto.server.ThreadedMotoServer`` (server mode; in-process only --
+    a separately started ``moto_server`` process is not patched).
+    """
+    global _installed, _timeout_seconds
+    with _lock:
+        if timeout_seconds is not None:
+            _timeout_seconds = float(timeout_seconds)
+        if _installed:
+            return
+        from moto import backend_index
+        from moto.stepfunctions import urls
+        from moto.stepfunctions.responses import StepFunctionResponse
+
+        if _SYNC_URL_BASE not in urls.url_bases:
+            urls.url_bases.append(_SYNC_URL_BASE)
+        if not any(p.pattern == _SYNC_URL_BASE for _, p in backend_index.backend_url_patterns):
+            backend_index.backend_url_patterns.append(("stepfunctions", re.compile(_SYNC_URL_BASE)))
+        StepFunctionResponse.start_sync_execution = _start_sync_execution  # type: ignore[attr-defined]
+        _installed = True
+
+
+def _error(code: str, message: str) -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError(code, message)
+
+
+def _start_sync_execution(self: Any) -> Any:
+    """Bound as ``StepFunctionResponse.start_sync_execution``."""
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    backend = self.stepfunction_backend
+    if not isinstance(backend, StepFunctionsParserBackend):
+        raise _error(
+            "ValidationException",
+            "StartSyncExecution needs moto to execute state machines: use "
+            'mock_aws(config={"stepfunctions": {"execute_state_machine": True}}) or POST that '
+            "config to /moto-api/config in server mode.",
+        )
+    arn = self._get_param("stateMachineArn")
+    state_machine = backend.describe_state_machine(arn)
+    # moto keeps the requested type in ``.type`` (its ``sm_type`` is always "STANDARD").
+    if getattr(state_machine, "type", "STANDARD") != "EXPRESS":
+        raise _error(
+            "StateMachineTypeNotSupported",
+            "This operation is not supported by this type of state machine",
+        )
+    # moto 5.2.5 names every unnamed execution "None": always pass a unique name.
+    name = self._get_param("name") or uuid.uuid4().hex
+    execution_input = self._get_param("input", if_none="{}")
+    execution = backend.start_execution(arn, name, execution_input)
+    timed_out = not _wait(execution, _timeout_seconds)
+    return ActionResult(_sync_output(execution, timed_out))
+
+
+def _status_of(execution: Any) -> str | None:
+    status = getattr(execution, "exec_status", None)
+    return None if status is None else getattr(status, "value", str(status))
+
+
+def _wait(execution: Any, timeout_seconds: float) -> bool:
+    """Poll until the execution leaves RUNNING; False (after stopping it) if the bound is hit."""
+    deadline = time.monotonic() + timeout_seconds
+    delay = 0.001
+    while _status_of(execution) in (None, "RUNNING", "PENDING_REDRIVE"):
+        if time.monotonic() >= deadline:
+            try:
+                execution.stop(stop_date=_now(), error="States.Timeout", cause="StartSyncExecution bound hit")
+            except Exception:  # noqa: BLE001 - best effort, the worker may not have set up yet
+                pass
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+    return True
+
+
+def _now() -> Any:
+    import datetime
+
+    return datetime.datetime.now(tz=datetime.UTC)
+
+
+def _sync_output(execution: Any, timed_out: bool = False) -> dict[str, Any]:
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    status = "TIMED_OUT" if timed_out else _status_of(execution)
+    sync_status = status if status in ("SUCCEEDED", "TIMED_OUT") else "FAILED"
+    start, stop = execution.start_date, execution.stop_date or _now()
+    duration_ms = max(0.0, (stop - start).total_seconds() * 1000)
+    out: dict[str, Any] = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "startDate": start,
+        "stopDate": stop,
+        "status": sync_status,
+        "input": to_json_str(execution.input_data, separators=(",", ":")),
+        "inputDetails": {"included": True},
+        "billingDetails": {
+            "billedMemoryUsedInMB": 64,
+            "billedDurationInMilliseconds": max(100, int(math.ceil(duration_ms / 100.0)) * 100),
+        },
+    }
+    if sync_status == "SUCCEEDED":
+        out["output"] = to_json_str(execution.output, separators=(",", ":"))
+        out["outputDetails"] = {"included": True}
+    if execution.error is not None:
+        out["error"] = execution.error
+    if execution.cause is not None:
+        out["cause"] = execution.cause
+    if sync_status == "TIMED_OUT":
+        out.setdefault("error", "States.Timeout")
+        out.setdefault("cause", "The execution timed out")
+    return out
+
+
+def apply_local_env(environ: Any = None) -> None:
+    """Set :data:`LOCAL_ENV` in ``environ`` (default ``os.environ``) -- for fixtures / startup."""
+    target = os.environ if environ is None else environ
+    for key, value in LOCAL_ENV.items():
+        target[key] = value

@@ -1,0 +1,396 @@
+"""template.yaml -> local DynamoDB tables and Step Functions state machines.
+
+template.yaml is the single source of truth: nothing here hard-codes a table or a workflow.
+Everything works with any boto3 client, so the same calls serve moto's decorator mode
+(``mock_aws``) in unit-test fixtures and the moto server behind ``python -m localcloud``.
+
+Local naming follows ``sam local``: ``!Ref Table`` resolves to the table's logical id, so the
+table is created under its logical id. Pseudo parameters use SAM's local values (us-east-1,
+123456789012).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ACCOUNT_ID",
+    "REGION",
+    "TemplateError",
+    "create_state_machines",
+    "create_tables",
+    "load_template",
+    "resources_of_type",
+    "state_machine_arn",
+    "table_arn",
+]
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+PARTITION = "aws"
+DUMMY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/localcloud-state-machine-role"
+
+TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
+STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+
+
+class TemplateError(ValueError):
+    """The template asks for something the local cloud cannot resolve."""
+
+
+# ------------------------------------------------------------------ loading
+def load_template(path: str | Path) -> dict[str, Any]:
+    """Parse template.yaml (or JSON) with SAM CLI's own parser.
+
+    Short-form tags become their long form: ``!Ref X`` -> ``{"Ref": "X"}``,
+    ``!GetAtt X.Arn`` -> ``{"Fn::GetAtt": ["X", "Arn"]}``, ``!Sub s`` -> ``{"Fn::Sub": "s"}``.
+    """
+    from samcli.yamlhelper import yaml_parse
+
+    text = Path(path).read_text(encoding="utf-8")
+    template = yaml_parse(text)
+    if not isinstance(template, Mapping) or not isinstance(template.get("Resources"), Mapping):
+        raise TemplateError(f"{path}: not a CloudFormation/SAM template (no Resources)")
+    return _plain(template)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def resources_of_type(template: Mapping[str, Any], *types: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template.get("Resources", {}).items()
+        if isinstance(resource, Mapping) and resource.get("Type") in types
+    }
+
+
+def table_arn(table_name: str) -> str:
+    return f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT_ID}:table/{table_name}"
+
+
+def state_machine_arn(name: str) -> str:
+    return f"arn:{PARTITION}:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
+
+
+# ------------------------------------------------------------------ intrinsics
+class _Resolver:
+    """Resolves the handful of intrinsics that make sense locally; anything else is an error."""
+
+    def __init__(
+        self,
+        template: Mapping[str, Any],
+        parameter_overrides: Mapping[str, str] | None = None,
+        state_machine_arns: Mapping[str, str] | None = None,
+    ) -> None:
+        self.template = template
+        self.resources: Mapping[str, Any] = template.get("Resources", {})
+        self.parameters: Mapping[str, Any] = template.get("Parameters", {}) or {}
+        self.overrides = dict(parameter_overrides or {})
+        self.state_machine_arns = dict(state_machine_arns or {})
+
+    def resolve(self, value: Any, where: str) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str | int | float):
+            return str(value)
+        if isinstance(value, Mapping) and len(value) == 1:
+            ((fn, arg),) = value.items()
+            if fn == "Ref":
+                return self.ref(arg, where)
+            if fn == "Fn::GetAtt":
+                parts = arg.split(".", 1) if isinstance(arg, str) else list(arg)
+                if len(parts) == 2:
+                    return self.get_att(str(parts[0]), str(parts[1]), where)
+            if fn == "Fn::Sub" and isinstance(arg, str):
+                return self.sub(arg, {}, where)
+            if fn == "Fn::Sub" and isinstance(arg, list) and len(arg) == 2:
+                local = {k: self.resolve(v, where) for k, v in arg[1].items()}
+                return self.sub(arg[0], local, where)
+        raise TemplateError(f"{where}: cannot resolve {json.dumps(value, default=str)} locally")
+
+    def ref(self, name: str, where: str) -> str:
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": PARTITION,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": "local",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.overrides:
+            return str(self.overrides[name])
+        if name in self.parameters:
+            default = self.parameters[name].get("Default")
+            if default is None:
+                raise TemplateError(f"{where}: parameter {name} has no Default and no override")
+            return str(default)
+        resource = self.resources.get(name)
+        if resource is None:
+            raise TemplateError(f"{where}: !Ref {name}: no such parameter or resource")
+        if resource.get("Type") in STATE_MACHINE_TYPES:  # Ref of a state machine is its ARN
+            return self.state_machine_arns.get(name, state_machine_arn(name))
+        return name  # tables, functions, queues, ...: the logical id, as sam local does
+
+    def get_att(self, name: str, attribute: str, where: str) -> str:
+        resource = self.resources.get(name)
+        if resource is None:
+            raise TemplateError(f"{where}: !GetAtt {name}.{attribute}: no such resource")
+        rtype = resource.get("Type")
+        if rtype in TABLE_TYPES and attribute == "Arn":
+            return table_arn(name)
+        if rtype in FUNCTION_TYPES and attribute == "Arn":
+            return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+        if rtype in STATE_MACHINE_TYPES and attribute in ("Arn", "Name"):
+            arn = self.state_machine_arns.get(name, state_machine_arn(name))
+            return arn if attribute == "Arn" else arn.rsplit(":", 1)[-1]
+        if rtype == "AWS::SQS::Queue" and attribute == "Arn":
+            return f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+        raise TemplateError(f"{where}: !GetAtt {name}.{attribute} ({rtype}) is not supported locally")
+
+    def sub(self, text: str, local: Mapping[str, str], where: str) -> str:
+        def repl(match: re.Match[str]) -> str:
+            expr = match.group(1)
+            if expr.startswith("!"):
+                return "${" + expr[1:] + "}"
+            if expr in local:
+                return local[expr]
+            if "." in expr and not expr.startswith("AWS::"):
+                res, att = expr.split(".", 1)
+                return self.get_att(res, att, where)
+            return self.ref(expr, where)
+
+        return re.sub(r"\$\{([^}]+)\}", repl, text)
+
+
+# ------------------------------------------------------------------ tables
+def table_definitions(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """CreateTable kwargs (plus ``_ttl``) for every table in the template, keyed by logical id."""
+    resolver = _Resolver(template)
+    out: dict[str, dict[str, Any]] = {}
+    for logical_id, resource in resources_of_type(template, *TABLE_TYPES).items():
+        props = resource.get("Properties") or {}
+        where = f"Resources.{logical_id}"
+        if resource["Type"] == "AWS::Serverless::SimpleTable":
+            out[logical_id] = _simple_table(logical_id, props)
+            continue
+        if "KeySchema" not in props or "AttributeDefinitions" not in props:
+            raise TemplateError(f"{where}: KeySchema and AttributeDefinitions are required")
+        kwargs: dict[str, Any] = {
+            "TableName": logical_id,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+        }
+        billing = props.get("BillingMode", "PROVISIONED")
+        if isinstance(billing, Mapping):
+            billing = resolver.resolve(billing, f"{where}.BillingMode")
+        kwargs["BillingMode"] = billing
+        if billing == "PROVISIONED":
+            kwargs["ProvisionedThroughput"] = _throughput(props.get("ProvisionedThroughput"))
+        gsis = []
+        for gsi in props.get("GlobalSecondaryIndexes") or []:
+            index = {k: gsi[k] for k in ("IndexName", "KeySchema", "Projection")}
+            if billing == "PROVISIONED":
+                index["ProvisionedThroughput"] = _throughput(gsi.get("ProvisionedThroughput"))
+            gsis.append(index)
+        if gsis:
+            kwargs["GlobalSecondaryIndexes"] = gsis
+        lsis = [
+            {k: lsi[k] for k in ("IndexName", "KeySchema", "Projection")}
+            for lsi in props.get("LocalSecondaryIndexes") or []
+        ]
+        if lsis:
+            kwargs["LocalSecondaryIndexes"] = lsis
+        stream = props.get("StreamSpecification")
+        if stream and stream.get("StreamViewType"):
+            kwargs["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": stream["StreamViewType"],
+            }
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled") in (True, "true", "True"):
+            kwargs["_ttl"] = {"Enabled": True, "AttributeName": ttl["AttributeName"]}
+        out[logical_id] = kwargs
+    return out
+
+
+def _throughput(value: Mapping[str, Any] | None) -> dict[str, int]:
+    value = value or {}
+    return {
+        "ReadCapacityUnits": int(value.get("ReadCapacityUnits", 5)),
+        "WriteCapacityUnits": int(value.get("WriteCapacityUnits", 5)),
+    }
+
+
+def _simple_table(logical_id: str, props: Mapping[str, Any]) -> dict[str, Any]:
+    pk = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
+    attr_type = {"String": "S", "Number": "N", "Binary": "B"}[pk.get("Type", "String")]
+    kwargs: dict[str, Any] = {
+        "TableName": logical_id,
+        "KeySchema": [{"AttributeName": pk["Name"], "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": pk["Name"], "AttributeType": attr_type}],
+    }
+    if props.get("ProvisionedThroughput"):
+        kwargs["BillingMode"] = "PROVISIONED"
+        kwargs["ProvisionedThroughput"] = _throughput(props["ProvisionedThroughput"])
+    else:
+        kwargs["BillingMode"] = "PAY_PER_REQUEST"
+    return kwargs
+
+
+def create_tables(dynamodb_client: Any, template: Mapping[str, Any]) -> dict[str, str]:
+    """Create every table of the template; returns {logical id: table name}.
+
+    Idempotent: a table that already exists (e.g. restored from persisted state) is left alone.
+    """
+    created: dict[str, str] = {}
+    existing = set(_list_tables(dynamodb_client))
+    for logical_id, definition in table_definitions(template).items():
+        kwargs = dict(definition)
+        ttl = kwargs.pop("_ttl", None)
+        name = kwargs["TableName"]
+        if name not in existing:
+            dynamodb_client.create_table(**kwargs)
+            if ttl:
+                dynamodb_client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        created[logical_id] = name
+    return created
+
+
+def _list_tables(client: Any) -> list[str]:
+    names: list[str] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = client.list_tables(**kwargs)
+        names.extend(page.get("TableNames", []))
+        if not page.get("LastEvaluatedTableName"):
+            return names
+        kwargs["ExclusiveStartTableName"] = page["LastEvaluatedTableName"]
+
+
+# ------------------------------------------------------------------ state machines
+def state_machine_definitions(
+    template: Mapping[str, Any],
+    template_dir: str | Path,
+    parameter_overrides: Mapping[str, str] | None = None,
+) -> dict[str, dict[str, str]]:
+    """{logical id: {"name", "type", "definition"}} with DefinitionSubstitutions applied."""
+    resolver = _Resolver(template, parameter_overrides)
+    out: dict[str, dict[str, str]] = {}
+    for logical_id, resource in resources_of_type(template, *STATE_MACHINE_TYPES).items():
+        props = resource.get("Properties") or {}
+        where = f"Resources.{logical_id}"
+        if resource["Type"] == "AWS::StepFunctions::StateMachine":
+            text = _cfn_definition(props, template_dir, where)
+            subs = props.get("DefinitionSubstitutions") or {}
+            sm_type = props.get("StateMachineType", "STANDARD")
+        else:
+            text = _sam_definition(props, template_dir, where)
+            subs = props.get("DefinitionSubstitutions") or {}
+            sm_type = props.get("Type", "STANDARD")
+        values = {key: resolver.resolve(value, f"{where}.DefinitionSubstitutions.{key}") for key, value in subs.items()}
+        definition = _substitute(text, values, where)
+        try:
+            json.loads(definition)
+        except ValueError as exc:
+            raise TemplateError(f"{where}: definition is not valid JSON after substitution: {exc}") from exc
+        out[logical_id] = {"name": logical_id, "type": str(sm_type), "definition": definition}
+    return out
+
+
+def _sam_definition(props: Mapping[str, Any], template_dir: str | Path, where: str) -> str:
+    if "Definition" in props:
+        return json.dumps(props["Definition"])
+    uri = props.get("DefinitionUri")
+    if isinstance(uri, str):
+        return _read_definition_file(Path(template_dir) / uri, where)
+    raise TemplateError(f"{where}: needs Definition or a local DefinitionUri path (got {uri!r})")
+
+
+def _cfn_definition(props: Mapping[str, Any], template_dir: str | Path, where: str) -> str:
+    if "Definition" in props:
+        return json.dumps(props["Definition"])
+    if isinstance(props.get("DefinitionString"), str):
+        return props["DefinitionString"]
+    raise TemplateError(f"{where}: only Definition / literal DefinitionString are supported locally")
+
+
+def _read_definition_file(path: Path, where: str) -> str:
+    if not path.is_file():
+        raise TemplateError(f"{where}: DefinitionUri file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix in (".yaml", ".yml"):
+        from samcli.yamlhelper import yaml_parse
+
+        return json.dumps(yaml_parse(text))
+    return text
+
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
+
+
+def _substitute(text: str, values: Mapping[str, str], where: str) -> str:
+    missing: set[str] = set()
+
+    def repl(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key in values:
+            # values land inside JSON strings: escape them as JSON string content
+            return json.dumps(values[key])[1:-1]
+        missing.add(key)
+        return match.group(0)
+
+    result = _PLACEHOLDER.sub(repl, text)
+    if missing:
+        raise TemplateError(
+            f"{where}: definition uses ${{{'}, ${'.join(sorted(missing))}}} "
+            "but DefinitionSubstitutions does not define it"
+        )
+    return result
+
+
+def create_state_machines(
+    sfn_client: Any,
+    template: Mapping[str, Any],
+    template_dir: str | Path,
+    parameter_overrides: Mapping[str, str] | None = None,
+    role_arn: str = DUMMY_ROLE_ARN,
+) -> dict[str, str]:
+    """Create every state machine of the template; returns {logical id: state machine ARN}.
+
+    Idempotent: an existing state machine of the same name gets its definition updated.
+    """
+    existing = {sm["name"]: sm["stateMachineArn"] for sm in _list_state_machines(sfn_client)}
+    arns: dict[str, str] = {}
+    for logical_id, spec in state_machine_definitions(template, template_dir, parameter_overrides).items():
+        if spec["name"] in existing:
+            arn = existing[spec["name"]]
+            sfn_client.update_state_machine(stateMachineArn=arn, definition=spec["definition"], roleArn=role_arn)
+        else:
+            arn = sfn_client.create_state_machine(
+                name=spec["name"], definition=spec["definition"], roleArn=role_arn, type=spec["type"]
+            )["stateMachineArn"]
+        arns[logical_id] = arn
+    return arns
+
+
+def _list_state_machines(client: Any) -> list[dict[str, Any]]:
+    machines: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = client.list_state_machines(**kwargs)
+        machines.extend(page.get("stateMachines", []))
+        if not page.get("nextToken"):
+            return machines
+        kwargs["nextToken"] = page["nextToken"]
