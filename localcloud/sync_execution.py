@@ -116,7 +116,7 @@ def _wait(execution: Any, timeout_seconds: float) -> bool:
         if time.monotonic() >= deadline:
             try:
                 execution.stop(stop_date=_now(), error="States.Timeout", cause="StartSyncExecution bound hit")
-            except Exception:  # noqa: BLE001 - best effort, the worker may not have set up yet
+            except Exception:
                 pass
             return False
         time.sleep(delay)

@@ -25,7 +25,7 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-from tests.support.apigw import ROOT, TEMPLATE, Api  # noqa: E402
+from tests.support.apigw import ROOT, TEMPLATE, Api
 
 
 @dataclass
@@ -52,11 +52,12 @@ def cloud() -> Iterator[Cloud]:
     import boto3
     from moto import mock_aws
 
-    from localcloud import sync_execution
+    from localcloud import dynamodb_atomic, sync_execution
     from localcloud.template import create_state_machines, create_tables, load_template
     from sales_common import aws
 
     sync_execution.install()
+    dynamodb_atomic.install()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
         aws.reset_clients()
         template = load_template(TEMPLATE)

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
+from products.models import Product, ProductCreate, ProductUpdate
 from sales_common.dynamo import EntityStore
 from sales_common.listing import Page, fetch_page
 from sales_common.settings import load_settings
-
-from products.models import Product, ProductCreate, ProductUpdate
 
 ENTITY = "product"
 

@@ -39,11 +39,11 @@ HOST_PYTHON="${SAMLOCAL_PYTHON:-python3}"
 SUITE=bookworm
 INCLUDE=python3,python3-pip,ca-certificates
 PIP_PLATFORMS=(--platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64)
-# Lambda's own order puts the layer before the runtime's packages; /var/task is the working dir.
+# Same order as on Lambda: layer (/opt/python...) before the runtime; /var/task is the working dir.
 IMAGE_ENV=(
     LAMBDA_TASK_ROOT=/var/task
     LAMBDA_RUNTIME_DIR=/var/runtime
-    PYTHONPATH=/var/runtime:/opt/python:/opt/python/lib/python3.11/site-packages
+    PYTHONPATH=/opt/python/lib/python3.11/site-packages:/opt/python:/var/runtime
     LANG=C.UTF-8
     TZ=:UTC
     PATH=/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin
@@ -84,7 +84,7 @@ if [[ "${mode}" == print ]]; then
     exit 0
 fi
 
-"${SAMLOCAL_DIR}/ensure-docker.sh"
+docker_ready || "${SAMLOCAL_DIR}/ensure-docker.sh"
 
 # One build at a time (make and pytest may race for it).
 exec 9>"${STATE_DIR}/image.lock"

@@ -5,14 +5,17 @@ each function is its sample under events/, so those files stay exercised."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from sales_common.api import dumps
 from sales_common.settings import ENVIRONMENT_OVERLAY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +125,7 @@ def build_event(
         event.pop("pathParameters")
     merged = {k: v for k, v in event["headers"].items() if k not in {"content-length", "content-type"}}
     merged.update({k.lower(): v for k, v in (headers or {}).items()})
-    text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+    text = raw_body if raw_body is not None else (dumps(body) if body is not None else None)
     if text is not None:
         merged.setdefault("content-type", "application/json")
         event["body"] = text
@@ -135,9 +138,26 @@ def build_event(
     return event
 
 
+_containers = threading.local()
+
+
+def _handler(fn: Function) -> Any:
+    """The function's handler as one Lambda container holds it. Each thread gets its own module
+    instance (a "container"), because a handler module's state -- powertools' resolver keeps the
+    current event on `app` -- serves one invocation at a time, as in Lambda."""
+    loaded: dict[str, Any] = _containers.__dict__.setdefault("handlers", {})
+    if fn.handler not in loaded:
+        module_name, _, attr = fn.handler.rpartition(".")
+        spec = importlib.util.find_spec(module_name)
+        assert spec is not None and spec.loader is not None, module_name
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        loaded[fn.handler] = getattr(module, attr)
+    return loaded[fn.handler]
+
+
 def invoke(fn: Function, event: dict[str, Any], extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-    module_name, _, attr = fn.handler.rpartition(".")
-    handler = getattr(importlib.import_module(module_name), attr)
+    handler = _handler(fn)
     token = ENVIRONMENT_OVERLAY.set({**fn.environment, **(extra_env or {})})
     try:
         return handler(event, LambdaContext(fn.logical_id))  # type: ignore[no-any-return]

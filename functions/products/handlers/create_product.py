@@ -6,11 +6,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
 
-from sales_common.api import create_app, json_response
-from sales_common.observability import entrypoint, observability
-
 from products import service
 from products.models import Product, ProductCreate
+from sales_common.api import create_app, json_response
+from sales_common.observability import entrypoint, observability
 
 app = create_app()
 logger, metrics = observability("products")
@@ -21,7 +20,10 @@ def create_product(data: Annotated[ProductCreate, Body()]) -> Response[Product]:
     product = service.create_product(data)
     metrics.add_metric(name="ProductsCreated", unit=MetricUnit.Count, value=1)
     return json_response(
-        201, product.model_dump(by_alias=True), etag=product.version, headers={"Location": f"/api/products/{product.id}"}
+        201,
+        product.model_dump(by_alias=True),
+        etag=product.version,
+        headers={"Location": f"/api/products/{product.id}"},
     )
 
 

@@ -5,10 +5,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
-from sales_common.api import create_app
-from sales_common.observability import entrypoint, observability
-
 from products import service
+from sales_common.api import create_app, parse_if_match
+from sales_common.observability import entrypoint, observability
 
 app = create_app()
 logger, metrics = observability("products")
@@ -16,7 +15,7 @@ logger, metrics = observability("products")
 
 @app.delete("/api/products/<id>", summary="Delete a product", tags=["products"])
 def delete_product(
-    id: Annotated[int, Path(ge=1)],  # noqa: A002
+    id: Annotated[int, Path(ge=1)],
     if_match: Annotated[str | None, Header(alias="if-match")] = None,
 ) -> Response[None]:
     service.delete_product(id, parse_if_match(if_match))

@@ -5,18 +5,17 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from sales_common.api import create_app, json_response
-from sales_common.observability import entrypoint, observability
-
 from products import service
 from products.models import Product
+from sales_common.api import create_app, json_response
+from sales_common.observability import entrypoint, observability
 
 app = create_app()
 logger, metrics = observability("products")
 
 
 @app.get("/api/products/<id>", summary="Get a product", tags=["products"])
-def get_product(id: Annotated[int, Path(ge=1)]) -> Response[Product]:  # noqa: A002
+def get_product(id: Annotated[int, Path(ge=1)]) -> Response[Product]:
     product = service.get_product(id)
     return json_response(200, product.model_dump(by_alias=True), etag=product.version)
 

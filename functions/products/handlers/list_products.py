@@ -2,12 +2,11 @@
 
 from aws_lambda_powertools.event_handler import Response
 
+from products import service
+from products.models import Product
 from sales_common.api import create_app
 from sales_common.listing import DEFAULT_LIMIT, Cursor, Limit, page_response
 from sales_common.observability import entrypoint, observability
-
-from products import service
-from products.models import Product
 
 app = create_app()
 logger, metrics = observability("products")

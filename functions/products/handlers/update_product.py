@@ -5,11 +5,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 
-from sales_common.api import create_app, json_response, parse_if_match
-from sales_common.observability import entrypoint, observability
-
 from products import service
 from products.models import Product, ProductUpdate
+from sales_common.api import create_app, json_response, parse_if_match
+from sales_common.observability import entrypoint, observability
 
 app = create_app()
 logger, metrics = observability("products")
@@ -17,7 +16,7 @@ logger, metrics = observability("products")
 
 @app.put("/api/products/<id>", summary="Update a product", tags=["products"])
 def update_product(
-    id: Annotated[int, Path(ge=1)],  # noqa: A002
+    id: Annotated[int, Path(ge=1)],
     data: Annotated[ProductUpdate, Body()],
     if_match: Annotated[str | None, Header(alias="if-match")] = None,
 ) -> Response[Product]:

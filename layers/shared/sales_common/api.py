@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from sales_common.errors import DomainError
 from sales_common.models import Problem, json_number
@@ -37,7 +40,8 @@ loads = partial(json.loads, parse_float=Decimal)
 
 def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> Response[Problem]:
     body = Problem(title=title, status=status, detail=detail, errors=errors or []).model_dump()  # type: ignore[arg-type]
-    return Response(status_code=status, content_type=PROBLEM_JSON, body=body)
+    # powertools only serialises bodies of application/json responses itself
+    return Response(status_code=status, content_type=PROBLEM_JSON, body=dumps(body))
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -50,12 +54,17 @@ def _on_validation_error(exc: RequestValidationError) -> Response[Problem]:
     types = {e.get("type") for e in errors}
     if "json_invalid" in types:
         return problem(400, "Malformed JSON", "The request body is not valid JSON.")
-    if "unsupported_content_type" in types:
-        return problem(415, "Unsupported media type", "Send the request body as application/json.")
-    fields = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
-    if all(tuple(e.get("loc", ("body",)))[0] == "body" for e in errors):
+    fields = [
+        {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
+    if all((e.get("loc") or ("body",))[0] == "body" for e in errors):
         return problem(422, "Validation failed", "The request body has invalid fields.", fields)
     return problem(400, "Invalid request parameters", "The path or query parameters are invalid.", fields)
+
+
+def _on_unsupported_type(_: RequestUnsupportedContentType) -> Response[Problem]:
+    return problem(415, "Unsupported media type", "Send the request body as application/json.")
 
 
 def _on_domain_error(exc: DomainError) -> Response[Problem]:
@@ -75,6 +84,7 @@ def _on_unexpected(exc: Exception) -> Response[Problem]:
 def create_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps, json_body_deserializer=loads)
     app.exception_handler(RequestValidationError)(_on_validation_error)
+    app.exception_handler(RequestUnsupportedContentType)(_on_unsupported_type)
     app.exception_handler(DomainError)(_on_domain_error)
     app.exception_handler(NotFoundError)(_on_not_found)
     app.exception_handler(Exception)(_on_unexpected)
@@ -96,7 +106,7 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaC
         return {
             "statusCode": 413,
             "headers": {"Content-Type": PROBLEM_JSON},
-            "body": dumps(response.body),
+            "body": response.body,
             "isBase64Encoded": False,
         }
     return app.resolve(event, context)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -99,7 +98,8 @@ class EntityStore:
         values: Mapping[str, Any] | None = None,
         filter_expression: str | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page of entities in id order, and the key to continue from (None at the end)."""
+        """One page of entities in id order, and the (DynamoDB-typed) key to continue from, None at
+        the end."""
         params: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": index,
@@ -110,11 +110,10 @@ class EntityStore:
         if filter_expression:
             params["FilterExpression"] = filter_expression
         if start_key:
-            params["ExclusiveStartKey"] = to_item(start_key)
+            params["ExclusiveStartKey"] = start_key
         result = self.client.query(**params)
         items = [from_item(i) for i in result.get("Items", [])]
-        last = result.get("LastEvaluatedKey")
-        return items, (from_item(last) if last else None)
+        return items, result.get("LastEvaluatedKey")
 
     # ------------------------------------------------------------------ writes
     def allocate_id(self) -> int:
@@ -156,9 +155,7 @@ class EntityStore:
         self.transact([self.put_new_op(item), *extra_ops])
         return item
 
-    def update_op(
-        self, entity_id: int, changes: Mapping[str, Any], expected_version: int | None
-    ) -> dict[str, Any]:
+    def update_op(self, entity_id: int, changes: Mapping[str, Any], expected_version: int | None) -> dict[str, Any]:
         names: dict[str, str] = {}
         values: dict[str, Any] = {":one": 1, ":now": now_iso()}
         sets = ["#updatedAt = :now"]

@@ -26,6 +26,7 @@ Money = Annotated[
 ]
 """A positive amount with at most 2 decimals, exact (Decimal end to end)."""
 
+
 def json_number(v: Decimal) -> int | float:
     return int(v) if v == v.to_integral_value() else float(v)
 

@@ -1,4 +1,4 @@
-"""Opaque, signed pagination cursors over DynamoDB's LastEvaluatedKey."""
+"""Opaque, signed pagination cursors over DynamoDB's LastEvaluatedKey (kept in its typed form)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-from decimal import Decimal
 from typing import Any
 
 from sales_common.errors import BadRequest
@@ -15,7 +14,7 @@ _SIG_BYTES = 12
 
 
 def encode_cursor(last_key: dict[str, Any], key: str) -> str:
-    payload = json.dumps(last_key, separators=(",", ":"), sort_keys=True, default=str).encode()
+    payload = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
     sig = hmac.new(key.encode(), payload, hashlib.sha256).digest()[:_SIG_BYTES]
     return base64.urlsafe_b64encode(sig + payload).decode().rstrip("=")
 
@@ -30,7 +29,7 @@ def decode_cursor(cursor: str, key: str) -> dict[str, Any]:
     expected = hmac.new(key.encode(), payload, hashlib.sha256).digest()[:_SIG_BYTES]
     if not payload or not hmac.compare_digest(sig, expected):
         raise BadRequest("The pagination cursor is invalid.")
-    decoded = json.loads(payload, parse_float=Decimal)
+    decoded = json.loads(payload)
     if not isinstance(decoded, dict):
         raise BadRequest("The pagination cursor is invalid.")
     return decoded

@@ -1,0 +1,27 @@
+"""PUT /api/customers/{id}: partial update with optimistic concurrency (If-Match)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+
+from customers import service
+from customers.models import Customer, CustomerUpdate
+from sales_common.api import create_app, json_response, parse_if_match
+from sales_common.observability import entrypoint, observability
+
+app = create_app()
+logger, metrics = observability("customers")
+
+
+@app.put("/api/customers/<id>", summary="Update a customer", tags=["customers"])
+def update_customer(
+    id: Annotated[int, Path(ge=1)],
+    data: Annotated[CustomerUpdate, Body()],
+    if_match: Annotated[str | None, Header(alias="if-match")] = None,
+) -> Response[Customer]:
+    customer = service.update_customer(id, data, parse_if_match(if_match))
+    return json_response(200, customer.model_dump(by_alias=True), etag=customer.version)
+
+
+handler = entrypoint(app, logger, metrics)

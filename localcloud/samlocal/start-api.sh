@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# template.yaml's API under `sam local start-api` (real Lambda containers), backed by moto.
+#
+#   localcloud/samlocal/start-api.sh                # background; prints the API URL as the last stdout line
+#   localcloud/samlocal/start-api.sh --foreground   # for `make sam-local`: SAM's log on the terminal, Ctrl-C stops
+#   localcloud/samlocal/teardown.sh                 # stops what the background mode started
+#
+# Steps: ensure-docker.sh -> ensure-image.sh -> `sam build` (into $RUN_DIR/sam-build) -> the moto
+# backend (python -m localcloud.samlocal.backend: tables and state machines from the template, and
+# SAM's --env-vars file) -> `sam local start-api --invoke-image TAG --skip-pull-image
+# --add-host host.docker.internal:host-gateway --env-vars ...` -> wait until the API answers.
+#
+# Environment (all optional):
+#   SAMLOCAL_API_PORT            API port (default 3000)
+#   SAMLOCAL_AWS_PORT            moto port (default 5005); containers reach it at host.docker.internal
+#   SAMLOCAL_TEMPLATE            default <repo>/template.yaml
+#   SAMLOCAL_ENV_VARS            your own --env-vars JSON, merged over the generated one
+#   SAMLOCAL_PARAMETER_OVERRIDES e.g. "Stage=dev LogLevel=DEBUG"
+#   SAMLOCAL_WARM_CONTAINERS     LAZY (default), EAGER, or off (a new container per request)
+#   SAMLOCAL_SKIP_BUILD=1        reuse the last `sam build`
+#   SAMLOCAL_START_WAIT          seconds to wait for the API (default 120)
+#   SAMLOCAL_VENV                virtualenv with sam and moto (default <repo>/.venv)
+#   LAMBDA_IMAGE                 see ensure-image.sh
+# Files in $SAMLOCAL_RUN_DIR (default $STATE_DIR): sam.pid, sam.log, backend.pid, backend.log, env.json, sam-build/.
+set -euo pipefail
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+foreground=0
+extra_sam_args=()
+while (($#)); do
+    case "$1" in
+        --foreground) foreground=1 ;;
+        -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        --) shift; extra_sam_args=("$@"); break ;;
+        *) die "unknown argument: $1 (see --help)" ;;
+    esac
+    shift
+done
+
+API_PORT="${SAMLOCAL_API_PORT:-3000}"
+AWS_PORT="${SAMLOCAL_AWS_PORT:-5005}"
+TEMPLATE="$(realpath "${SAMLOCAL_TEMPLATE:-${REPO_ROOT}/template.yaml}")"
+WARM="${SAMLOCAL_WARM_CONTAINERS:-LAZY}"
+START_WAIT="${SAMLOCAL_START_WAIT:-120}"
+SAM="${VENV_BIN}/sam"
+PYTHON="${VENV_BIN}/python"
+BUILD_DIR="${RUN_DIR}/sam-build"
+ENV_FILE="${RUN_DIR}/env.json"
+API_URL="http://127.0.0.1:${API_PORT}"
+read -r -a param_overrides <<<"${SAMLOCAL_PARAMETER_OVERRIDES:-}"
+
+[[ -x "${SAM}" ]] || die "${SAM} not found; create the venv first (pip install -e '.[dev]') or set SAMLOCAL_VENV"
+[[ -f "${TEMPLATE}" ]] || die "template not found: ${TEMPLATE}"
+
+http_status() { curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true; }
+
+if pid_alive "${RUN_DIR}/sam.pid" start-api; then
+    log "sam local start-api is already running (pid $(cat "${RUN_DIR}/sam.pid")); run teardown.sh to restart it"
+    printf '%s\n' "${API_URL}"
+    exit 0
+fi
+for port in "${API_PORT}" "${AWS_PORT}"; do
+    [[ "$(http_status "http://127.0.0.1:${port}/")" == 000 ]] \
+        || die "port ${port} is already in use; stop its owner or set SAMLOCAL_API_PORT / SAMLOCAL_AWS_PORT"
+done
+
+"${SAMLOCAL_DIR}/ensure-docker.sh"
+TAG="$("${SAMLOCAL_DIR}/ensure-image.sh" | tail -n 1)"
+log "lambda base image: ${TAG}"
+
+# ---- sam build (host Python 3.11, no container) ---------------------------------------------
+if [[ "${SAMLOCAL_SKIP_BUILD:-0}" == "1" && -f "${BUILD_DIR}/template.yaml" ]]; then
+    log "SAMLOCAL_SKIP_BUILD=1: reusing ${BUILD_DIR}"
+else
+    log "sam build -> ${BUILD_DIR} (log: ${RUN_DIR}/sam-build.log)"
+    (cd "$(dirname "${TEMPLATE}")" && SAM_CLI_TELEMETRY=0 "${SAM}" build --template-file "${TEMPLATE}" \
+        --build-dir "${BUILD_DIR}" --cache-dir "${STATE_DIR}/sam-cache" --cached --parallel \
+        ${param_overrides[@]+--parameter-overrides "${param_overrides[@]}"}) >"${RUN_DIR}/sam-build.log" 2>&1 \
+        || { tail -n 30 "${RUN_DIR}/sam-build.log" >&2; die "sam build failed (see ${RUN_DIR}/sam-build.log)"; }
+fi
+
+# ---- the moto backend ---------------------------------------------------------------------
+stop_pidfile "previous moto backend" "${RUN_DIR}/backend.pid" localcloud.samlocal.backend 10
+rm -f "${ENV_FILE}"
+log "starting the moto backend on 0.0.0.0:${AWS_PORT} (log: ${RUN_DIR}/backend.log)"
+backend_args=(--port "${AWS_PORT}" --template "${TEMPLATE}" --env-out "${ENV_FILE}")
+[[ -n "${SAMLOCAL_ENV_VARS:-}" ]] && backend_args+=(--env-vars "$(realpath "${SAMLOCAL_ENV_VARS}")")
+((${#param_overrides[@]})) && backend_args+=(--parameter-overrides "${param_overrides[@]}")
+(cd "${REPO_ROOT}" && exec setsid "${PYTHON}" -m localcloud.samlocal.backend "${backend_args[@]}") \
+    >"${RUN_DIR}/backend.log" 2>&1 </dev/null &
+echo $! >"${RUN_DIR}/backend.pid"
+deadline=$((SECONDS + 30))
+until [[ -f "${ENV_FILE}" ]]; do
+    pid_alive "${RUN_DIR}/backend.pid" localcloud.samlocal.backend \
+        || { tail -n 30 "${RUN_DIR}/backend.log" >&2; die "the moto backend exited (see ${RUN_DIR}/backend.log)"; }
+    ((SECONDS < deadline)) || die "the moto backend was not ready within 30s (see ${RUN_DIR}/backend.log)"
+    sleep 0.3
+done
+log "moto backend ready: $(tail -n 1 "${RUN_DIR}/backend.log")"
+
+# ---- sam local start-api ------------------------------------------------------------------
+# A clean environment: SAM lets a shell variable override any variable a function declares
+# (TABLE_NAME, AWS_ENDPOINT_URL, ...), so nothing from the caller's shell may leak in.
+sam_env=(
+    env -i "PATH=${PATH}" "HOME=${HOME:-/root}" LANG=C.UTF-8 SAM_CLI_TELEMETRY=0
+    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+)
+for var in DOCKER_HOST DOCKER_CONFIG DOCKER_CERT_PATH DOCKER_TLS_VERIFY TMPDIR; do
+    [[ -n "${!var:-}" ]] && sam_env+=("${var}=${!var}")
+done
+sam_args=(
+    local start-api --template "${BUILD_DIR}/template.yaml" --host 127.0.0.1 --port "${API_PORT}"
+    --invoke-image "${TAG}" --add-host host.docker.internal:host-gateway --env-vars "${ENV_FILE}"
+)
+# A LAMBDA_IMAGE from a registry may need pulling; our local image must never be pulled.
+if [[ -z "${LAMBDA_IMAGE:-}" ]] || docker image inspect "${TAG}" >/dev/null 2>&1; then
+    sam_args+=(--skip-pull-image)
+fi
+[[ "${WARM}" == off ]] || sam_args+=(--warm-containers "${WARM}")
+((${#param_overrides[@]})) && sam_args+=(--parameter-overrides "${param_overrides[@]}")
+((${#extra_sam_args[@]})) && sam_args+=("${extra_sam_args[@]}")
+
+if ((foreground)); then
+    trap 'stop_pidfile "moto backend" "${RUN_DIR}/backend.pid" localcloud.samlocal.backend 10' EXIT
+    log "sam local start-api on ${API_URL} (foreground; Ctrl-C stops it and the backend)"
+    (cd "${BUILD_DIR}" && "${sam_env[@]}" "${SAM}" "${sam_args[@]}") || true
+    exit 0
+fi
+
+log "starting sam local start-api on ${API_URL} (log: ${RUN_DIR}/sam.log)"
+(cd "${BUILD_DIR}" && exec setsid "${sam_env[@]}" "${SAM}" "${sam_args[@]}") >"${RUN_DIR}/sam.log" 2>&1 </dev/null &
+echo $! >"${RUN_DIR}/sam.pid"
+deadline=$((SECONDS + START_WAIT))
+until [[ "$(http_status "${API_URL}/")" != 000 ]]; do
+    pid_alive "${RUN_DIR}/sam.pid" start-api \
+        || { tail -n 30 "${RUN_DIR}/sam.log" >&2; die "sam local start-api exited (see ${RUN_DIR}/sam.log)"; }
+    ((SECONDS < deadline)) || die "sam local start-api did not answer within ${START_WAIT}s (see ${RUN_DIR}/sam.log)"
+    sleep 0.5
+done
+log "API ready at ${API_URL} (stop with localcloud/samlocal/teardown.sh)"
+printf '%s\n' "${API_URL}"

@@ -1,0 +1,595 @@
+"""The Docker-free local cloud: moto (DynamoDB + Step Functions) and template.yaml's HTTP API.
+
+    with LocalCloud("template.yaml", api_port=0, aws_port=0) as cloud:
+        requests.get(f"{cloud.api_url}/api/products")
+        cloud.client("dynamodb").scan(TableName="ProductsTable")
+
+* moto runs in-process (``ThreadedMotoServer``) with ``execute_state_machine`` on and
+  StartSyncExecution added (:mod:`localcloud.sync_execution`); the template's tables and state
+  machines are created from template.yaml (:mod:`localcloud.template`).
+* The API is SAM CLI's own gateway (``ApiProvider`` + ``LocalApigwService``, template parsing by
+  ``SamLocalStackProvider``/``SamFunctionProvider``, env resolution by ``LocalLambdaRunner``) with
+  the in-process :class:`localcloud.runtime.InProcessRuntime` instead of Docker.
+* ``os.environ`` is set once at start (restored at stop) with what all functions share; each
+  invocation sees its own function's variables through :mod:`localcloud.envoverlay`.
+
+moto keeps its state in module globals: one LocalCloud per process, and do not run ``mock_aws``
+tests in the same process while it is up (``mock_aws`` resets every moto backend). For e2e tests
+prefer :class:`LocalCloudProcess` (same interface, separate process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from localcloud import sync_execution
+from localcloud import template as tpl
+
+__all__ = ["LocalCloud", "LocalCloudError", "LocalCloudProcess", "PortInUseError", "free_port"]
+
+LOG = logging.getLogger(__name__)
+
+REGION = tpl.REGION
+DEFAULT_AWS_PORT = 4566
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+class LocalCloudError(RuntimeError):
+    """The local cloud could not start."""
+
+
+class PortInUseError(LocalCloudError):
+    pass
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(host: str, port: int) -> bool:
+    try:
+        _check_port_free(host, port, "")
+    except PortInUseError:
+        return False
+    return True
+
+
+def _check_port_free(host: str, port: int, what: str) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise PortInUseError(
+                f"{what} port {host}:{port} is already in use ({exc.strerror}); "
+                f"stop whatever listens there or pick another port"
+            ) from exc
+
+
+def _serve_in_thread(app: Any, host: str, port: int, name: str, request_handler: Any = None) -> tuple[Any, Any]:
+    """Bind a threaded werkzeug server now (errors surface here) and serve it in a daemon thread."""
+    from werkzeug.serving import make_server
+
+    kwargs = {"request_handler": request_handler} if request_handler else {}
+    try:
+        server = make_server(host, port, app, threaded=True, **kwargs)
+    except (OSError, SystemExit) as exc:
+        raise PortInUseError(f"{name}: cannot listen on {host}:{port}: {exc}") from exc
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"localcloud-{name}", daemon=True
+    )
+    thread.start()
+    return server, thread
+
+
+def _install_optional(module_name: str) -> None:
+    """Emulator-fidelity patches living next to this module (e.g. dynamodb_atomic), if present."""
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return
+    module.install()
+
+
+def _quiet(handler_class: Any) -> Any:
+    """moto's request lines would drown the API's; log only errors."""
+
+    class Quiet(handler_class):  # type: ignore[misc, valid-type]
+        def log_request(self, code: Any = "-", size: Any = "-") -> None:
+            pass
+
+    return Quiet
+
+
+class _EnvPatch:
+    """Set process-wide variables once; restore the previous values on undo()."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def set(self, key: str, value: str | None) -> None:
+        if key not in self._saved:
+            self._saved[key] = os.environ.get(key)
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+    def undo(self) -> None:
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved.clear()
+
+
+def load_env_vars_file(path: str | os.PathLike[str] | None) -> dict[str, dict[str, str]]:
+    """Read a ``sam local --env-vars`` JSON file: {"FunctionLogicalId": {...}, "Parameters": {...}}."""
+    if not path:
+        return {}
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise LocalCloudError(f"{path}: expected {{\"FunctionLogicalId\": {{\"VAR\": \"value\"}}, ...}}")
+    return data
+
+
+def state_machine_env_overrides(template: Mapping[str, Any], arns: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """env-vars entries replacing ``!Ref StateMachine`` / ``!GetAtt StateMachine.Arn`` by the real ARN.
+
+    SAM resolves a Ref to a logical id locally; moto needs the ARN it gave the state machine.
+    Globals go under "Parameters" (all functions), function variables under the logical id.
+    """
+
+    def arn_for(value: Any) -> str | None:
+        if isinstance(value, dict) and len(value) == 1:
+            ((fn, arg),) = value.items()
+            if fn == "Ref" and arg in arns:
+                return arns[arg]
+            if fn == "Fn::GetAtt":
+                parts = arg.split(".", 1) if isinstance(arg, str) else list(arg)
+                if len(parts) == 2 and parts[0] in arns and parts[1] == "Arn":
+                    return arns[parts[0]]
+        return None
+
+    def scan(variables: Any) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for name, value in (variables or {}).items():
+            arn = arn_for(value)
+            if arn:
+                found[name] = arn
+        return found
+
+    out: dict[str, dict[str, str]] = {}
+    global_vars = (((template.get("Globals") or {}).get("Function") or {}).get("Environment") or {}).get("Variables")
+    if scan(global_vars):
+        out["Parameters"] = scan(global_vars)
+    for logical_id, resource in tpl.resources_of_type(template, *tpl.FUNCTION_TYPES).items():
+        variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables")
+        if scan(variables):
+            out[logical_id] = scan(variables)
+    return out
+
+
+def merge_env_vars(*layers: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for layer in layers:
+        for key, values in layer.items():
+            merged.setdefault(key, {}).update(values)
+    return merged
+
+
+class LocalCloud:
+    """moto + template.yaml's API, in this process. Use as a context manager or start()/stop().
+
+    :param template: path to template.yaml (its directory is the project root for CodeUri etc.)
+    :param api_port: port of the API gateway; 0 picks a free one (see ``api_url``)
+    :param aws_port: port of moto; 0 picks a free one (see ``aws_url``)
+    :param env_vars: a ``--env-vars`` JSON file path or the same structure as a dict; wins over the
+        template and over the state machine ARNs the local cloud injects
+    :param parameter_overrides: template Parameters, e.g. ``{"Stage": "dev"}``
+    :param state_file: optional JSON file; DynamoDB items are loaded from it at start and saved at stop
+    :param seed: create the sample products/customers through the API after start
+    """
+
+    def __init__(
+        self,
+        template: str | os.PathLike[str] = "template.yaml",
+        api_port: int = 8080,
+        aws_port: int = 0,
+        host: str = "127.0.0.1",
+        env_vars: str | os.PathLike[str] | Mapping[str, Mapping[str, str]] | None = None,
+        parameter_overrides: Mapping[str, str] | None = None,
+        state_file: str | os.PathLike[str] | None = None,
+        seed: bool = False,
+        sync_timeout_seconds: float = sync_execution.DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.template_path = Path(template).resolve()
+        self.project_dir = self.template_path.parent
+        self.host = host
+        self.api_port = int(api_port)
+        self.aws_port = int(aws_port)
+        self._env_vars_arg = env_vars
+        self.parameter_overrides = dict(parameter_overrides or {})
+        self.state_file = Path(state_file) if state_file else None
+        self.seed = seed
+        self.sync_timeout_seconds = sync_timeout_seconds
+        self.tables: dict[str, str] = {}
+        self.state_machine_arns: dict[str, str] = {}
+        self.routes: list[tuple[str, str, str]] = []  # (method, path, function)
+        self.seeded: dict[str, list[dict[str, Any]]] = {}
+        self.startup_seconds: float | None = None
+        self._env = _EnvPatch()
+        self._moto: Any = None
+        self._api_server: Any = None
+        self._api_thread: Any = None
+        self._saved_moto_sfn_config: dict[str, Any] = {}
+        self._runtime: Any = None
+        self._started = False
+
+    # ------------------------------------------------------------- urls & clients
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    def client(self, service: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_url,
+            region_name=REGION,
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(inject_host_prefix=False),
+        )
+
+    # ------------------------------------------------------------- lifecycle
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalCloud:
+        if self._started:
+            return self
+        began = time.monotonic()
+        if not self.template_path.is_file():
+            raise LocalCloudError(f"template not found: {self.template_path}")
+        _check_port_free(self.host, self.api_port, "API")
+        _check_port_free(self.host, self.aws_port, "AWS (moto)")
+        try:
+            template = tpl.load_template(self.template_path)
+            self._start_moto()
+            self._set_process_env()
+            self.tables = tpl.create_tables(self.client("dynamodb"), template)
+            self.state_machine_arns = tpl.create_state_machines(
+                self.client("stepfunctions"), template, self.project_dir, self.parameter_overrides
+            )
+            self._load_state()
+            self._start_api(template)
+            self._started = True
+            if self.seed:
+                from localcloud.seed import seed_through_api
+
+                self.seeded = seed_through_api(self.api_url)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - began
+        return self
+
+    def stop(self) -> None:
+        if self._api_server is not None:
+            self._api_server.shutdown()
+            self._api_server.server_close()
+            self._api_thread.join(timeout=10)
+            self._api_server = None
+        if self._runtime is not None:
+            self._runtime.reloader.close()
+            self._runtime = None
+        if self._moto is not None:
+            with contextlib.suppress(Exception):
+                self._save_state()
+            server, thread = self._moto
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+            self._moto = None
+            from moto.core.config import default_user_config
+
+            default_user_config["stepfunctions"] = self._saved_moto_sfn_config
+        self._env.undo()
+        self._started = False
+
+    # ------------------------------------------------------------- moto
+    def _start_moto(self) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        sync_execution.install(timeout_seconds=self.sync_timeout_seconds)
+        _install_optional("localcloud.dynamodb_atomic")
+        # Same pieces as moto.server.ThreadedMotoServer, but a bind error surfaces here instead of
+        # leaving ThreadedMotoServer.start() waiting forever, and stop() closes the socket.
+        app = DomainDispatcherApplication(create_backend_app)
+        server, thread = _serve_in_thread(app, self.host, self.aws_port, "moto", _quiet(MotoRequestHandler))
+        self._moto = (server, thread)
+        self.aws_port = int(server.server_address[1])
+        # The ASL interpreter calls DynamoDB & co at localhost:$MOTO_PORT.
+        self._env.set("MOTO_PORT", str(self.aws_port))
+        from moto.core.config import default_user_config
+
+        self._saved_moto_sfn_config = dict(default_user_config.get("stepfunctions", {}))
+        # moto's state is per process: start from a clean slate, then run state machines for real.
+        self._moto_api("reset", None)
+        self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
+
+    def _moto_api(self, action: str, payload: Any) -> None:
+        body = json.dumps(payload).encode() if payload is not None else b""
+        request = urllib.request.Request(f"{self.aws_url}/moto-api/{action}", data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local URL
+            response.read()
+
+    def _set_process_env(self) -> None:
+        """What every function (and SAM, and boto3 in tests) shares; set once, restored at stop."""
+        for key, value in self.fixed_env().items():
+            self._env.set(key, value)
+        self._env.set("AWS_SESSION_TOKEN", None)
+        self._env.set("AWS_PROFILE", None)
+        self._env.set("SAM_CLI_TELEMETRY", "0")
+
+    def fixed_env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.aws_url,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            **DUMMY_CREDENTIALS,
+            **sync_execution.LOCAL_ENV,
+        }
+
+    # ------------------------------------------------------------- API
+    def _env_vars_values(self, template: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+        if isinstance(self._env_vars_arg, Mapping):
+            user = {k: dict(v) for k, v in self._env_vars_arg.items()}
+        else:
+            user = load_env_vars_file(self._env_vars_arg)
+        ours = merge_env_vars(
+            {"Parameters": {"AWS_ENDPOINT_URL": self.aws_url}},
+            state_machine_env_overrides(template, self.state_machine_arns),
+        )
+        return merge_env_vars(ours, user)
+
+    def _start_api(self, template: Mapping[str, Any]) -> None:
+        from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
+        from samcli.lib.providers.api_provider import ApiProvider
+        from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+        from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+        from samcli.lib.utils.stream_writer import StreamWriter
+        from samcli.local.apigw.local_apigw_service import LocalApigwService
+
+        from localcloud.runtime import InProcessRuntime
+
+        cwd = str(self.project_dir)
+        stacks, _ = SamLocalStackProvider.get_stacks(
+            str(self.template_path), parameter_overrides=self.parameter_overrides or None
+        )
+        function_provider = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
+        api = ApiProvider(stacks, cwd=cwd).api
+        if not api.routes:
+            raise LocalCloudError(f"{self.template_path}: no Api/HttpApi events, nothing to serve")
+        runtime = InProcessRuntime(fixed_env=self.fixed_env(), cwd=cwd)
+        self._runtime = runtime
+        # Import roots up front, so handler modules are importable from the first request.
+        for function in function_provider.get_all():
+            runtime.reloader.add_roots(runtime._code_roots(_CodeRootsView(function, cwd)))
+        runner = LocalLambdaRunner(
+            local_runtime=runtime,
+            function_provider=function_provider,
+            cwd=cwd,
+            real_path=cwd,
+            aws_region=REGION,
+            env_vars_values=self._env_vars_values(template),
+        )
+        stderr = StreamWriter(sys.stderr, auto_flush=True)
+        service = LocalApigwService(api=api, lambda_runner=runner, port=self.api_port, host=self.host, stderr=stderr)
+        service.create()
+        self.routes = [
+            (",".join(sorted(m for m in r.methods if m != "OPTIONS")) or "OPTIONS", r.path, r.function_name)
+            for r in api.routes
+        ]
+        self._api_server, self._api_thread = _serve_in_thread(service._app, self.host, self.api_port, "api")
+        self.api_port = int(self._api_server.server_address[1])
+
+    # ------------------------------------------------------------- persistence (optional)
+    def _load_state(self) -> None:
+        if not self.state_file or not self.state_file.is_file():
+            return
+        data = json.loads(self.state_file.read_text(encoding="utf-8"))
+        ddb = self.client("dynamodb")
+        for table, items in (data.get("dynamodb") or {}).items():
+            if table not in self.tables.values():
+                continue
+            for item in items:
+                ddb.put_item(TableName=table, Item=item)
+
+    def _save_state(self) -> None:
+        if not self.state_file or not self._started:
+            return
+        ddb = self.client("dynamodb")
+        dump: dict[str, list[Any]] = {}
+        for table in self.tables.values():
+            items: list[Any] = []
+            for page in ddb.get_paginator("scan").paginate(TableName=table):
+                items.extend(page.get("Items", []))
+            dump[table] = items
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"dynamodb": dump}), encoding="utf-8")
+        tmp.replace(self.state_file)
+
+    # ------------------------------------------------------------- banner
+    def banner(self) -> str:
+        first_table = next(iter(self.tables.values()), "ProductsTable")
+        simple_get = [p for m, p, _ in self.routes if "GET" in m.split(",") and "{" not in p]
+        example = simple_get[0] if simple_get else (self.routes[0][1] if self.routes else "/")
+        lines = [
+            f"Local cloud ready in {self.startup_seconds or 0:.1f}s (template {self.template_path})",
+            f"  API:           {self.api_url}",
+            f"  AWS endpoint:  {self.aws_url}   (moto; region {REGION}, any credentials)",
+            f"  Tables:        {', '.join(self.tables.values()) or '-'}",
+            f"  Workflows:     {', '.join(self.state_machine_arns.values()) or '-'}",
+            "  Routes:",
+            *[f"    {m:<7} {self.api_url}{p}  -> {f}" for m, p, f in sorted(self.routes, key=lambda r: r[1])],
+            "  Try:",
+            f"    curl {self.api_url}{example}",
+            f"    AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws dynamodb scan --table-name {first_table} "
+            f"--endpoint-url {self.aws_url} --region {REGION}",
+        ]
+        if self.state_file:
+            lines.append(f"  State file:    {self.state_file} (DynamoDB items, saved on exit)")
+        return "\n".join(lines)
+
+
+class _CodeRootsView:
+    """Adapts a SAM ``Function`` to what ``InProcessRuntime._code_roots`` reads."""
+
+    def __init__(self, function: Any, cwd: str) -> None:
+        codeuri = function.codeuri
+        self.code_abs_path = str(Path(cwd) / codeuri) if codeuri and not os.path.isabs(codeuri) else codeuri
+        self.layers = function.layers
+
+
+# ---------------------------------------------------------------- out-of-process variant
+class LocalCloudProcess:
+    """``python -m localcloud`` in a subprocess, with the same ``api_url``/``aws_url``/``client()``.
+
+    Isolated from the test process's moto state and environment -- the safe choice for e2e
+    fixtures that share a pytest run with ``mock_aws`` unit tests.
+    """
+
+    def __init__(
+        self,
+        template: str | os.PathLike[str] = "template.yaml",
+        api_port: int = 0,
+        aws_port: int = 0,
+        host: str = "127.0.0.1",
+        env_vars: str | os.PathLike[str] | None = None,
+        seed: bool = False,
+        python: str = sys.executable,
+        startup_timeout: float = 60.0,
+        extra_args: list[str] | None = None,
+    ) -> None:
+        self.template = str(Path(template).resolve())
+        self.host = host
+        self.api_port = api_port or free_port(host)
+        self.aws_port = aws_port or free_port(host)
+        self.env_vars = env_vars
+        self.seed = seed
+        self.python = python
+        self.startup_timeout = startup_timeout
+        self.extra_args = list(extra_args or [])
+        self.proc: subprocess.Popen[str] | None = None
+        self.output: list[str] = []
+        self.state_machine_arns: dict[str, str] = {}
+        self.tables: dict[str, str] = {}
+
+    api_url = LocalCloud.api_url
+    aws_url = LocalCloud.aws_url
+    client = LocalCloud.client
+
+    def __enter__(self) -> LocalCloudProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalCloudProcess:
+        cmd = [
+            self.python, "-m", "localcloud", "--template", self.template, "--host", self.host,
+            "--port", str(self.api_port), "--aws-port", str(self.aws_port), "--ready-json",
+            *self.extra_args,
+        ]  # fmt: skip
+        if self.env_vars:
+            cmd += ["--env-vars", str(self.env_vars)]
+        if self.seed:
+            cmd.append("--seed")
+        root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONUNBUFFERED"] = "1"
+        self.proc = subprocess.Popen(
+            cmd, cwd=str(Path(self.template).parent), env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        ready = threading.Event()
+        threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
+        if not ready.wait(self.startup_timeout) or self.proc.poll() is not None:
+            self.stop()
+            raise LocalCloudError("local cloud did not start:\n" + "".join(self.output[-40:]))
+        return self
+
+    def _pump(self, ready: threading.Event) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+            if line.startswith("LOCALCLOUD_READY "):
+                info = json.loads(line.split(" ", 1)[1])
+                self.state_machine_arns = info["state_machine_arns"]
+                self.tables = info["tables"]
+                ready.set()
+        ready.set()
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def wait_for_http(url: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

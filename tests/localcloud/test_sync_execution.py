@@ -1,0 +1,198 @@
+"""StartSyncExecution through moto: decorator mode and (in-process) server mode."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from moto import mock_aws
+
+from localcloud import sync_execution
+
+ROLE = "arn:aws:iam::123456789012:role/test"
+ASL = {
+    "StartAt": "Tag",
+    "States": {
+        "Tag": {"Type": "Pass", "Result": "tagged", "ResultPath": "$.tag", "Next": "Get"},
+        "Get": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:getItem",
+            "Parameters": {"TableName": "Things", "Key": {"pk": {"S.$": "$.id"}}},
+            "ResultPath": "$.got",
+            "Next": "Found?",
+        },
+        "Found?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.got.Item", "IsPresent": True, "Next": "Done"}],
+            "Default": "NotFound",
+        },
+        "Done": {"Type": "Pass", "Parameters": {"tag.$": "$.tag", "name.$": "$.got.Item.name.S"}, "End": True},
+        "NotFound": {"Type": "Fail", "Error": "ThingNotFound", "Cause": "no thing with that id"},
+    },
+}
+
+
+def _setup(ddb: Any, sfn: Any, sm_type: str = "EXPRESS") -> str:
+    ddb.create_table(
+        TableName="Things",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName="Things", Item={"pk": {"S": "t1"}, "name": {"S": "Widget"}})
+    return sfn.create_state_machine(name="Flow", definition=json.dumps(ASL), roleArn=ROLE, type=sm_type)[
+        "stateMachineArn"
+    ]
+
+
+def _assert_succeeded_and_failed(sfn: Any, arn: str) -> None:
+    ok = sfn.start_sync_execution(stateMachineArn=arn, input=json.dumps({"id": "t1"}))
+    assert ok["status"] == "SUCCEEDED", ok
+    assert json.loads(ok["output"]) == {"tag": "tagged", "name": "Widget"}
+    assert ok["stateMachineArn"] == arn
+    assert ok["executionArn"].endswith(ok["name"])
+    assert ok["stopDate"] >= ok["startDate"]
+    assert json.loads(ok["input"]) == {"id": "t1"}
+    assert ok["billingDetails"]["billedDurationInMilliseconds"] >= 100
+    assert "error" not in ok
+
+    bad = sfn.start_sync_execution(stateMachineArn=arn, input=json.dumps({"id": "nope"}))
+    assert bad["status"] == "FAILED"
+    assert bad["error"] == "ThingNotFound"
+    assert bad["cause"] == "no thing with that id"
+    assert "output" not in bad
+    # unnamed executions get unique names (moto 5.2.5 would call them all "None")
+    assert bad["name"] != ok["name"]
+
+
+def test_install_is_idempotent() -> None:
+    from moto import backend_index
+    from moto.stepfunctions import urls
+
+    sync_execution.install()
+    sync_execution.install()
+    assert sync_execution.is_installed()
+    assert urls.url_bases.count(sync_execution._SYNC_URL_BASE) == 1
+    assert sum(p.pattern == sync_execution._SYNC_URL_BASE for _, p in backend_index.backend_url_patterns) == 1
+
+
+@pytest.mark.parametrize("inject_host_prefix", [True, False], ids=["sync-host-prefix", "no-prefix"])
+def test_decorator_mode(inject_host_prefix: bool) -> None:
+    sync_execution.install()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        sfn = boto3.client(
+            "stepfunctions", region_name="us-east-1", config=Config(inject_host_prefix=inject_host_prefix)
+        )
+        _assert_succeeded_and_failed(sfn, _setup(ddb, sfn))
+
+
+def test_decorator_mode_concurrent_calls() -> None:
+    sync_execution.install()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = _setup(ddb, sfn)
+        statuses: list[str] = []
+
+        def run(i: int) -> None:
+            client = boto3.client("stepfunctions", region_name="us-east-1")
+            ident = "t1" if i % 2 else "nope"
+            statuses.append(client.start_sync_execution(stateMachineArn=arn, input=json.dumps({"id": ident}))["status"])
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(statuses) == ["FAILED"] * 5 + ["SUCCEEDED"] * 5
+
+
+def test_standard_state_machine_is_rejected() -> None:
+    sync_execution.install()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = _setup(ddb, sfn, sm_type="STANDARD")
+        with pytest.raises(sfn.exceptions.ClientError, match="StateMachineTypeNotSupported"):
+            sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+
+
+def test_without_execute_state_machine_the_error_says_how_to_fix_it() -> None:
+    sync_execution.install()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = _setup(ddb, sfn)
+        with pytest.raises(sfn.exceptions.ClientError, match="execute_state_machine"):
+            sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+
+
+def test_bounded_wait_reports_timed_out() -> None:
+    sync_execution.install(timeout_seconds=0.3)
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+            sfn = boto3.client("stepfunctions", region_name="us-east-1")
+            slow = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "End": True}}}
+            arn = sfn.create_state_machine(name="Slow", definition=json.dumps(slow), roleArn=ROLE, type="EXPRESS")[
+                "stateMachineArn"
+            ]
+            res = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+            assert res["status"] == "TIMED_OUT"
+            assert res["error"] == "States.Timeout"
+    finally:
+        sync_execution.install(timeout_seconds=sync_execution.DEFAULT_TIMEOUT_SECONDS)
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's ThreadedMotoServer in this process, as the local cloud runs it."""
+    from moto.core.config import default_user_config
+    from moto.server import ThreadedMotoServer
+
+    sync_execution.install()
+    saved = dict(default_user_config["stepfunctions"])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("MOTO_PORT", str(port))  # moto's ASL interpreter calls localhost:$MOTO_PORT
+    for key, value in sync_execution.LOCAL_ENV.items():
+        monkeypatch.setenv(key, value)
+    requests.post(f"{url}/moto-api/reset", timeout=10)
+    requests.post(f"{url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10)
+    try:
+        yield url
+    finally:
+        server.stop()
+        server._server.server_close()  # type: ignore[union-attr]
+        default_user_config["stepfunctions"] = saved
+
+
+def test_server_mode(moto_server: str) -> None:
+    kwargs = {"region_name": "us-east-1", "endpoint_url": moto_server}
+    ddb = boto3.client("dynamodb", **kwargs)
+    sfn = boto3.client("stepfunctions", **kwargs)  # AWS_DISABLE_HOST_PREFIX_INJECTION=true from the fixture
+    _assert_succeeded_and_failed(sfn, _setup(ddb, sfn))
+
+
+def test_server_mode_needs_host_prefix_injection_disabled(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Documents why LOCAL_ENV exists: with the prefix, botocore calls http://sync-127.0.0.1:port."""
+    monkeypatch.delenv("AWS_DISABLE_HOST_PREFIX_INJECTION")
+    sfn = boto3.client(
+        "stepfunctions",
+        region_name="us-east-1",
+        endpoint_url=moto_server,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+    )
+    seen: list[str] = []
+    sfn.meta.events.register("before-send", lambda request, **_: seen.append(request.url))
+    with pytest.raises(Exception):  # noqa: B017 - DNS failure type varies by resolver
+        sfn.start_sync_execution(stateMachineArn="arn:aws:states:us-east-1:123456789012:stateMachine:X")
+    assert seen and seen[0].startswith("http://sync-127.0.0.1:")

@@ -1,0 +1,97 @@
+"""`sam local start-api` over template.yaml, in containers from the locally built Lambda image."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.samlocal.conftest import SamLocal, run_script
+
+pytestmark = pytest.mark.samlocal
+
+
+def request(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+# ------------------------------------------------------------------ the image
+def test_image_runs_python_311_with_the_lambda_runtime_client(lambda_image: str) -> None:
+    out = docker(
+        "run", "--rm", lambda_image, "python3", "-c",
+        "import sys, os, awslambdaric, boto3; "
+        "print(sys.version_info[:2] == (3, 11), os.environ['LAMBDA_TASK_ROOT'], os.getcwd(), "
+        "os.access('/var/runtime/bootstrap', os.X_OK))",
+    )  # fmt: skip
+    assert out.split() == ["True", "/var/task", "/var/task", "True"]
+
+
+def test_second_ensure_image_reuses_the_tag_without_building(lambda_image: str) -> None:
+    started = time.monotonic()
+    assert run_script("ensure-image.sh") == lambda_image
+    assert run_script("ensure-image.sh", "--print-tag") == lambda_image
+    assert time.monotonic() - started < 10
+
+
+# ------------------------------------------------------------------ the API in containers
+def test_unknown_route_answers_like_api_gateway(sam_local: SamLocal) -> None:
+    status, body = request("GET", f"{sam_local.api_url}/api/no-such-route")
+
+    assert status == 403
+    assert body == {"message": "Missing Authentication Token"}
+
+
+def test_created_product_is_stored_in_the_host_emulator_and_read_back(sam_local: SamLocal) -> None:
+    # Given the handlers run in containers and reach moto through AWS_ENDPOINT_URL (env.json)
+    assert sam_local.env_vars()["Parameters"]["AWS_ENDPOINT_URL"].startswith("http://host.docker.internal:")
+
+    # When a product is created through the API
+    status, created = request(
+        "POST",
+        f"{sam_local.api_url}/api/products",
+        {"name": "Docker tier probe", "price": 12.5, "description": "samlocal", "stock": 4},
+    )
+
+    # Then it is in the host's ProductsTable and GET returns it
+    assert status == 201, created
+    items = sam_local.dynamodb().scan(TableName="ProductsTable")["Items"]
+    assert any(item.get("name", {}).get("S") == "Docker tier probe" for item in items)
+    status, fetched = request("GET", f"{sam_local.api_url}/api/products/{created['id']}")
+    assert status == 200
+    assert fetched == created
+
+
+def test_shared_layer_is_in_opt_python_of_the_function_container(sam_local: SamLocal) -> None:
+    status, _ = request("GET", f"{sam_local.api_url}/api/products")
+    assert status == 200
+
+    # The function's warm container (start-api.sh runs SAM with --warm-containers LAZY).
+    containers = docker("ps", "-q", "--filter", "label=sam.cli.function.name=ListProductsFunction").split()
+    container = containers[0]
+    listing = docker("exec", container, "ls", "/opt/python", "/var/task").split()
+    assert {"sales_common", "aws_lambda_powertools", "pydantic", "products"} <= set(listing)
+
+
+def test_warm_request_is_fast(sam_local: SamLocal) -> None:
+    request("GET", f"{sam_local.api_url}/api/customers")  # first one may start a container
+
+    started = time.monotonic()
+    status, _ = request("GET", f"{sam_local.api_url}/api/customers")
+
+    assert status == 200
+    assert time.monotonic() - started < 1.0

@@ -1,0 +1,104 @@
+"""The error contract shared by every service: malformed JSON, field errors, body size limit,
+content type, and no stack traces."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+GOOD = {"name": "Laptop", "price": 999.99, "description": "x", "stock": 10}
+
+
+def test_malformed_json_is_400(api):
+    r = api.post("/api/products", raw_body='{"name": "Laptop",')
+    assert r.status == 400
+    assert r.json["title"] == "Malformed JSON"
+
+
+def test_non_json_content_type_is_415(api):
+    r = api.post("/api/products", raw_body="name=Laptop", headers={"Content-Type": "text/plain"})
+    assert r.status == 415
+
+
+def test_body_over_the_limit_is_413_before_parsing(api, cloud):
+    r = api.post("/api/products", {**GOOD, "description": "x" * 20_000})
+    assert r.status == 413
+    assert "16384-byte limit" in r.json["detail"]
+    assert cloud.scan("ProductsTable") == []
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"name": None}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"price": -1}, "price"),
+        ({"price": 0}, "price"),
+        ({"price": 1.001}, "price"),
+        ({"price": "999.99"}, "price"),
+        ({"price": "abc"}, "price"),
+        ({"price": True}, "price"),
+        ({"price": 1000000.01}, "price"),
+        ({"stock": -1}, "stock"),
+        ({"stock": 1.5}, "stock"),
+        ({"stock": "3"}, "stock"),
+        ({"description": 7}, "description"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_each_bad_field_is_422_and_named(api, cloud, patch, field):
+    r = api.post("/api/products", {**GOOD, **patch})
+    assert r.status == 422, r.raw
+    assert [e["field"] for e in r.json["errors"]] == [field]
+    assert cloud.scan("ProductsTable") == []
+
+
+def test_missing_name_is_reported(api):
+    r = api.post("/api/products", {"price": 1})
+    assert r.status == 422
+    assert [e["field"] for e in r.json["errors"]] == ["name"]
+
+
+def test_every_bad_field_is_reported_at_once(api):
+    r = api.post("/api/products", {"name": "", "price": -5, "stock": -1, "extra": 1})
+    assert r.status == 422
+    assert sorted(e["field"] for e in r.json["errors"]) == ["extra", "name", "price", "stock"]
+
+
+@pytest.mark.parametrize("body", [[], "text", 5, None])
+def test_wrong_json_types_for_the_body_are_422(api, body):
+    r = api.post("/api/products", raw_body=__import__("json").dumps(body))
+    assert r.status == 422
+
+
+def test_unexpected_error_is_500_problem_without_traceback(api, monkeypatch):
+    from products import service
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(service, "get_product", boom)
+    r = api.get("/api/products/1")
+    assert r.status == 500
+    assert r.json["title"] == "Internal server error"
+    assert "secret" not in r.raw and "Traceback" not in r.raw
+
+
+def test_concurrent_creates_get_distinct_ids(api):
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda i: api.post("/api/products", {**GOOD, "name": f"p{i}"}).json["id"], range(40)))
+    assert sorted(ids) == list(range(1, 41))
+
+
+def test_concurrent_conditional_puts_have_one_winner(api):
+    api.post("/api/products", GOOD)
+
+    def put(i):
+        return api.put("/api/products/1", {"stock": i}, headers={"If-Match": '"1"'}).status
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(put, range(12)))
+    assert sorted(statuses) == [200] + [412] * 11
+    assert api.get("/api/products/1").json["version"] == 2
