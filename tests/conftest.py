@@ -70,5 +70,4 @@ def cloud() -> Iterator[Cloud]:
 @pytest.fixture
 def api(cloud: Cloud) -> Api:
     """The API, each request through the function template.yaml routes it to."""
-    overrides = {f"{lid.upper()}_ARN": arn for lid, arn in cloud.state_machines.items()}
-    return Api(extra_env=overrides)
+    return Api(refs=cloud.state_machines)

@@ -29,10 +29,10 @@ def template() -> dict[str, Any]:
     return yaml_parse(TEMPLATE.read_text())  # type: ignore[no-any-return]
 
 
-def _resolve(value: Any) -> str:
-    """Intrinsics resolved the way SAM resolves them locally (!Ref Table -> logical id)."""
+def _resolve(value: Any) -> Any:
+    """`!Ref X` becomes the marker ("Ref", X), resolved per invocation; plain values stay."""
     if isinstance(value, dict) and "Ref" in value:
-        return str(value["Ref"])
+        return ("Ref", str(value["Ref"]))
     return str(value)
 
 
@@ -42,7 +42,12 @@ class Function:
     handler: str
     method: str
     route: str
-    environment: dict[str, str]
+    environment: dict[str, Any]
+
+    def resolved_environment(self, refs: dict[str, str]) -> dict[str, str]:
+        """As sam local resolves it (!Ref Table -> logical id), except refs given explicitly
+        (e.g. a state machine's ARN in the emulator)."""
+        return {k: refs.get(v[1], v[1]) if isinstance(v, tuple) else v for k, v in self.environment.items()}
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -156,9 +161,9 @@ def _handler(fn: Function) -> Any:
     return loaded[fn.handler]
 
 
-def invoke(fn: Function, event: dict[str, Any], extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+def invoke(fn: Function, event: dict[str, Any], refs: dict[str, str] | None = None) -> dict[str, Any]:
     handler = _handler(fn)
-    token = ENVIRONMENT_OVERLAY.set({**fn.environment, **(extra_env or {})})
+    token = ENVIRONMENT_OVERLAY.set(fn.resolved_environment(refs or {}))
     try:
         return handler(event, LambdaContext(fn.logical_id))  # type: ignore[no-any-return]
     finally:
@@ -168,12 +173,12 @@ def invoke(fn: Function, event: dict[str, Any], extra_env: dict[str, str] | None
 class Api:
     """`api.post("/api/products", {...})` -> Reply, through the function template.yaml routes it to."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
-        self.extra_env = extra_env or {}
+    def __init__(self, refs: dict[str, str] | None = None) -> None:
+        self.refs = refs or {}
 
     def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Reply:
         fn, params = route(method, path)
-        result = invoke(fn, build_event(fn, path, params, body, **kwargs), self.extra_env)
+        result = invoke(fn, build_event(fn, path, params, body, **kwargs), self.refs)
         return Reply(result["statusCode"], result.get("headers") or {}, result.get("body") or "", fn.logical_id)
 
     def get(self, path: str, **kwargs: Any) -> Reply:

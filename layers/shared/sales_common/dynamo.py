@@ -9,6 +9,7 @@ DynamoDB for them; it turns conditional-write failures into domain errors.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,15 @@ def cancellation_codes(exc: Exception) -> list[str]:
     return [r.get("Code", "None") for r in reasons]
 
 
+@dataclass(frozen=True)
+class Condition:
+    """An extra condition for a write: expression plus its placeholder values and names."""
+
+    expression: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)
+
+
 class EntityStore:
     """CRUD with optimistic concurrency for one entity type in one table."""
 
@@ -96,19 +106,23 @@ class EntityStore:
         index: str = ENTITY_INDEX,
         key_condition: str = "entity = :entity",
         values: Mapping[str, Any] | None = None,
-        filter_expression: str | None = None,
+        filter_by: Condition | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """One page of entities in id order, and the (DynamoDB-typed) key to continue from, None at
-        the end."""
+        the end. With `filter_by`, a page may hold fewer than `limit` items and still continue."""
+        all_values = dict(values if values is not None else {":entity": self.entity})
         params: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": index,
             "KeyConditionExpression": key_condition,
-            "ExpressionAttributeValues": to_item({":entity": self.entity, **(values or {})}),
             "Limit": limit,
         }
-        if filter_expression:
-            params["FilterExpression"] = filter_expression
+        if filter_by is not None:
+            params["FilterExpression"] = filter_by.expression
+            all_values.update(filter_by.values)
+            if filter_by.names:
+                params["ExpressionAttributeNames"] = dict(filter_by.names)
+        params["ExpressionAttributeValues"] = to_item(all_values)
         if start_key:
             params["ExclusiveStartKey"] = start_key
         result = self.client.query(**params)
@@ -155,23 +169,34 @@ class EntityStore:
         self.transact([self.put_new_op(item), *extra_ops])
         return item
 
-    def update_op(self, entity_id: int, changes: Mapping[str, Any], expected_version: int | None) -> dict[str, Any]:
+    def update_op(
+        self,
+        entity_id: int,
+        changes: Mapping[str, Any],
+        expected_version: int | None,
+        condition: Condition | None = None,
+    ) -> dict[str, Any]:
         names: dict[str, str] = {}
         values: dict[str, Any] = {":one": 1, ":now": now_iso()}
         sets = ["#updatedAt = :now"]
         names["#updatedAt"] = "updatedAt"
         removes = []
-        for i, (field, new) in enumerate(changes.items()):
-            names[f"#f{i}"] = field
+        for i, (attribute, new) in enumerate(changes.items()):
+            names[f"#f{i}"] = attribute
             if new is None:
                 removes.append(f"#f{i}")
             else:
                 values[f":v{i}"] = new
                 sets.append(f"#f{i} = :v{i}")
-        condition = "attribute_exists(pk)"
+        extra = condition
+        condition_expression = "attribute_exists(pk)"
         if expected_version is not None:
-            condition += " AND version = :expected"
+            condition_expression += " AND version = :expected"
             values[":expected"] = expected_version
+        if extra is not None:
+            condition_expression += f" AND ({extra.expression})"
+            values.update(extra.values)
+            names.update(extra.names)
         expression = "SET " + ", ".join(sets) + " ADD version :one"
         if removes:
             expression += " REMOVE " + ", ".join(removes)
@@ -179,7 +204,7 @@ class EntityStore:
             "TableName": self.table,
             "Key": self.key(entity_id),
             "UpdateExpression": expression,
-            "ConditionExpression": condition,
+            "ConditionExpression": condition_expression,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": to_item(values),
         }
@@ -190,10 +215,12 @@ class EntityStore:
         changes: Mapping[str, Any],
         expected_version: int | None = None,
         extra_ops: Sequence[dict[str, Any]] = (),
+        condition: Condition | None = None,
     ) -> dict[str, Any]:
-        """Apply `changes` (None removes a field) if the entity exists and, when given, is still
-        at `expected_version`. Returns the stored entity after the write."""
-        op = self.update_op(entity_id, changes, expected_version)
+        """Apply `changes` (None removes a field) if the entity exists, is still at
+        `expected_version` when given, and meets `condition` (expression, values) when given.
+        Returns the stored entity after the write."""
+        op = self.update_op(entity_id, changes, expected_version, condition)
         try:
             if extra_ops:
                 self.transact([{"Update": op}, *extra_ops])
@@ -209,13 +236,21 @@ class EntityStore:
         entity_id: int,
         expected_version: int | None = None,
         extra_ops: Sequence[dict[str, Any]] = (),
+        condition: Condition | None = None,
     ) -> None:
-        condition = "attribute_exists(pk)"
+        expression = "attribute_exists(pk)"
         values: dict[str, Any] = {}
+        names: dict[str, str] = {}
         if expected_version is not None:
-            condition += " AND version = :expected"
+            expression += " AND version = :expected"
             values[":expected"] = expected_version
-        op: dict[str, Any] = {"TableName": self.table, "Key": self.key(entity_id), "ConditionExpression": condition}
+        if condition is not None:
+            expression += f" AND ({condition.expression})"
+            values.update(condition.values)
+            names.update(condition.names)
+        op: dict[str, Any] = {"TableName": self.table, "Key": self.key(entity_id), "ConditionExpression": expression}
+        if names:
+            op["ExpressionAttributeNames"] = names
         if values:
             op["ExpressionAttributeValues"] = to_item(values)
         try:

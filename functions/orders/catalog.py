@@ -1,0 +1,55 @@
+"""Read-only price quote from the Products table.
+
+Step Functions' JSONPath intrinsics cannot multiply decimals, so line totals are computed here,
+exactly, from a quote; the workflow then reserves stock on the condition that the price is still
+the quoted one. A price change between quote and reservation fails the reservation, so the
+stored prices are always the catalog's at reservation time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sales_common import aws
+from sales_common.dynamo import from_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from orders.settings import OrderSettings
+
+
+@dataclass(frozen=True)
+class Quote:
+    product_id: int
+    name: str
+    price: Decimal
+    stock: int
+
+
+class Catalog:
+    def __init__(self, settings: OrderSettings, client: DynamoDBClient | None = None) -> None:
+        self.table = settings.PRODUCTS_TABLE_NAME
+        self.settings = settings
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = aws.dynamodb(self.settings)
+        return self._client
+
+    def quote(self, product_ids: list[int]) -> dict[int, Quote]:
+        """Current name, price and stock of the given products that exist."""
+        keys = [{"pk": {"S": f"PRODUCT#{pid}"}} for pid in product_ids]
+        found: dict[int, Quote] = {}
+        request = {self.table: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "id, #n, price, stock"}}
+        request[self.table]["ExpressionAttributeNames"] = {"#n": "name"}  # type: ignore[index]
+        while request:
+            result = self.client.batch_get_item(RequestItems=request)  # type: ignore[arg-type]
+            for raw in result["Responses"].get(self.table, []):
+                item = from_item(raw)
+                found[int(item["id"])] = Quote(int(item["id"]), item["name"], item["price"], int(item["stock"]))
+            request = result.get("UnprocessedKeys") or {}  # type: ignore[assignment]
+        return found

@@ -1,0 +1,37 @@
+"""POST /api/orders: place an order through the PlaceOrder workflow."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.metrics import MetricUnit
+
+from orders import service
+from orders.models import Order, OrderCreate
+from sales_common.api import create_app, json_response
+from sales_common.errors import DomainError
+from sales_common.observability import entrypoint, observability
+
+app = create_app()
+logger, metrics = observability("orders")
+
+
+@app.post("/api/orders", summary="Place an order", tags=["orders"])
+def create_order(
+    data: Annotated[OrderCreate, Body()],
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=128)] = None,
+) -> Response[Order]:
+    try:
+        order = service.place_order(data, idempotency_key, app.lambda_context)
+    except DomainError as exc:
+        if reason := getattr(exc, "reason", None):
+            metrics.add_dimension(name="reason", value=reason)
+            metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
+    return json_response(
+        201, order.model_dump(by_alias=True), etag=order.version, headers={"Location": f"/api/orders/{order.id}"}
+    )
+
+
+handler = entrypoint(app, logger, metrics)

@@ -1,0 +1,25 @@
+"""DELETE /api/orders/{id}"""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+
+from orders import service
+from sales_common.api import create_app, parse_if_match
+from sales_common.observability import entrypoint, observability
+
+app = create_app()
+logger, metrics = observability("orders")
+
+
+@app.delete("/api/orders/<id>", summary="Delete an order", tags=["orders"])
+def delete_order(
+    id: Annotated[int, Path(ge=1)],
+    if_match: Annotated[str | None, Header(alias="if-match")] = None,
+) -> Response[None]:
+    service.delete_order(id, parse_if_match(if_match))
+    return Response(status_code=204)
+
+
+handler = entrypoint(app, logger, metrics)

@@ -1,0 +1,30 @@
+"""GET /api/orders?customerId=&status=: one page of orders in id order."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from orders import service
+from orders.models import Order, OrderStatus
+from sales_common.api import create_app
+from sales_common.listing import DEFAULT_LIMIT, Cursor, Limit, page_response
+from sales_common.observability import entrypoint, observability
+
+app = create_app()
+logger, metrics = observability("orders")
+
+
+@app.get("/api/orders", summary="List orders", tags=["orders"])
+def list_orders(
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    customer_id: Annotated[int | None, Query(alias="customerId", ge=1)] = None,
+    status: Annotated[OrderStatus | None, Query()] = None,
+) -> Response[list[Order]]:
+    page = service.list_orders(limit, cursor, customer_id, status)
+    filters = {k: str(v) for k, v in {"customerId": customer_id, "status": status}.items() if v is not None}
+    return page_response(page, "/api/orders", limit, filters)
+
+
+handler = entrypoint(app, logger, metrics)

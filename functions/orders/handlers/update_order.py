@@ -1,0 +1,27 @@
+"""PUT /api/orders/{id}: change the order's status (cancelling restocks)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+
+from orders import service
+from orders.models import Order, OrderStatusUpdate
+from sales_common.api import create_app, json_response, parse_if_match
+from sales_common.observability import entrypoint, observability
+
+app = create_app()
+logger, metrics = observability("orders")
+
+
+@app.put("/api/orders/<id>", summary="Update an order's status", tags=["orders"])
+def update_order(
+    id: Annotated[int, Path(ge=1)],
+    data: Annotated[OrderStatusUpdate, Body()],
+    if_match: Annotated[str | None, Header(alias="if-match")] = None,
+) -> Response[Order]:
+    order = service.change_status(id, data.status, parse_if_match(if_match))
+    return json_response(200, order.model_dump(by_alias=True), etag=order.version)
+
+
+handler = entrypoint(app, logger, metrics)

@@ -1,0 +1,226 @@
+"""Orders domain logic: placement through the workflow, status lifecycle, deletion."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from orders.catalog import Catalog, Quote
+from orders.models import TRANSITIONS, Order, OrderCreate, OrderItemIn, OrderStatus
+from orders.repository import OrderStore
+from orders.settings import OrderSettings, PlacementSettings
+from orders.workflow import PlacementWorkflow
+from sales_common.dynamo import Condition, EntityStore, now_iso
+from sales_common.errors import Conflict, DomainError, ServiceUnavailable, Unprocessable
+from sales_common.listing import Page, fetch_page
+from sales_common.settings import load_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+def rejection(error: type[DomainError], reason: str, detail: str) -> DomainError:
+    """A domain error that also names why an order was rejected (for the OrdersRejected metric)."""
+    exc = error(detail)
+    exc.reason = reason  # type: ignore[attr-defined]
+    return exc
+
+
+# ---------------------------------------------------------------- reads
+def default_store() -> OrderStore:
+    return OrderStore(load_settings(OrderSettings))
+
+
+def list_orders(
+    limit: int,
+    cursor: str | None,
+    customer_id: int | None = None,
+    status: OrderStatus | None = None,
+    store: EntityStore | None = None,
+) -> Page[Order]:
+    store = store or EntityStore(load_settings(), "order")
+    query: dict[str, Any] = {}
+    if customer_id is not None:
+        query = {"index": "byCustomer", "key_condition": "customerId = :c", "values": {":c": customer_id}}
+    if status is not None:
+        query["filter_by"] = Condition("#status = :status", {":status": status.value}, {"#status": "status"})
+    return fetch_page(store, limit, cursor, Order.model_validate, **query)
+
+
+def get_order(order_id: int, store: EntityStore | None = None) -> Order:
+    store = store or EntityStore(load_settings(), "order")
+    return Order.model_validate(store.require(order_id))
+
+
+# ---------------------------------------------------------------- lifecycle
+def change_status(
+    order_id: int, status: OrderStatus, expected_version: int | None, store: OrderStore | None = None
+) -> Order:
+    """CONFIRMED -> SHIPPED -> DELIVERED, CONFIRMED -> CANCELLED (restocks); else 409."""
+    store = store or default_store()
+    order = store.require(order_id)
+    current = OrderStatus(order["status"])
+    if status not in TRANSITIONS[current]:
+        raise Conflict(f"Order {order_id} is {current.value}; it cannot become {status.value}.")
+    return Order.model_validate(store.set_status(order, status, expected_version))
+
+
+def delete_order(order_id: int, expected_version: int | None, store: OrderStore | None = None) -> None:
+    """CONFIRMED: restock and delete atomically. CANCELLED: delete the record (it holds nothing).
+    SHIPPED, DELIVERED: 409 -- a fulfilled order is the record of stock that left; deleting it
+    would make those units vanish from the books."""
+    store = store or default_store()
+    order = store.require(order_id)
+    if order["status"] in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        raise Conflict(f"Order {order_id} is {order['status']}; fulfilled orders cannot be deleted.")
+    store.remove(order, expected_version)
+
+
+# ---------------------------------------------------------------- placement
+@dataclass
+class Placement:
+    """What placing an order needs; tests substitute any part."""
+
+    settings: PlacementSettings
+    store: OrderStore
+    catalog: Catalog
+    workflow: PlacementWorkflow
+
+    @classmethod
+    def default(cls) -> Placement:
+        settings = load_settings(PlacementSettings)
+        return cls(settings, OrderStore(settings), Catalog(settings), PlacementWorkflow(settings))
+
+
+def place_order(
+    data: OrderCreate,
+    idempotency_key: str | None = None,
+    context: LambdaContext | None = None,
+    deps: Placement | None = None,
+) -> Order:
+    deps = deps or Placement.default()
+    if idempotency_key is None:
+        return _place(data, deps)
+    return _place_idempotently(data, idempotency_key, context, deps)
+
+
+def merge_lines(items: Iterable[OrderItemIn]) -> dict[int, OrderItemIn]:
+    """Repeated productIds are merged into one line (quantities added). Two lines for the same
+    product that name different prices contradict each other: 422."""
+    merged: dict[int, OrderItemIn] = {}
+    for item in items:
+        seen = merged.get(item.product_id)
+        if seen is None:
+            merged[item.product_id] = item.model_copy()
+            continue
+        if seen.price is not None and item.price is not None and seen.price != item.price:
+            raise Unprocessable(f"Product {item.product_id} appears twice with different prices.")
+        seen.quantity += item.quantity
+        seen.price = seen.price if seen.price is not None else item.price
+    return merged
+
+
+def _priced_lines(lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> list[dict[str, Any]]:
+    missing = sorted(set(lines) - set(quotes))
+    if missing:
+        raise rejection(Unprocessable, "UnknownProduct", f"Unknown product(s): {', '.join(map(str, missing))}.")
+    stale = [pid for pid, line in lines.items() if line.price is not None and line.price != quotes[pid].price]
+    if stale:
+        detail = "; ".join(f"product {pid} costs {quotes[pid].price}, not {lines[pid].price}" for pid in stale)
+        raise rejection(Conflict, "PriceMismatch", f"Prices have changed: {detail}.")
+    return [
+        {
+            "productId": pid,
+            "quantity": line.quantity,
+            "unitPrice": str(quotes[pid].price),
+            "lineTotal": str(quotes[pid].price * line.quantity),
+        }
+        for pid, line in lines.items()
+    ]
+
+
+def _place(data: OrderCreate, deps: Placement) -> Order:
+    lines = merge_lines(data.items)
+    priced = _priced_lines(lines, deps.catalog.quote(list(lines)))
+    order_id = deps.store.allocate_id()
+    payload = {
+        "orderId": order_id,
+        "customerId": data.customer_id,
+        "createdAt": now_iso(),
+        "total": str(sum((Decimal(line["lineTotal"]) for line in priced), Decimal(0))),
+        "items": priced,
+    }
+    outcome = deps.workflow.run(f"order-{order_id}", payload)
+    if outcome.succeeded:
+        return Order.model_validate(deps.store.require(order_id))
+    raise _explain_failure(outcome.error, outcome.cause, data, lines, deps)
+
+
+def _explain_failure(
+    error: str | None, cause: str | None, data: OrderCreate, lines: dict[int, OrderItemIn], deps: Placement
+) -> DomainError:
+    if error == "CustomerNotFound":
+        return rejection(Unprocessable, "CustomerNotFound", f"Customer {data.customer_id} does not exist.")
+    if error == "OutOfStock":
+        short = [int(pid) for pid in json.loads(cause or "[]")]
+        # The reservation failed; re-read those products to say why (informative only).
+        quotes = deps.catalog.quote(short)
+        gone = [pid for pid in short if pid not in quotes]
+        if gone:
+            return rejection(Unprocessable, "UnknownProduct", f"Unknown product(s): {', '.join(map(str, gone))}.")
+        details = "; ".join(
+            f"product {pid}: {lines[pid].quantity} requested, {quotes[pid].stock} in stock" for pid in short
+        )
+        return rejection(Conflict, "OutOfStock", f"Insufficient stock ({details}). Nothing was reserved.")
+    if error == "OrderWriteFailed":
+        return rejection(ServiceUnavailable, "WriteFailed", "The order could not be stored; no stock was taken.")
+    return rejection(ServiceUnavailable, "WorkflowFailed", f"Order placement did not complete ({error}).")
+
+
+def _place_idempotently(data: OrderCreate, key: str, context: LambdaContext | None, deps: Placement) -> Order:
+    """Same key and body: the same order, placed once. Same key, other body: 422. A retry that
+    races the first request waits for it (bounded) and then returns its order."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    from sales_common import aws
+
+    settings = deps.settings
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.IDEMPOTENCY_TABLE_NAME, boto3_client=aws.dynamodb(settings)
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="body",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=settings.IDEMPOTENCY_TTL_SECONDS,
+    )
+    if context is not None:
+        config.register_lambda_context(context)
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
+    def place(request: dict[str, Any]) -> dict[str, Any]:
+        return _place(data, deps).model_dump(mode="json", by_alias=True)
+
+    request = {"key": key, "body": data.model_dump(mode="json", by_alias=True)}
+    deadline = time.monotonic() + settings.IDEMPOTENCY_WAIT_SECONDS
+    while True:
+        try:
+            return Order.model_validate(place(request=request))
+        except IdempotencyValidationError as exc:
+            raise Unprocessable("This Idempotency-Key was already used with a different request body.") from exc
+        except IdempotencyAlreadyInProgressError as exc:
+            if time.monotonic() >= deadline:
+                raise Conflict("A request with this Idempotency-Key is still in progress; retry later.") from exc
+            time.sleep(0.1)
