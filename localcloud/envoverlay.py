@@ -36,7 +36,7 @@ def current_overlay() -> Mapping[str, str] | None:
     return _OVERLAY.get()
 
 
-class _OverlayEnviron(os._Environ):  # type: ignore[name-defined,misc]  # noqa: SLF001
+class _OverlayEnviron(os._Environ):  # type: ignore[name-defined,misc]
     """``os._Environ`` whose reads see the current invocation's variables first."""
 
     def __getitem__(self, key: str) -> str:

@@ -138,10 +138,8 @@ class ModuleReloader:
     def _snapshot(self) -> None:
         self._mtimes = {}
         for file in self._own_modules().values():
-            try:
+            with contextlib.suppress(OSError):
                 self._mtimes[file] = os.stat(file).st_mtime
-            except OSError:
-                pass
 
     def get_handler(self, handler: str) -> Callable[..., Any]:
         """``"products.handlers.get_product.handler"`` -> the function (fresh if sources changed)."""
@@ -216,10 +214,11 @@ class InProcessRuntime:
         env = function_config.env_vars.resolve()  # before the overlay: SAM reads the shell env
         env.update(self.fixed_env)
         self.reloader.add_roots(self._code_roots(function_config))
-        result_doc: str
         started = time.monotonic()
         # A copied context per invocation: nothing set during the call outlives it.
-        result_doc = contextvars.copy_context().run(self._invoke_in_context, function_config, event, tenant_id, env, stderr)
+        result_doc = contextvars.copy_context().run(
+            self._invoke_in_context, function_config, event, tenant_id, env, stderr
+        )
         elapsed = time.monotonic() - started
         if elapsed > float(function_config.timeout):
             self._write(

@@ -27,7 +27,7 @@ def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
         url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local URL
+        with urllib.request.urlopen(request, timeout=30) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()

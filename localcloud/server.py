@@ -4,7 +4,7 @@
         requests.get(f"{cloud.api_url}/api/products")
         cloud.client("dynamodb").scan(TableName="ProductsTable")
 
-* moto runs in-process (``ThreadedMotoServer``) with ``execute_state_machine`` on and
+* moto runs in-process (the pieces of ``moto.server.ThreadedMotoServer``) with ``execute_state_machine`` on and
   StartSyncExecution added (:mod:`localcloud.sync_execution`); the template's tables and state
   machines are created from template.yaml (:mod:`localcloud.template`).
 * The API is SAM CLI's own gateway (``ApiProvider`` + ``LocalApigwService``, template parsing by
@@ -150,8 +150,25 @@ def load_env_vars_file(path: str | os.PathLike[str] | None) -> dict[str, dict[st
         return {}
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise LocalCloudError(f"{path}: expected {{\"FunctionLogicalId\": {{\"VAR\": \"value\"}}, ...}}")
+        raise LocalCloudError(f'{path}: expected {{"FunctionLogicalId": {{"VAR": "value"}}, ...}}')
     return data
+
+
+def _state_machine_arn_for(value: Any, arns: Mapping[str, str]) -> str | None:
+    if not (isinstance(value, dict) and len(value) == 1):
+        return None
+    ((fn, arg),) = value.items()
+    if fn == "Ref":
+        return arns.get(arg)
+    if fn == "Fn::GetAtt":
+        parts = arg.split(".", 1) if isinstance(arg, str) else list(arg)
+        if len(parts) == 2 and parts[1] == "Arn":
+            return arns.get(parts[0])
+    return None
+
+
+def _env_variables(holder: Any) -> dict[str, Any]:
+    return ((holder or {}).get("Environment") or {}).get("Variables") or {}
 
 
 def state_machine_env_overrides(template: Mapping[str, Any], arns: Mapping[str, str]) -> dict[str, dict[str, str]]:
@@ -160,34 +177,18 @@ def state_machine_env_overrides(template: Mapping[str, Any], arns: Mapping[str, 
     SAM resolves a Ref to a logical id locally; moto needs the ARN it gave the state machine.
     Globals go under "Parameters" (all functions), function variables under the logical id.
     """
-
-    def arn_for(value: Any) -> str | None:
-        if isinstance(value, dict) and len(value) == 1:
-            ((fn, arg),) = value.items()
-            if fn == "Ref" and arg in arns:
-                return arns[arg]
-            if fn == "Fn::GetAtt":
-                parts = arg.split(".", 1) if isinstance(arg, str) else list(arg)
-                if len(parts) == 2 and parts[0] in arns and parts[1] == "Arn":
-                    return arns[parts[0]]
-        return None
-
-    def scan(variables: Any) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for name, value in (variables or {}).items():
-            arn = arn_for(value)
-            if arn:
-                found[name] = arn
-        return found
-
-    out: dict[str, dict[str, str]] = {}
-    global_vars = (((template.get("Globals") or {}).get("Function") or {}).get("Environment") or {}).get("Variables")
-    if scan(global_vars):
-        out["Parameters"] = scan(global_vars)
+    holders = {"Parameters": (template.get("Globals") or {}).get("Function")}
     for logical_id, resource in tpl.resources_of_type(template, *tpl.FUNCTION_TYPES).items():
-        variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables")
-        if scan(variables):
-            out[logical_id] = scan(variables)
+        holders[logical_id] = resource.get("Properties")
+    out: dict[str, dict[str, str]] = {}
+    for key, holder in holders.items():
+        found = {
+            name: arn
+            for name, value in _env_variables(holder).items()
+            if (arn := _state_machine_arn_for(value, arns)) is not None
+        }
+        if found:
+            out[key] = found
     return out
 
 
@@ -197,6 +198,10 @@ def merge_env_vars(*layers: Mapping[str, Mapping[str, str]]) -> dict[str, dict[s
         for key, values in layer.items():
             merged.setdefault(key, {}).update(values)
     return merged
+
+
+_active_lock = threading.Lock()
+_active: LocalCloud | None = None
 
 
 class LocalCloud:
@@ -210,6 +215,8 @@ class LocalCloud:
     :param parameter_overrides: template Parameters, e.g. ``{"Stage": "dev"}``
     :param state_file: optional JSON file; DynamoDB items are loaded from it at start and saved at stop
     :param seed: create the sample products/customers through the API after start
+    :param workflow_logs: keep moto's ASL interpreter logging (it logs every Fail state and caught
+        error at ERROR; the execution's error/cause already carry them). Off by default.
     """
 
     def __init__(
@@ -223,7 +230,10 @@ class LocalCloud:
         state_file: str | os.PathLike[str] | None = None,
         seed: bool = False,
         sync_timeout_seconds: float = sync_execution.DEFAULT_TIMEOUT_SECONDS,
+        workflow_logs: bool = False,
     ) -> None:
+        self.workflow_logs = workflow_logs
+        self._saved_log_level: int | None = None
         self.template_path = Path(template).resolve()
         self.project_dir = self.template_path.parent
         self.host = host
@@ -249,18 +259,22 @@ class LocalCloud:
 
     # ------------------------------------------------------------- urls & clients
     @property
+    def _url_host(self) -> str:
+        return "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+
+    @property
     def api_url(self) -> str:
-        return f"http://{self.host}:{self.api_port}"
+        return f"http://{self._url_host}:{self.api_port}"
 
     @property
     def aws_url(self) -> str:
-        return f"http://{self.host}:{self.aws_port}"
+        return f"http://{self._url_host}:{self.aws_port}"
 
     def client(self, service: str) -> Any:
         import boto3
         from botocore.config import Config
 
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.aws_url,
             region_name=REGION,
@@ -277,15 +291,27 @@ class LocalCloud:
         self.stop()
 
     def start(self) -> LocalCloud:
+        global _active
         if self._started:
             return self
+        with _active_lock:
+            if _active is not None:
+                raise LocalCloudError(
+                    "another LocalCloud is running in this process (moto's state is per process); "
+                    "stop it first or use LocalCloudProcess"
+                )
+            _active = self
         began = time.monotonic()
-        if not self.template_path.is_file():
-            raise LocalCloudError(f"template not found: {self.template_path}")
-        _check_port_free(self.host, self.api_port, "API")
-        _check_port_free(self.host, self.aws_port, "AWS (moto)")
         try:
+            if not self.template_path.is_file():
+                raise LocalCloudError(f"template not found: {self.template_path}")
+            _check_port_free(self.host, self.api_port, "API")
+            _check_port_free(self.host, self.aws_port, "AWS (moto)")
             template = tpl.load_template(self.template_path)
+            if not self.workflow_logs:
+                asl_logger = logging.getLogger("moto.stepfunctions.parser")
+                self._saved_log_level = asl_logger.level
+                asl_logger.setLevel(logging.CRITICAL)
             self._start_moto()
             self._set_process_env()
             self.tables = tpl.create_tables(self.client("dynamodb"), template)
@@ -306,6 +332,7 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
+        global _active
         if self._api_server is not None:
             self._api_server.shutdown()
             self._api_server.server_close()
@@ -324,9 +351,15 @@ class LocalCloud:
             self._moto = None
             from moto.core.config import default_user_config
 
-            default_user_config["stepfunctions"] = self._saved_moto_sfn_config
+            default_user_config["stepfunctions"] = self._saved_moto_sfn_config  # type: ignore[typeddict-item]
         self._env.undo()
+        if self._saved_log_level is not None:
+            logging.getLogger("moto.stepfunctions.parser").setLevel(self._saved_log_level)
+            self._saved_log_level = None
         self._started = False
+        with _active_lock:
+            if _active is self:
+                _active = None
 
     # ------------------------------------------------------------- moto
     def _start_moto(self) -> None:
@@ -356,7 +389,7 @@ class LocalCloud:
     def _moto_api(self, action: str, payload: Any) -> None:
         body = json.dumps(payload).encode() if payload is not None else b""
         request = urllib.request.Request(f"{self.aws_url}/moto-api/{action}", data=body, method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local URL
+        with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
 
     def _set_process_env(self) -> None:
@@ -419,7 +452,7 @@ class LocalCloud:
             aws_region=REGION,
             env_vars_values=self._env_vars_values(template),
         )
-        stderr = StreamWriter(sys.stderr, auto_flush=True)
+        stderr = StreamWriter(_CurrentStderr(), auto_flush=True)  # type: ignore[arg-type]
         service = LocalApigwService(api=api, lambda_runner=runner, port=self.api_port, host=self.host, stderr=stderr)
         service.create()
         self.routes = [
@@ -479,6 +512,16 @@ class LocalCloud:
         return "\n".join(lines)
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at write time (pytest swaps it per test)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 class _CodeRootsView:
     """Adapts a SAM ``Function`` to what ``InProcessRuntime._code_roots`` reads."""
 
@@ -522,6 +565,7 @@ class LocalCloudProcess:
         self.state_machine_arns: dict[str, str] = {}
         self.tables: dict[str, str] = {}
 
+    _url_host = LocalCloud._url_host
     api_url = LocalCloud.api_url
     aws_url = LocalCloud.aws_url
     client = LocalCloud.client
@@ -539,7 +583,7 @@ class LocalCloudProcess:
             *self.extra_args,
         ]  # fmt: skip
         if self.env_vars:
-            cmd += ["--env-vars", str(self.env_vars)]
+            cmd += ["--env-vars", str(Path(self.env_vars).resolve())]
         if self.seed:
             cmd.append("--seed")
         root = str(Path(__file__).resolve().parent.parent)
@@ -585,7 +629,7 @@ def wait_for_http(url: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310
+            with urllib.request.urlopen(url, timeout=2):
                 return
         except urllib.error.HTTPError:
             return

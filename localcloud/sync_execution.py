@@ -17,6 +17,7 @@ unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -114,10 +115,9 @@ def _wait(execution: Any, timeout_seconds: float) -> bool:
     delay = 0.001
     while _status_of(execution) in (None, "RUNNING", "PENDING_REDRIVE"):
         if time.monotonic() >= deadline:
-            try:
+            # best effort: the worker may not have set up its environment yet
+            with contextlib.suppress(Exception):
                 execution.stop(stop_date=_now(), error="States.Timeout", cause="StartSyncExecution bound hit")
-            except Exception:
-                pass
             return False
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
@@ -148,7 +148,7 @@ def _sync_output(execution: Any, timed_out: bool = False) -> dict[str, Any]:
         "inputDetails": {"included": True},
         "billingDetails": {
             "billedMemoryUsedInMB": 64,
-            "billedDurationInMilliseconds": max(100, int(math.ceil(duration_ms / 100.0)) * 100),
+            "billedDurationInMilliseconds": max(100, math.ceil(duration_ms / 100.0) * 100),
         },
     }
     if sync_status == "SUCCEEDED":

@@ -71,7 +71,7 @@ def resources_of_type(template: Mapping[str, Any], *types: str) -> dict[str, dic
     return {
         logical_id: resource
         for logical_id, resource in template.get("Resources", {}).items()
-        if isinstance(resource, Mapping) and resource.get("Type") in types
+        if isinstance(resource, dict) and resource.get("Type") in types
     }
 
 
@@ -181,48 +181,49 @@ def table_definitions(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for logical_id, resource in resources_of_type(template, *TABLE_TYPES).items():
         props = resource.get("Properties") or {}
-        where = f"Resources.{logical_id}"
         if resource["Type"] == "AWS::Serverless::SimpleTable":
             out[logical_id] = _simple_table(logical_id, props)
-            continue
-        if "KeySchema" not in props or "AttributeDefinitions" not in props:
-            raise TemplateError(f"{where}: KeySchema and AttributeDefinitions are required")
-        kwargs: dict[str, Any] = {
-            "TableName": logical_id,
-            "KeySchema": props["KeySchema"],
-            "AttributeDefinitions": props["AttributeDefinitions"],
-        }
-        billing = props.get("BillingMode", "PROVISIONED")
-        if isinstance(billing, Mapping):
-            billing = resolver.resolve(billing, f"{where}.BillingMode")
-        kwargs["BillingMode"] = billing
-        if billing == "PROVISIONED":
-            kwargs["ProvisionedThroughput"] = _throughput(props.get("ProvisionedThroughput"))
-        gsis = []
-        for gsi in props.get("GlobalSecondaryIndexes") or []:
-            index = {k: gsi[k] for k in ("IndexName", "KeySchema", "Projection")}
-            if billing == "PROVISIONED":
-                index["ProvisionedThroughput"] = _throughput(gsi.get("ProvisionedThroughput"))
-            gsis.append(index)
-        if gsis:
-            kwargs["GlobalSecondaryIndexes"] = gsis
-        lsis = [
-            {k: lsi[k] for k in ("IndexName", "KeySchema", "Projection")}
-            for lsi in props.get("LocalSecondaryIndexes") or []
-        ]
-        if lsis:
-            kwargs["LocalSecondaryIndexes"] = lsis
-        stream = props.get("StreamSpecification")
-        if stream and stream.get("StreamViewType"):
-            kwargs["StreamSpecification"] = {
-                "StreamEnabled": True,
-                "StreamViewType": stream["StreamViewType"],
-            }
-        ttl = props.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled") in (True, "true", "True"):
-            kwargs["_ttl"] = {"Enabled": True, "AttributeName": ttl["AttributeName"]}
-        out[logical_id] = kwargs
+        else:
+            out[logical_id] = _dynamodb_table(logical_id, props, resolver)
     return out
+
+
+def _dynamodb_table(logical_id: str, props: Mapping[str, Any], resolver: _Resolver) -> dict[str, Any]:
+    where = f"Resources.{logical_id}"
+    if "KeySchema" not in props or "AttributeDefinitions" not in props:
+        raise TemplateError(f"{where}: KeySchema and AttributeDefinitions are required")
+    billing = props.get("BillingMode", "PROVISIONED")
+    if isinstance(billing, Mapping):
+        billing = resolver.resolve(billing, f"{where}.BillingMode")
+    provisioned = billing == "PROVISIONED"
+    kwargs: dict[str, Any] = {
+        "TableName": logical_id,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": billing,
+    }
+    if provisioned:
+        kwargs["ProvisionedThroughput"] = _throughput(props.get("ProvisionedThroughput"))
+    gsis = [_index(gsi, provisioned) for gsi in props.get("GlobalSecondaryIndexes") or []]
+    if gsis:
+        kwargs["GlobalSecondaryIndexes"] = gsis
+    lsis = [_index(lsi, False) for lsi in props.get("LocalSecondaryIndexes") or []]
+    if lsis:
+        kwargs["LocalSecondaryIndexes"] = lsis
+    stream = props.get("StreamSpecification") or {}
+    if stream.get("StreamViewType"):
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    ttl = props.get("TimeToLiveSpecification") or {}
+    if ttl.get("Enabled") in (True, "true", "True"):
+        kwargs["_ttl"] = {"Enabled": True, "AttributeName": ttl["AttributeName"]}
+    return kwargs
+
+
+def _index(spec: Mapping[str, Any], provisioned: bool) -> dict[str, Any]:
+    index = {k: spec[k] for k in ("IndexName", "KeySchema", "Projection")}
+    if provisioned:
+        index["ProvisionedThroughput"] = _throughput(spec.get("ProvisionedThroughput"))
+    return index
 
 
 def _throughput(value: Mapping[str, Any] | None) -> dict[str, int]:

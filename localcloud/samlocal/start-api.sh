@@ -123,6 +123,7 @@ fi
 
 if ((foreground)); then
     trap 'stop_pidfile "moto backend" "${RUN_DIR}/backend.pid" localcloud.samlocal.backend 10' EXIT
+    trap 'exit 130' INT TERM
     log "sam local start-api on ${API_URL} (foreground; Ctrl-C stops it and the backend)"
     (cd "${BUILD_DIR}" && "${sam_env[@]}" "${SAM}" "${sam_args[@]}") || true
     exit 0

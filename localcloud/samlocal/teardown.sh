@@ -7,7 +7,7 @@
 # 2. the containers that SAM created for this run dir (label sam.cli.container.type, /var/task
 #    mounted from $RUN_DIR/sam-build), e.g. warm containers left by a killed SAM;
 # 3. with --images: SAM's derived images (samcli/lambda-*) and base images of older recipes
-#    (sales-lambda-python tags other than the current one);
+#    (sales-lambda-python tags other than the current one), then dangling (untagged) images;
 # 4. dockerd, only if ensure-docker.sh started it (its pidfile) and unless --keep-docker.
 # Idempotent; exits 0 when there is nothing to stop.
 set -euo pipefail
@@ -49,6 +49,9 @@ if docker_ready; then
             log "removing images: ${old[*]}"
             docker rmi "${old[@]}" >/dev/null || log "some images are still in use; left in place"
         fi
+        # SAM rebuilds its derived image in every session (local layer) and leaves the old one untagged.
+        log "pruning dangling images"
+        docker image prune -f >/dev/null
     fi
 fi
 
