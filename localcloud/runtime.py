@@ -20,6 +20,7 @@ import contextlib
 import contextvars
 import decimal
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,9 @@ class ModuleReloader:
         self._roots: list[str] = []
         self._mtimes: dict[str, float] = {}  # file -> mtime when first seen
         self._handlers: dict[str, Callable[..., Any]] = {}
+        # Idle "containers" per handler: extra module instances for concurrent invocations.
+        self._idle: dict[str, list[Callable[..., Any]]] = {}
+        self._generation = 0
         self._added_to_path: list[str] = []
         self._preexisting = set(sys.modules)  # close() leaves these alone (tests may hold them)
 
@@ -113,6 +117,7 @@ class ModuleReloader:
             self._added_to_path.clear()
             self._roots.clear()
             self._handlers.clear()
+            self._idle.clear()
             self._mtimes.clear()
 
     def _own_modules(self) -> dict[str, str]:
@@ -148,6 +153,8 @@ class ModuleReloader:
                 for name in self._own_modules():
                     sys.modules.pop(name, None)
                 self._handlers.clear()
+                self._idle.clear()
+                self._generation += 1
                 importlib.invalidate_caches()
                 LOG.info("source changed: reloading handler modules")
             fn = self._handlers.get(handler)
@@ -160,6 +167,40 @@ class ModuleReloader:
                 self._handlers[handler] = fn
                 self._snapshot()
             return fn
+
+    @contextlib.contextmanager
+    def container(self, handler: str) -> Iterator[Callable[..., Any]]:
+        """A handler instance that serves one invocation at a time, as a Lambda container does.
+
+        Handler modules keep per-invocation state (powertools' resolver holds the current event
+        on its `app`), so concurrent invocations of one function must not share a module
+        instance. The first instance is the imported module; when it is busy, another instance
+        of the same module is executed from source (sharing the imported service/layer modules)
+        and kept warm for reuse.
+        """
+        with self._lock:
+            primary = self.get_handler(handler)
+            generation = self._generation
+            idle = self._idle.setdefault(handler, [primary])
+            fn = idle.pop() if idle else None
+        if fn is None:
+            fn = self._fresh_instance(handler)
+        try:
+            yield fn
+        finally:
+            with self._lock:
+                if generation == self._generation:
+                    self._idle.setdefault(handler, []).append(fn)
+
+    @staticmethod
+    def _fresh_instance(handler: str) -> Callable[..., Any]:
+        module_name, _, attr = handler.rpartition(".")
+        spec = importlib.util.find_spec(module_name)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {module_name}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, attr)  # type: ignore[no-any-return]
 
 
 def _json_default(value: Any) -> Any:
@@ -236,14 +277,18 @@ class InProcessRuntime:
     ) -> str:
         with envoverlay.overlay(env) as layer:
             try:
-                handler = self.reloader.get_handler(function_config.handler)
-                for var in self._contextvars():
-                    var.set(layer)
-                context = LambdaContext(
-                    function_config.name, function_config.memory, function_config.timeout, self.region, self.account
-                )
-                context.tenant_id = tenant_id
-                result = handler(json.loads(event), context)
+                with self.reloader.container(function_config.handler) as handler:
+                    for var in self._contextvars():
+                        var.set(layer)
+                    context = LambdaContext(
+                        function_config.name,
+                        function_config.memory,
+                        function_config.timeout,
+                        self.region,
+                        self.account,
+                    )
+                    context.tenant_id = tenant_id
+                    result = handler(json.loads(event), context)
                 return json.dumps(result, default=_json_default)
             except Exception as exc:  # a handler error must become a 500, not crash the server
                 return self._report_error(function_config.name, exc, stderr)

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud import sync_execution
+from localcloud import dynamodb_atomic, router_isolation, sync_execution
 from localcloud import template as tpl
 
 __all__ = ["LocalCloud", "LocalCloudError", "LocalCloudProcess", "PortInUseError", "free_port"]
@@ -98,17 +98,6 @@ def _serve_in_thread(app: Any, host: str, port: int, name: str, request_handler:
     )
     thread.start()
     return server, thread
-
-
-def _install_optional(module_name: str) -> None:
-    """Emulator-fidelity patches living next to this module (e.g. dynamodb_atomic), if present."""
-    import importlib
-
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return
-    module.install()
 
 
 def _quiet(handler_class: Any) -> Any:
@@ -370,7 +359,8 @@ class LocalCloud:
         )
 
         sync_execution.install(timeout_seconds=self.sync_timeout_seconds)
-        _install_optional("localcloud.dynamodb_atomic")
+        dynamodb_atomic.install()
+        router_isolation.install()
         # Same pieces as moto.server.ThreadedMotoServer, but a bind error surfaces here instead of
         # leaving ThreadedMotoServer.start() waiting forever, and stop() closes the socket.
         app = DomainDispatcherApplication(create_backend_app)

@@ -52,12 +52,13 @@ def cloud() -> Iterator[Cloud]:
     import boto3
     from moto import mock_aws
 
-    from localcloud import dynamodb_atomic, sync_execution
+    from localcloud import dynamodb_atomic, router_isolation, sync_execution
     from localcloud.template import create_state_machines, create_tables, load_template
     from sales_common import aws
 
     sync_execution.install()
     dynamodb_atomic.install()
+    router_isolation.install()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
         aws.reset_clients()
         template = load_template(TEMPLATE)

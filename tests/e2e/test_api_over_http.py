@@ -144,3 +144,16 @@ def test_concurrent_reads_see_their_own_answers(http, product):
     with ThreadPoolExecutor(12) as pool:
         for asked, got in pool.map(fetch, ids * 3):
             assert asked == got
+
+
+def test_concurrent_writes_to_one_function_keep_their_own_bodies(http):
+    """Each concurrent invocation of the same function sees its own event, as in Lambda."""
+    import requests
+
+    def create(i):
+        r = requests.post(f"{http.base}/api/products", json={"name": f"body-{i}", "price": 1, "stock": i}, timeout=30)
+        return i, r.json()
+
+    with ThreadPoolExecutor(16) as pool:
+        for i, body in pool.map(create, range(48)):
+            assert (body["name"], body["stock"]) == (f"body-{i}", i)
