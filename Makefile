@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev test test-unit lint format validate build sam-local test-sam-local deploy clean
+.PHONY: help install dev test test-unit lint format validate build sam-local test-sam-local sam-local-down deploy clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ $(STAMP):
 
 install: $(STAMP) ## Create .venv with every dependency
 
-dev: install ## Serve the whole API on http://localhost:$(PORT), backed by moto (no Docker)
+dev: install ## Serve the whole API on http://localhost:$(PORT), backed by moto (no Docker); ARGS=--seed
 	$(BIN)/python -m localcloud --port $(PORT) $(ARGS)
 
 lint: install ## ruff lint + format check
@@ -44,6 +44,17 @@ test-unit: install ## pytest only
 	$(BIN)/pytest -n 2 -m "not samlocal" $(PYTEST_ARGS)
 
 test: lint validate build test-unit ## Everything CI checks, but the Docker tier
+
+sam-local: install ## sam local start-api in Lambda containers (installs Docker if needed); Ctrl-C stops
+	SAMLOCAL_VENV=$(VENV) localcloud/samlocal/start-api.sh --foreground
+
+test-sam-local: install ## The Docker tier: sam local start-api smoke tests, then teardown
+	localcloud/samlocal/ensure-docker.sh
+	localcloud/samlocal/ensure-image.sh >/dev/null
+	$(BIN)/pytest -m samlocal tests/samlocal -p no:cacheprovider; rc=$$?; localcloud/samlocal/teardown.sh; exit $$rc
+
+sam-local-down: ## Stop whatever `make sam-local` left running
+	localcloud/samlocal/teardown.sh
 
 deploy: build ## Deploy to AWS (ENV=dev|prod)
 	$(BIN)/sam deploy --config-env $(or $(ENV),dev)

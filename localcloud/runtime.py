@@ -38,7 +38,7 @@ from localcloud import envoverlay
 __all__ = ["DEFAULT_ENV_CONTEXTVARS", "InProcessRuntime", "LambdaContext", "ModuleReloader"]
 
 #: The shared layer's explicit overlay (sales_common.settings.getenv reads it first).
-DEFAULT_ENV_CONTEXTVARS = ("sales_common.settings:ENVIRONMENT_OVERLAY",)
+DEFAULT_ENV_CONTEXTVARS: tuple[str, ...] = ()
 
 LOG = logging.getLogger(__name__)
 

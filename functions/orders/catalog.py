@@ -45,7 +45,7 @@ class Catalog:
         keys = [{"pk": {"S": f"PRODUCT#{pid}"}} for pid in product_ids]
         found: dict[int, Quote] = {}
         request = {self.table: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "id, #n, price, stock"}}
-        request[self.table]["ExpressionAttributeNames"] = {"#n": "name"}  # type: ignore[index]
+        request[self.table]["ExpressionAttributeNames"] = {"#n": "name"}
         while request:
             result = self.client.batch_get_item(RequestItems=request)  # type: ignore[arg-type]
             for raw in result["Responses"].get(self.table, []):

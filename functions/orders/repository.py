@@ -5,7 +5,7 @@ stock is restored exactly once even when requests race."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from orders.settings import OrderSettings
 
 HOLDS_STOCK = OrderStatus.CONFIRMED
+T = TypeVar("T")
 
 
 class OrderStore(EntityStore):
@@ -59,7 +60,9 @@ class OrderStore(EntityStore):
 
         self._with_restock(order, restock, write)
 
-    def _with_restock(self, order: dict[str, Any], lines: Sequence[dict[str, Any]], write: Callable[..., Any]) -> Any:
+    def _with_restock(
+        self, order: dict[str, Any], lines: Sequence[dict[str, Any]], write: Callable[[Sequence[dict[str, Any]]], T]
+    ) -> T:
         """Run `write(lines)`. A product deleted since the order was placed has no stock to give
         back: its line is dropped and the write retried. If the order itself changed, 409."""
         remaining = list(lines)

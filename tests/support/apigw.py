@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from localcloud import envoverlay
 from sales_common.api import dumps
-from sales_common.settings import ENVIRONMENT_OVERLAY
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -163,11 +163,8 @@ def _handler(fn: Function) -> Any:
 
 def invoke(fn: Function, event: dict[str, Any], refs: dict[str, str] | None = None) -> dict[str, Any]:
     handler = _handler(fn)
-    token = ENVIRONMENT_OVERLAY.set(fn.resolved_environment(refs or {}))
-    try:
+    with envoverlay.overlay(fn.resolved_environment(refs or {})):
         return handler(event, LambdaContext(fn.logical_id))  # type: ignore[no-any-return]
-    finally:
-        ENVIRONMENT_OVERLAY.reset(token)
 
 
 class Api:

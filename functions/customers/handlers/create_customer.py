@@ -8,14 +8,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from customers import service
 from customers.models import Customer, CustomerCreate
-from sales_common.api import create_app, json_response
+from sales_common.api import create_app, json_response, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
 logger, metrics = observability("customers")
 
 
-@app.post("/api/customers", summary="Create a customer", tags=["customers"])
+@app.post(
+    "/api/customers",
+    summary="Create a customer",
+    tags=["customers"],
+    responses=responses(201, 400, 409, 413, 415, 422, headers=("Location", "ETag")),
+)
 def create_customer(data: Annotated[CustomerCreate, Body()]) -> Response[Customer]:
     customer = service.create_customer(data)
     metrics.add_metric(name="CustomersCreated", unit=MetricUnit.Count, value=1)

@@ -7,14 +7,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 
 from customers import service
 from customers.models import Customer, CustomerUpdate
-from sales_common.api import create_app, json_response, parse_if_match
+from sales_common.api import create_app, json_response, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
 logger, metrics = observability("customers")
 
 
-@app.put("/api/customers/<id>", summary="Update a customer", tags=["customers"])
+@app.put(
+    "/api/customers/<id>",
+    summary="Update a customer",
+    tags=["customers"],
+    responses=responses(200, 400, 404, 409, 412, 413, 415, 422, headers=("ETag",)),
+)
 def update_customer(
     id: Annotated[int, Path(ge=1)],
     data: Annotated[CustomerUpdate, Body()],

@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from orders import service
 from orders.models import Order, OrderCreate
-from sales_common.api import create_app, json_response
+from sales_common.api import create_app, json_response, responses
 from sales_common.errors import DomainError
 from sales_common.observability import entrypoint, observability
 
@@ -16,7 +16,12 @@ app = create_app()
 logger, metrics = observability("orders")
 
 
-@app.post("/api/orders", summary="Place an order", tags=["orders"])
+@app.post(
+    "/api/orders",
+    summary="Place an order",
+    tags=["orders"],
+    responses=responses(201, 400, 409, 413, 415, 422, 503, headers=("Location", "ETag")),
+)
 def create_order(
     data: Annotated[OrderCreate, Body()],
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=128)] = None,

@@ -6,14 +6,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
 from orders import service
-from sales_common.api import create_app, parse_if_match
+from sales_common.api import create_app, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
 logger, metrics = observability("orders")
 
 
-@app.delete("/api/orders/<id>", summary="Delete an order", tags=["orders"])
+@app.delete(
+    "/api/orders/<id>", summary="Delete an order", tags=["orders"], responses=responses(204, 400, 404, 409, 412)
+)
 def delete_order(
     id: Annotated[int, Path(ge=1)],
     if_match: Annotated[str | None, Header(alias="if-match")] = None,

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from orders import service
 from orders.models import Order, OrderStatus
-from sales_common.api import create_app
+from sales_common.api import create_app, responses
 from sales_common.listing import DEFAULT_LIMIT, Cursor, Limit, page_response
 from sales_common.observability import entrypoint, observability
 
@@ -15,7 +15,7 @@ app = create_app()
 logger, metrics = observability("orders")
 
 
-@app.get("/api/orders", summary="List orders", tags=["orders"])
+@app.get("/api/orders", summary="List orders", tags=["orders"], responses=responses(200, 400, headers=("Link",)))
 def list_orders(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,

@@ -7,14 +7,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 
 from orders import service
 from orders.models import Order, OrderStatusUpdate
-from sales_common.api import create_app, json_response, parse_if_match
+from sales_common.api import create_app, json_response, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
 logger, metrics = observability("orders")
 
 
-@app.put("/api/orders/<id>", summary="Update an order's status", tags=["orders"])
+@app.put(
+    "/api/orders/<id>",
+    summary="Update an order's status",
+    tags=["orders"],
+    responses=responses(200, 400, 404, 409, 412, 413, 415, 422, headers=("ETag",)),
+)
 def update_order(
     id: Annotated[int, Path(ge=1)],
     data: Annotated[OrderStatusUpdate, Body()],

@@ -8,14 +8,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from products import service
 from products.models import Product, ProductCreate
-from sales_common.api import create_app, json_response
+from sales_common.api import create_app, json_response, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
 logger, metrics = observability("products")
 
 
-@app.post("/api/products", summary="Create a product", tags=["products"])
+@app.post(
+    "/api/products",
+    summary="Create a product",
+    tags=["products"],
+    responses=responses(201, 400, 413, 415, 422, headers=("Location", "ETag")),
+)
 def create_product(data: Annotated[ProductCreate, Body()]) -> Response[Product]:
     product = service.create_product(data)
     metrics.add_metric(name="ProductsCreated", unit=MetricUnit.Count, value=1)

@@ -7,14 +7,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 
 from products import service
 from products.models import Product, ProductUpdate
-from sales_common.api import create_app, json_response, parse_if_match
+from sales_common.api import create_app, json_response, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
 logger, metrics = observability("products")
 
 
-@app.put("/api/products/<id>", summary="Update a product", tags=["products"])
+@app.put(
+    "/api/products/<id>",
+    summary="Update a product",
+    tags=["products"],
+    responses=responses(200, 400, 404, 412, 413, 415, 422, headers=("ETag",)),
+)
 def update_product(
     id: Annotated[int, Path(ge=1)],
     data: Annotated[ProductUpdate, Body()],

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import partial
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -21,6 +23,7 @@ from sales_common.models import Problem, json_number
 from sales_common.settings import getenv
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 PROBLEM_JSON = "application/problem+json"
@@ -38,7 +41,7 @@ dumps = partial(json.dumps, separators=(",", ":"), default=_default)
 loads = partial(json.loads, parse_float=Decimal)
 
 
-def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> Response[Problem]:
+def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> Response[str]:
     body = Problem(title=title, status=status, detail=detail, errors=errors or []).model_dump()  # type: ignore[arg-type]
     # powertools only serialises bodies of application/json responses itself
     return Response(status_code=status, content_type=PROBLEM_JSON, body=dumps(body))
@@ -49,7 +52,7 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
-def _on_validation_error(exc: RequestValidationError) -> Response[Problem]:
+def _on_validation_error(exc: RequestValidationError) -> Response[str]:
     errors = exc.errors()
     types = {e.get("type") for e in errors}
     if "json_invalid" in types:
@@ -63,22 +66,63 @@ def _on_validation_error(exc: RequestValidationError) -> Response[Problem]:
     return problem(400, "Invalid request parameters", "The path or query parameters are invalid.", fields)
 
 
-def _on_unsupported_type(_: RequestUnsupportedContentType) -> Response[Problem]:
+def _on_unsupported_type(_: RequestUnsupportedContentType) -> Response[str]:
     return problem(415, "Unsupported media type", "Send the request body as application/json.")
 
 
-def _on_domain_error(exc: DomainError) -> Response[Problem]:
+def _on_domain_error(exc: DomainError) -> Response[str]:
     return problem(exc.status, exc.title, exc.detail, exc.errors)
 
 
-def _on_not_found(_: NotFoundError) -> Response[Problem]:
+def _on_not_found(_: NotFoundError) -> Response[str]:
     return problem(404, "Not found", "No such route.")
 
 
-def _on_unexpected(exc: Exception) -> Response[Problem]:
+def _on_unexpected(exc: Exception) -> Response[str]:
     # The only broad catch in the code base: log the traceback, never send it to the client.
     _log.exception("unhandled error", exc_info=exc)
     return problem(500, "Internal server error", "An unexpected error occurred; it has been logged.")
+
+
+# What each error status means in this API; `responses()` documents them per route.
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "Malformed JSON, or an invalid path or query parameter (or a tampered cursor).",
+    404: "No entity with this id.",
+    409: "The request conflicts with the current state (e.g. duplicate email, disallowed status change).",
+    412: "If-Match names a version other than the entity's current one.",
+    413: "The request body exceeds MAX_BODY_BYTES (16 KiB by default).",
+    415: "The request body is not application/json.",
+    422: "Missing, unknown or invalid fields; every bad field is listed in `errors`.",
+    500: "Unexpected error; it was logged and no details are returned.",
+    503: "A backing service failed; nothing was changed.",
+}
+
+HEADER_DESCRIPTIONS: dict[str, str] = {
+    "ETag": 'The entity\'s version as a strong ETag (`"3"`); send it back in If-Match.',
+    "Location": "Path of the created entity.",
+    "Link": 'RFC 8288 link to the next page (`rel="next"`); absent on the last page.',
+}
+
+
+def responses(success: int, *errors: int, headers: Sequence[str] = ()) -> dict[int, OpenAPIResponse]:
+    """OpenAPI `responses=` for a route: `success` (its body schema comes from the handler's return
+    annotation; none for 204) with `headers`, each of `errors` plus 500 as application/problem+json."""
+    ok: OpenAPIResponse = {"description": HTTPStatus(success).phrase}
+    if success == 204:
+        ok["content"] = {}
+    if headers:
+        ok["headers"] = {name: _header(HEADER_DESCRIPTIONS[name]) for name in headers}
+    out: dict[int, OpenAPIResponse] = {success: ok}
+    for status in sorted({*errors, 500}):
+        out[status] = {
+            "description": ERROR_DESCRIPTIONS[status],
+            "content": {PROBLEM_JSON: {"model": Problem}},
+        }
+    return out
+
+
+def _header(description: str) -> OpenAPIResponseHeader:
+    return {"description": description, "schema": {"type": "string"}}
 
 
 def create_app() -> APIGatewayHttpResolver:

@@ -8,7 +8,7 @@ emulator gets its own client rather than a stale one.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -16,11 +16,12 @@ if TYPE_CHECKING:
 
     from sales_common.settings import ServiceSettings
 
+ServiceName = Literal["dynamodb", "stepfunctions"]
 _clients: dict[tuple[str, str | None, str | None], Any] = {}
 _lock = threading.Lock()
 
 
-def client(service: str, settings: ServiceSettings) -> Any:
+def client(service: ServiceName, settings: ServiceSettings) -> Any:
     key = (service, settings.endpoint_url, settings.region)
     found = _clients.get(key)
     if found is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -20,6 +20,7 @@ from sales_common.errors import NotFound, PreconditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
     from sales_common.settings import ServiceSettings
 
@@ -39,7 +40,7 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def value(v: Any) -> dict[str, Any]:
-    return _serializer.serialize(v)  # type: ignore[no-any-return]
+    return cast(dict[str, Any], _serializer.serialize(v))
 
 
 def now_iso() -> str:
@@ -266,7 +267,7 @@ class EntityStore:
         if len(ops) == 1 and "Put" in ops[0]:
             self.client.put_item(**ops[0]["Put"])
         else:
-            self.client.transact_write_items(TransactItems=list(ops))
+            self.client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", list(ops)))
 
     def _raise_for_write(self, exc: Exception, entity_id: int, expected_version: int | None) -> None:
         """Translate a failed conditional write on the entity into NotFound/PreconditionFailed.

@@ -1,37 +1,22 @@
 """Typed settings read from the function's environment.
 
-Settings are read per call (cheap) rather than frozen at import, so tests and the in-process
-local cloud can run several functions with different environments in one interpreter. The
-local cloud supplies a per-invocation environment through `ENVIRONMENT_OVERLAY` (a
-contextvar), so no request ever mutates the process-wide `os.environ`.
+Settings are read per call (cheap) rather than frozen at import, so one interpreter can run
+several functions with different environments (tests, the in-process local cloud, which gives
+each invocation its own view of `os.environ`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from contextvars import ContextVar
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sales_common.errors import ConfigurationError
 
-ENVIRONMENT_OVERLAY: ContextVar[Mapping[str, str] | None] = ContextVar("sales_environment_overlay", default=None)
-
 
 def getenv(name: str, default: str | None = None) -> str | None:
-    """Look a variable up in the invocation's overlay first, then in the process environment."""
-    overlay = ENVIRONMENT_OVERLAY.get()
-    if overlay is not None and name in overlay:
-        return overlay[name]
     return os.environ.get(name, default)
-
-
-def environment() -> dict[str, str]:
-    merged = dict(os.environ)
-    merged.update(ENVIRONMENT_OVERLAY.get() or {})
-    return merged
 
 
 class ServiceSettings(BaseModel):
@@ -65,7 +50,7 @@ S = TypeVar("S", bound=ServiceSettings)
 def load_settings(model: type[S] = ServiceSettings) -> S:  # type: ignore[assignment]
     """Validate the environment against `model`; fail fast naming every bad variable."""
     try:
-        return model.model_validate(environment())
+        return model.model_validate(dict(os.environ))
     except ValidationError as exc:
         problems = ", ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"invalid function configuration ({problems})") from exc
