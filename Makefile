@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev test test-unit lint format validate build sam-local test-sam-local sam-local-down deploy clean
+.PHONY: help install dev test test-unit lint format typecheck openapi openapi-check validate build bench sam-local test-sam-local sam-local-down deploy clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -34,16 +34,28 @@ format: install ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix functions layers localcloud tests
 	$(BIN)/ruff format functions layers localcloud tests
 
+typecheck: install ## mypy (pydantic plugin) over functions/ and layers/
+	$(BIN)/mypy
+
+openapi: install ## Regenerate localcloud/openapi.json from the handlers' models and routes
+	$(BIN)/python -m localcloud.openapi --write
+
+openapi-check: install ## Fail if the committed localcloud/openapi.json is stale
+	$(BIN)/python -m localcloud.openapi --check
+
 validate: install ## sam validate --lint (cfn-lint), offline
 	$(BIN)/sam validate --lint --region us-east-1
 
 build: install ## sam build (no container: the host Python is 3.11)
 	$(BIN)/sam build --parallel --cached
 
-test-unit: install ## pytest only
-	$(BIN)/pytest -n 2 -m "not samlocal" $(PYTEST_ARGS)
+test-unit: install ## pytest (all tiers but Docker) with the 90% coverage gate over functions/ and layers/
+	$(BIN)/pytest -n 2 -m "not samlocal" --cov --cov-report=term $(PYTEST_ARGS)
 
-test: lint validate build test-unit ## Everything CI checks, but the Docker tier
+test: lint typecheck openapi-check validate build test-unit ## Everything CI checks, but the Docker tier
+
+bench: install ## Benchmarks against a bare boto3 baseline; prints a table, writes .localcloud/bench.json
+	$(BIN)/python -m tests.benchmarks.run $(ARGS)
 
 sam-local: install ## sam local start-api in Lambda containers (installs Docker if needed); Ctrl-C stops
 	SAMLOCAL_VENV=$(VENV) localcloud/samlocal/start-api.sh --foreground

@@ -445,12 +445,35 @@ class LocalCloud:
         stderr = StreamWriter(_CurrentStderr(), auto_flush=True)  # type: ignore[arg-type]
         service = LocalApigwService(api=api, lambda_runner=runner, port=self.api_port, host=self.host, stderr=stderr)
         service.create()
+        self._add_openapi_routes(service._app)
         self.routes = [
             (",".join(sorted(m for m in r.methods if m != "OPTIONS")) or "OPTIONS", r.path, r.function_name)
             for r in api.routes
         ]
         self._api_server, self._api_thread = _serve_in_thread(service._app, self.host, self.api_port, "api")
         self.api_port = int(self._api_server.server_address[1])
+
+    def _add_openapi_routes(self, app: Any) -> None:
+        """/api/openapi.json (generated from the handlers, built on first request) and /api/docs."""
+        from flask import Response
+
+        from localcloud import openapi
+
+        cache: dict[str, str] = {}
+        lock = threading.Lock()
+
+        def spec() -> str:
+            with lock:
+                if "json" not in cache:
+                    cache["json"] = openapi.spec_json(self.template_path)
+                return cache["json"]
+
+        app.add_url_rule("/api/openapi.json", "openapi_json", lambda: Response(spec(), mimetype="application/json"))
+        app.add_url_rule(
+            "/api/docs",
+            "openapi_docs",
+            lambda: Response(openapi.docs_html("/api/openapi.json", spec()), mimetype="text/html"),
+        )
 
     # ------------------------------------------------------------- persistence (optional)
     def _load_state(self) -> None:

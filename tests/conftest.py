@@ -47,25 +47,32 @@ class Cloud:
         return [from_item(i) for i in self.dynamodb.scan(TableName=self.tables[table])["Items"]]
 
 
-@pytest.fixture
-def cloud() -> Iterator[Cloud]:
+@pytest.fixture(scope="session")
+def _aws_setup() -> tuple[Any, Any, dict[str, Any]]:
+    """Once per session: moto's patches, the parsed template and boto3 clients. moto intercepts
+    clients created before a mock starts, so they (and the handlers' cached clients) are reused
+    across tests; each test still gets a fresh, empty emulated account."""
     import boto3
-    from moto import mock_aws
 
     from localcloud import dynamodb_atomic, router_isolation, sync_execution
-    from localcloud.template import create_state_machines, create_tables, load_template
-    from sales_common import aws
+    from localcloud.template import load_template
 
     sync_execution.install()
     dynamodb_atomic.install()
     router_isolation.install()
+    clients = (boto3.client("dynamodb", region_name="us-east-1"), boto3.client("stepfunctions", region_name="us-east-1"))
+    return clients[0], clients[1], load_template(TEMPLATE)
+
+
+@pytest.fixture
+def cloud(_aws_setup: tuple[Any, Any, dict[str, Any]]) -> Iterator[Cloud]:
+    from moto import mock_aws
+
+    from localcloud.template import create_state_machines, create_tables
+
+    ddb, sfn, template = _aws_setup
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
-        aws.reset_clients()
-        template = load_template(TEMPLATE)
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
         yield Cloud(ddb, sfn, create_tables(ddb, template), create_state_machines(sfn, template, ROOT))
-        aws.reset_clients()
 
 
 @pytest.fixture

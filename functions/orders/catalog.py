@@ -29,16 +29,12 @@ class Quote:
 
 
 class Catalog:
+    client = aws.Client["DynamoDBClient"]("dynamodb")
+
     def __init__(self, settings: OrderSettings, client: DynamoDBClient | None = None) -> None:
         self.table = settings.PRODUCTS_TABLE_NAME
         self.settings = settings
-        self._client = client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = aws.dynamodb(self.settings)
-        return self._client
+        self.client = client
 
     def quote(self, product_ids: list[int]) -> dict[int, Quote]:
         """Current name, price and stock of the given products that exist."""

@@ -14,7 +14,7 @@ from orders.models import TRANSITIONS, Order, OrderCreate, OrderItemIn, OrderSta
 from orders.repository import OrderStore
 from orders.settings import OrderSettings, PlacementSettings
 from orders.workflow import PlacementWorkflow
-from sales_common.dynamo import Condition, EntityStore, now_iso
+from sales_common.dynamo import Condition, EntityStore, from_value, now_iso
 from sales_common.errors import Conflict, DomainError, ServiceUnavailable, Unprocessable
 from sales_common.listing import Page, fetch_page
 from sales_common.settings import load_settings
@@ -155,9 +155,25 @@ def _place(data: OrderCreate, deps: Placement) -> Order:
         "items": priced,
     }
     outcome = deps.workflow.run(f"order-{order_id}", payload)
-    if outcome.succeeded:
-        return Order.model_validate(deps.store.require(order_id))
+    if outcome.succeeded and outcome.output is not None:
+        return _stored_order(payload, outcome.output)
     raise _explain_failure(outcome.error, outcome.cause, data, lines, deps)
+
+
+def _stored_order(payload: dict[str, Any], output: dict[str, Any]) -> Order:
+    """The order as WriteOrder stored it: the payload plus the lines the workflow captured."""
+    return Order.model_validate(
+        {
+            "id": payload["orderId"],
+            "customerId": payload["customerId"],
+            "status": output["status"],
+            "items": [from_value(record) for record in output["items"]],
+            "total": Decimal(payload["total"]),
+            "version": 1,
+            "createdAt": payload["createdAt"],
+            "updatedAt": payload["createdAt"],
+        }
+    )
 
 
 def _explain_failure(

@@ -27,15 +27,11 @@ class Outcome:
 
 
 class PlacementWorkflow:
+    client = aws.Client["SFNClient"]("stepfunctions")
+
     def __init__(self, settings: PlacementSettings, client: SFNClient | None = None) -> None:
         self.settings = settings
-        self._client = client
-
-    @property
-    def client(self) -> SFNClient:
-        if self._client is None:
-            self._client = aws.stepfunctions(self.settings)
-        return self._client
+        self.client = client
 
     def run(self, name: str, payload: dict[str, Any]) -> Outcome:
         result = self.client.start_sync_execution(

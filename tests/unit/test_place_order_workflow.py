@@ -44,7 +44,9 @@ def test_workflow_definition_comes_from_the_referenced_asl_file(cloud):
 def test_success_reserves_and_writes(cloud, catalog):
     result = run(cloud, [line(1, 2, "10"), line(2, 1, "2.5")])
     assert result["status"] == "SUCCEEDED", result
-    assert json.loads(result["output"]) == {"orderId": 100, "status": "CONFIRMED"}
+    output = json.loads(result["output"])
+    assert (output["orderId"], output["status"]) == (100, "CONFIRMED")
+    assert [line["M"]["name"]["S"] for line in output["items"]] == ["A", "B"]
     assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 3
     assert cloud.item("ProductsTable", "PRODUCT#2")["stock"] == 0
     assert [i["name"] for i in cloud.item("OrdersTable", "ORDER#100")["items"]] == ["A", "B"]

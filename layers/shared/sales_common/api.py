@@ -70,6 +70,12 @@ def _on_unsupported_type(_: RequestUnsupportedContentType) -> Response[str]:
     return problem(415, "Unsupported media type", "Send the request body as application/json.")
 
 
+def _on_undecodable_body(_: UnicodeDecodeError) -> Response[str]:
+    # powertools only turns json.JSONDecodeError into a validation error; a body that is not UTF-8
+    # fails earlier, while it is decoded.
+    return problem(400, "Malformed JSON", "The request body is not valid UTF-8 JSON.")
+
+
 def _on_domain_error(exc: DomainError) -> Response[str]:
     return problem(exc.status, exc.title, exc.detail, exc.errors)
 
@@ -129,6 +135,7 @@ def create_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps, json_body_deserializer=loads)
     app.exception_handler(RequestValidationError)(_on_validation_error)
     app.exception_handler(RequestUnsupportedContentType)(_on_unsupported_type)
+    app.exception_handler(UnicodeDecodeError)(_on_undecodable_body)
     app.exception_handler(DomainError)(_on_domain_error)
     app.exception_handler(NotFoundError)(_on_not_found)
     app.exception_handler(Exception)(_on_unexpected)
@@ -140,19 +147,38 @@ def _max_body_bytes() -> int:
     return int(raw) if raw and raw.isdigit() else DEFAULT_MAX_BODY_BYTES
 
 
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _media_type(event: dict[str, Any]) -> str:
+    """The request's media type, lower case, without parameters ("" when absent)."""
+    headers = event.get("headers") or {}
+    value = next((v for k, v in headers.items() if k.lower() == "content-type"), None) or ""
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _early_problem(status: int, title: str, detail: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": PROBLEM_JSON},
+        "body": problem(status, title, detail).body,
+        "isBase64Encoded": False,
+    }
+
+
 def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Route the event, refusing oversized bodies before any parsing happens."""
+    """Route the event, refusing oversized and non-JSON bodies before any parsing happens.
+
+    powertools would parse form and multipart bodies itself (and answer 500 for a multipart type
+    without a boundary); this API takes application/json only, so any other declared media type on
+    a method with a body is a 415 here."""
     body = event.get("body") or ""
     limit = _max_body_bytes()
     if len(body) > (limit * 4 // 3 + 4 if event.get("isBase64Encoded") else limit):
-        detail = f"The request body exceeds the {limit}-byte limit."
-        response = problem(413, "Payload too large", detail)
-        return {
-            "statusCode": 413,
-            "headers": {"Content-Type": PROBLEM_JSON},
-            "body": response.body,
-            "isBase64Encoded": False,
-        }
+        return _early_problem(413, "Payload too large", f"The request body exceeds the {limit}-byte limit.")
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "").upper()
+    if method in _BODY_METHODS and _media_type(event) not in ("", "application/json"):
+        return _early_problem(415, "Unsupported media type", "Send the request body as application/json.")
     return app.resolve(event, context)
 
 

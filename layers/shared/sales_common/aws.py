@@ -8,7 +8,7 @@ emulator gets its own client rather than a stale one.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,6 +41,33 @@ def dynamodb(settings: ServiceSettings) -> DynamoDBClient:
 
 def stepfunctions(settings: ServiceSettings) -> SFNClient:
     return client("stepfunctions", settings)  # type: ignore[no-any-return]
+
+
+C = TypeVar("C")
+
+
+class Client(Generic[C]):
+    """A lazily resolved client attribute for classes that have `settings`::
+
+        class Catalog:
+            client = aws.Client["DynamoDBClient"]("dynamodb")
+
+    Reads return the client assigned to the instance (tests inject fakes or moto clients that
+    way), else the shared client for the instance's settings, created on first use."""
+
+    def __init__(self, service: ServiceName) -> None:
+        self.service = service
+        self.slot = "_client"
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, instance: Any, owner: type | None = None) -> C:
+        injected = instance.__dict__.get(self.slot)
+        return injected if injected is not None else client(self.service, instance.settings)  # type: ignore[no-any-return]
+
+    def __set__(self, instance: Any, value: C | None) -> None:
+        instance.__dict__[self.slot] = value
 
 
 def reset_clients() -> None:

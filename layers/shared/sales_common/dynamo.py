@@ -39,8 +39,9 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
-def value(v: Any) -> dict[str, Any]:
-    return cast(dict[str, Any], _serializer.serialize(v))
+def from_value(attribute: Mapping[str, Any]) -> Any:
+    """One DynamoDB-typed value ({"M": ...}, {"N": "1.5"}, ...) to Python (Decimal for numbers)."""
+    return _deserializer.deserialize(attribute)  # type: ignore[arg-type]
 
 
 def now_iso() -> str:
@@ -67,20 +68,32 @@ class Condition:
     names: Mapping[str, str] = field(default_factory=dict)
 
 
+def _guard(expected_version: int | None, extra: Condition | None) -> Condition:
+    """The condition of every write to an existing entity: it exists, is still at
+    `expected_version` when one is given, and meets `extra` when given."""
+    expression = "attribute_exists(pk)"
+    values: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    if expected_version is not None:
+        expression += " AND version = :expected"
+        values[":expected"] = expected_version
+    if extra is not None:
+        expression += f" AND ({extra.expression})"
+        values.update(extra.values)
+        names.update(extra.names)
+    return Condition(expression, values, names)
+
+
 class EntityStore:
     """CRUD with optimistic concurrency for one entity type in one table."""
+
+    client = aws.Client["DynamoDBClient"]("dynamodb")
 
     def __init__(self, settings: ServiceSettings, entity: str, client: DynamoDBClient | None = None) -> None:
         self.settings = settings
         self.table = settings.TABLE_NAME
         self.entity = entity
-        self._client = client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = aws.dynamodb(self.settings)
-        return self._client
+        self.client = client
 
     def pk(self, entity_id: int | str) -> str:
         return f"{self.entity.upper()}#{entity_id}"
@@ -189,15 +202,9 @@ class EntityStore:
             else:
                 values[f":v{i}"] = new
                 sets.append(f"#f{i} = :v{i}")
-        extra = condition
-        condition_expression = "attribute_exists(pk)"
-        if expected_version is not None:
-            condition_expression += " AND version = :expected"
-            values[":expected"] = expected_version
-        if extra is not None:
-            condition_expression += f" AND ({extra.expression})"
-            values.update(extra.values)
-            names.update(extra.names)
+        guard = _guard(expected_version, condition)
+        values.update(guard.values)
+        names.update(guard.names)
         expression = "SET " + ", ".join(sets) + " ADD version :one"
         if removes:
             expression += " REMOVE " + ", ".join(removes)
@@ -205,7 +212,7 @@ class EntityStore:
             "TableName": self.table,
             "Key": self.key(entity_id),
             "UpdateExpression": expression,
-            "ConditionExpression": condition_expression,
+            "ConditionExpression": guard.expression,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": to_item(values),
         }
@@ -239,21 +246,16 @@ class EntityStore:
         extra_ops: Sequence[dict[str, Any]] = (),
         condition: Condition | None = None,
     ) -> None:
-        expression = "attribute_exists(pk)"
-        values: dict[str, Any] = {}
-        names: dict[str, str] = {}
-        if expected_version is not None:
-            expression += " AND version = :expected"
-            values[":expected"] = expected_version
-        if condition is not None:
-            expression += f" AND ({condition.expression})"
-            values.update(condition.values)
-            names.update(condition.names)
-        op: dict[str, Any] = {"TableName": self.table, "Key": self.key(entity_id), "ConditionExpression": expression}
-        if names:
-            op["ExpressionAttributeNames"] = names
-        if values:
-            op["ExpressionAttributeValues"] = to_item(values)
+        guard = _guard(expected_version, condition)
+        op: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self.key(entity_id),
+            "ConditionExpression": guard.expression,
+        }
+        if guard.names:
+            op["ExpressionAttributeNames"] = dict(guard.names)
+        if guard.values:
+            op["ExpressionAttributeValues"] = to_item(guard.values)
         try:
             if extra_ops:
                 self.transact([{"Delete": op}, *extra_ops])

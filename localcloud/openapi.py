@@ -1,0 +1,255 @@
+"""The API's OpenAPI document, generated from the code rather than written by hand.
+
+Every function template.yaml routes is imported; its powertools resolver (`app`) already knows
+the route, the pydantic request/response models and the documented error responses (see
+`sales_common.api.responses`). Their per-function documents are merged path by path into one.
+A copy is committed as ``localcloud/openapi.json`` so reviewers see API changes in diffs:
+
+    python -m localcloud.openapi            # print the document
+    python -m localcloud.openapi --write    # regenerate the committed copy
+    python -m localcloud.openapi --check    # exit 1 when the committed copy is stale
+
+The local cloud serves it with `spec_json()` and a self-contained Swagger UI page, `docs_html()`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import json
+import sys
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+COMMITTED = Path(__file__).resolve().parent / "openapi.json"
+
+TITLE = "Sales management API"
+DESCRIPTION = (
+    "Products, Customers and Orders behind one HTTP API. Every error is an "
+    "`application/problem+json` body (RFC 9457) with the `Problem` schema; every entity carries a "
+    "`version`, sent as a strong `ETag` and honoured in `If-Match`."
+)
+TAGS = [
+    {"name": "products", "description": "The catalog: name, exact price, stock."},
+    {"name": "customers", "description": "Customers; email is unique case-insensitively."},
+    {"name": "orders", "description": "Orders: placement reserves stock; cancelling restocks."},
+]
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class SpecError(RuntimeError):
+    """The code and template.yaml disagree (a route is missing, or two define one schema apart)."""
+
+
+@dataclass(frozen=True)
+class Route:
+    function: str  # logical id
+    handler: str  # module.attribute
+    method: str  # lower case
+    path: str  # as in template.yaml: /api/products/{id}
+
+
+def template_routes(template: Mapping[str, Any]) -> list[Route]:
+    """Every HttpApi route of every function, in template order."""
+    routes = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = resource.get("Properties") or {}
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") == "HttpApi":
+                p = event["Properties"]
+                routes.append(Route(logical_id, props["Handler"], p["Method"].lower(), p["Path"]))
+    return routes
+
+
+def code_roots(template: Mapping[str, Any], template_dir: Path) -> list[Path]:
+    """The functions' CodeUri folders and the layers' ContentUri folders (what sys.path needs)."""
+    resources = template.get("Resources", {})
+    global_code = (template.get("Globals", {}).get("Function") or {}).get("CodeUri")
+    roots: list[Path] = []
+    for resource in resources.values():
+        props = resource.get("Properties") or {}
+        uri = None
+        if resource.get("Type") == "AWS::Serverless::Function":
+            uri = props.get("CodeUri", global_code)
+        elif resource.get("Type") == "AWS::Serverless::LayerVersion":
+            uri = props.get("ContentUri")
+        if isinstance(uri, str) and (template_dir / uri).resolve() not in roots:
+            roots.append((template_dir / uri).resolve())
+    return roots
+
+
+def _api_version() -> str:
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        return str(tomllib.load(f)["project"]["version"])
+
+
+def _resolver_of(module: Any, handler: str) -> Any:
+    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+
+    app = getattr(module, "app", None)
+    if not isinstance(app, ApiGatewayResolver):
+        raise SpecError(f"{handler}: the handler module has no powertools resolver named `app`")
+    return app
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            yield ref.rsplit("/", 1)[-1]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _reachable(paths: Mapping[str, Any], schemas: Mapping[str, Any]) -> list[str]:
+    """Component schemas that the operations reference, directly or through other schemas."""
+    seen: set[str] = set()
+    todo = list(_refs(paths))
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        todo.extend(_refs(schemas[name]))
+    return sorted(seen)
+
+
+def _tidy(operation: dict[str, Any]) -> None:
+    """Responses in status order, without what powertools adds that this API never sends: its
+    default 422 `HTTPValidationError` body (`sales_common.api` answers every validation error
+    with a Problem, 400 or 422 as each route documents) and an empty 204 body."""
+    responses = operation.get("responses", {})
+    for status, response in list(responses.items()):
+        if "HTTPValidationError" in set(_refs(response)):
+            del responses[status]
+        elif response.get("content") == {}:
+            del response["content"]
+    operation["responses"] = {status: responses[status] for status in sorted(responses)}
+
+
+def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
+    """One OpenAPI 3.1 document for every route template.yaml declares, from the handlers' code."""
+    from localcloud.template import load_template
+
+    template_path = Path(template_path).resolve()
+    template = load_template(template_path)
+    for root in reversed(code_roots(template, template_path.parent)):
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
+    owners: dict[str, str] = {}
+    version = _api_version()
+    for route in template_routes(template):
+        module_name = route.handler.rpartition(".")[0]
+        app = _resolver_of(importlib.import_module(module_name), route.handler)
+        document = json.loads(app.get_openapi_json_schema(title=TITLE, version=version))
+        operation = document.get("paths", {}).get(route.path, {}).get(route.method)
+        if operation is None:
+            raise SpecError(
+                f"{route.function}: template.yaml routes {route.method.upper()} {route.path} to "
+                f"{route.handler}, but that module's resolver does not register it"
+            )
+        if route.method in paths.get(route.path, {}):
+            raise SpecError(f"{route.method.upper()} {route.path} is routed to two functions")
+        _tidy(operation)
+        paths.setdefault(route.path, {})[route.method] = operation
+        for name, schema in document.get("components", {}).get("schemas", {}).items():
+            if name in schemas and schemas[name] != schema:
+                raise SpecError(
+                    f"schema {name!r} differs between {owners[name]} and {route.function}; rename one model"
+                )
+            schemas.setdefault(name, schema)
+            owners.setdefault(name, route.function)
+
+    ordered_paths = {path: {m: paths[path][m] for m in HTTP_METHODS if m in paths[path]} for path in sorted(paths)}
+    spec: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": version, "description": DESCRIPTION},
+        "servers": [{"url": "/"}],
+        "tags": TAGS,
+        "paths": ordered_paths,
+        "components": {"schemas": {name: schemas[name] for name in _reachable(ordered_paths, schemas)}},
+    }
+    dangling = sorted(set(_refs(spec)) - set(spec["components"]["schemas"]))
+    if dangling:
+        raise SpecError(f"unresolved $ref(s): {', '.join(dangling)}")
+    return spec
+
+
+def render(spec: Mapping[str, Any]) -> str:
+    """The committed text form: stable key order (as built), two-space indent, final newline."""
+    return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
+
+
+def spec_json(template_path: str | Path = TEMPLATE) -> str:
+    """The document as JSON text, built from the current code (what /api/openapi.json serves)."""
+    return render(build_spec(template_path))
+
+
+def docs_html(spec_url: str = "/api/openapi.json", spec: str | None = None) -> str:
+    """A self-contained Swagger UI page (powertools' bundled assets, no CDN) for the document.
+
+    `spec` is the JSON text to embed; without it the page embeds a freshly built document."""
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+
+    assets = Path(swagger_ui.__file__).parent
+    page = generate_swagger_html(
+        spec=spec if spec is not None else spec_json(),
+        swagger_js=(assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        swagger_css=(assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        swagger_base_url="",
+        oauth2_config=None,
+    )
+    # powertools' page points its "download" link at `?format=json`; ours lives at `spec_url`.
+    return page.replace('currentUrl.pathname + "?format=json"', json.dumps(spec_url)).replace(
+        "<title>Swagger UI</title>", f"<title>{TITLE}</title>"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud.openapi", description=__doc__.split("\n")[0])
+    parser.add_argument("--template", default=str(TEMPLATE), help="SAM template (default: %(default)s)")
+    parser.add_argument("--output", default=str(COMMITTED), help="committed copy (default: %(default)s)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="exit 1 if the committed copy is stale")
+    mode.add_argument("--write", action="store_true", help="regenerate the committed copy")
+    args = parser.parse_args(argv)
+
+    text = render(build_spec(args.template))
+    output = Path(args.output)
+    if args.write:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {output} ({len(text)} bytes)")
+        return 0
+    if args.check:
+        committed = output.read_text(encoding="utf-8") if output.exists() else ""
+        if committed == text:
+            print(f"{output} is up to date")
+            return 0
+        diff = difflib.unified_diff(
+            committed.splitlines(), text.splitlines(), "committed", "generated", lineterm="", n=2
+        )
+        shown = list(diff)
+        print("\n".join(shown[:60]) + ("\n..." if len(shown) > 60 else ""))
+        print(f"\n{output} is stale: run `python -m localcloud.openapi --write` and commit it.", file=sys.stderr)
+        return 1
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""The benchmark's baseline: hand-written boto3 Lambda handlers with no framework.
+
+Each makes the same AWS requests as the real handler of the same route on its happy path (see
+`CALLS`), parses and answers JSON by hand, and validates nothing. The figures compare the real
+handlers against these, so the ratio is the cost of powertools, pydantic and `sales_common`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+_ser, _de = TypeSerializer(), TypeDeserializer()
+ddb = boto3.client("dynamodb")  # created at import, as bare handlers usually do
+_sfn: Any = None
+
+# route kind -> the AWS requests both the real and the bare handler make on the happy path
+CALLS = {
+    "get": "GetItem",
+    "list": "Query",
+    "create": "UpdateItem(counter) + PutItem",
+    "create_customer": "UpdateItem(counter) + TransactWriteItems(2)",
+    "create_order": "BatchGetItem + UpdateItem(counter) + StartSyncExecution + GetItem",
+    "update": "UpdateItem",
+    "update_order": "GetItem + UpdateItem",
+    "delete": "DeleteItem",
+    "delete_customer": "GetItem + TransactWriteItems(2)",
+    "delete_order": "GetItem + TransactWriteItems(1 + lines)",
+}
+
+
+def _reply(status: int, body: Any = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": "" if body is None else json.dumps(body, default=str),
+        "isBase64Encoded": False,
+    }
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _de.deserialize(v) for k, v in item.items() if k not in ("pk", "entity")}
+
+
+def _key(entity: str, entity_id: Any) -> dict[str, Any]:
+    return {"pk": {"S": f"{entity.upper()}#{entity_id}"}}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+
+
+def _new_id(table: str, entity: str) -> int:
+    r = ddb.update_item(
+        TableName=table,
+        Key={"pk": {"S": f"COUNTER#{entity.upper()}"}},
+        UpdateExpression="ADD lastId :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(r["Attributes"]["lastId"]["N"])
+
+
+def _new_item(entity: str, entity_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    now = _now()
+    data = {**body, "pk": f"{entity.upper()}#{entity_id}", "entity": entity, "id": entity_id, "version": 1}
+    data.update(createdAt=now, updatedAt=now)
+    return {k: _ser.serialize(v) for k, v in data.items() if v is not None}
+
+
+def get(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    r = ddb.get_item(TableName=table, Key=_key(entity, event["pathParameters"]["id"]), ConsistentRead=True)
+    return _reply(200, _plain(r["Item"])) if "Item" in r else _reply(404, {"title": "Not found"})
+
+
+def list_(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    r = ddb.query(
+        TableName=table,
+        IndexName="byEntity",
+        KeyConditionExpression="entity = :e",
+        ExpressionAttributeValues={":e": {"S": entity}},
+        Limit=20,
+    )
+    return _reply(200, [_plain(i) for i in r["Items"]])
+
+
+def create(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    body = json.loads(event["body"], parse_float=Decimal)
+    new_id = _new_id(table, entity)
+    item = _new_item(entity, new_id, body)
+    ddb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+    return _reply(201, _plain(item))
+
+
+def create_customer(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    body = json.loads(event["body"])
+    new_id = _new_id(table, entity)
+    item = _new_item(entity, new_id, body)
+    lock = {"pk": {"S": f"EMAIL#{body['email'].casefold()}"}, "customerId": {"N": str(new_id)}}
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": table, "Item": lock, "ConditionExpression": "attribute_not_exists(pk)"}},
+        ]
+    )
+    return _reply(201, _plain(item))
+
+
+def create_order(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    global _sfn
+    body = json.loads(event["body"], parse_float=Decimal)
+    products = os.environ["PRODUCTS_TABLE_NAME"]
+    keys = [_key("product", line["productId"]) for line in body["items"]]
+    quote = ddb.batch_get_item(RequestItems={products: {"Keys": keys, "ConsistentRead": True}})
+    prices = {int(p["id"]["N"]): Decimal(p["price"]["N"]) for p in quote["Responses"][products]}
+    lines = [
+        {
+            "productId": line["productId"],
+            "quantity": line["quantity"],
+            "unitPrice": str(prices[line["productId"]]),
+            "lineTotal": str(prices[line["productId"]] * line["quantity"]),
+        }
+        for line in body["items"]
+    ]
+    order_id = _new_id(table, entity)
+    payload = {
+        "orderId": order_id,
+        "customerId": body["customerId"],
+        "createdAt": _now(),
+        "total": str(sum(Decimal(line["lineTotal"]) for line in lines)),
+        "items": lines,
+    }
+    if _sfn is None:
+        _sfn = boto3.client("stepfunctions")
+    result = _sfn.start_sync_execution(
+        stateMachineArn=os.environ["PLACE_ORDER_STATE_MACHINE_ARN"], name=f"bare-{order_id}", input=json.dumps(payload)
+    )
+    if result["status"] != "SUCCEEDED":
+        return _reply(409, {"title": result.get("error")})
+    return get({"pathParameters": {"id": order_id}}, table, entity) | {"statusCode": 201}
+
+
+def update(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    body = json.loads(event["body"], parse_float=Decimal)
+    names = {f"#f{i}": k for i, k in enumerate(body)}
+    values = {f":v{i}": _ser.serialize(v) for i, v in enumerate(body.values())}
+    sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(body)))
+    r = ddb.update_item(
+        TableName=table,
+        Key=_key(entity, event["pathParameters"]["id"]),
+        UpdateExpression=f"SET {sets}, updatedAt = :now ADD version :one",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={**values, ":now": {"S": _now()}, ":one": {"N": "1"}},
+        ReturnValues="ALL_NEW",
+    )
+    return _reply(200, _plain(r["Attributes"]))
+
+
+def update_order(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    current = ddb.get_item(TableName=table, Key=_key(entity, event["pathParameters"]["id"]), ConsistentRead=True)
+    if "Item" not in current:
+        return _reply(404, {"title": "Not found"})
+    return update(event, table, entity)
+
+
+def delete(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    key = _key(entity, event["pathParameters"]["id"])
+    ddb.delete_item(TableName=table, Key=key, ConditionExpression="attribute_exists(pk)")
+    return _reply(204)
+
+
+def delete_customer(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    key = _key(entity, event["pathParameters"]["id"])
+    item = _plain(ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
+    lock = {"pk": {"S": f"EMAIL#{item['email'].casefold()}"}}
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Delete": {"TableName": table, "Key": key, "ConditionExpression": "attribute_exists(pk)"}},
+            {"Delete": {"TableName": table, "Key": lock}},
+        ]
+    )
+    return _reply(204)
+
+
+def delete_order(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    key = _key(entity, event["pathParameters"]["id"])
+    order = _plain(ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
+    products = os.environ["PRODUCTS_TABLE_NAME"]
+    restock = [
+        {
+            "Update": {
+                "TableName": products,
+                "Key": _key("product", line["productId"]),
+                "UpdateExpression": "SET stock = stock + :q ADD version :one",
+                "ExpressionAttributeValues": {":q": {"N": str(line["quantity"])}, ":one": {"N": "1"}},
+            }
+        }
+        for line in order["items"]
+    ]
+    ddb.transact_write_items(TransactItems=[{"Delete": {"TableName": table, "Key": key}}, *restock])
+    return _reply(204)
+
+
+HANDLERS = {
+    "get": get,
+    "list": list_,
+    "create": create,
+    "create_customer": create_customer,
+    "create_order": create_order,
+    "update": update,
+    "update_order": update_order,
+    "delete": delete,
+    "delete_customer": delete_customer,
+    "delete_order": delete_order,
+}
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point; the route kind and entity come from the environment."""
+    kind = os.environ["BARE_KIND"]
+    return HANDLERS[kind](event, os.environ["TABLE_NAME"], os.environ["BARE_ENTITY"])

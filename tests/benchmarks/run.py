@@ -1,0 +1,542 @@
+"""`make bench`: the handlers against a bare boto3 baseline, measured side by side in one run.
+
+    .venv/bin/python -m tests.benchmarks.run [--quick] [--no-suite] [--json PATH]
+
+Everything runs on loopback against a moto server this script starts on a free port (tables and
+the PlaceOrder state machine from template.yaml). It measures:
+
+  a. cold start: a fresh interpreter imports the handler module and invokes it once, against the
+     same for `tests/benchmarks/bare.py` making the same AWS requests (goal: ratio <= 1.3);
+  b. warm invocations in-process, p50/p99, alternating real and bare calls (goal: p50 ratio <= 1.15);
+  c. order placement cost for 1, 5 and 20 items: DynamoDB requests seen by the emulator and state
+     transitions from the execution history (goal: <= n + 2 DynamoDB requests);
+  d. wall time of the unit test suite (goal: <= 90 s).
+
+The table is printed and the figures are written to .localcloud/bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+for _p in (ROOT / "functions", ROOT / "layers" / "shared", ROOT):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+GOALS = {"cold_ratio": 1.3, "warm_p50_ratio": 1.15, "suite_seconds": 90.0}
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
+ORIGINAL_ENV = dict(os.environ)
+
+
+# ------------------------------------------------------------------ emulator
+@dataclass
+class Emulator:
+    url: str
+    tables: dict[str, str]
+    arns: dict[str, str]
+    server: Any
+    dynamodb_calls: Counter[str] = field(default_factory=Counter)
+
+    def client(self, service: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(service, endpoint_url=self.url, config=Config(inject_host_prefix=False))
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[Counter[str]]:
+        self.dynamodb_calls.clear()
+        seen: Counter[str] = Counter()
+        yield seen
+        seen.update(self.dynamodb_calls)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_emulator() -> Emulator:
+    import urllib.request
+
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.server import ThreadedMotoServer
+
+    from localcloud import dynamodb_atomic, sync_execution
+    from localcloud.template import create_state_machines, create_tables, load_template
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    os.environ.update(
+        {
+            **CREDENTIALS,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": url,
+            "MOTO_PORT": str(port),  # moto's ASL interpreter calls DynamoDB here
+            "POWERTOOLS_METRICS_NAMESPACE": "SalesBench",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            **sync_execution.LOCAL_ENV,
+        }
+    )
+    for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        os.environ.pop(k, None)
+    sync_execution.install()
+    dynamodb_atomic.install()
+    emulator = Emulator(url, {}, {}, None)
+    original = DynamoHandler.call_action
+
+    def counted(self: Any) -> Any:
+        emulator.dynamodb_calls[self._get_action()] += 1
+        return original(self)
+
+    DynamoHandler.call_action = counted  # type: ignore[method-assign]
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    emulator.server = server
+    config = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/config", data=config, method="POST")).read()
+    template = load_template(ROOT / "template.yaml")
+    emulator.tables = create_tables(emulator.client("dynamodb"), template)
+    emulator.arns = create_state_machines(emulator.client("stepfunctions"), template, ROOT)
+    os.environ["PRODUCTS_TABLE_NAME"] = emulator.tables["ProductsTable"]
+    os.environ["PLACE_ORDER_STATE_MACHINE_ARN"] = emulator.arns["PlaceOrderStateMachine"]
+    return emulator
+
+
+# ------------------------------------------------------------------ fixtures
+class Fixtures:
+    """Entities written straight to the tables (fast), in the shapes the services store."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.ddb = emulator.client("dynamodb")
+        self.tables = emulator.tables
+        self.next_id = 1_000_000
+
+    def put(self, table: str, entity: str, attrs: dict[str, Any], entity_id: int | None = None) -> int:
+        from sales_common.dynamo import to_item
+
+        if entity_id is None:
+            self.next_id += 1
+            entity_id = self.next_id
+        stamp = "2026-01-01T00:00:00.000Z"
+        item = {**attrs, "pk": f"{entity.upper()}#{entity_id}", "entity": entity, "id": entity_id, "version": 1}
+        item.update(createdAt=stamp, updatedAt=stamp)
+        self.ddb.put_item(TableName=self.tables[table], Item=to_item(item))
+        return entity_id
+
+    def product(self, stock: int = 10_000_000, price: str = "9.99") -> int:
+        from decimal import Decimal
+
+        return self.put("ProductsTable", "product", {"name": "Bench", "price": Decimal(price), "stock": stock})
+
+    def customer(self) -> int:
+        email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
+        cid = self.put("CustomersTable", "customer", {"name": "Bench", "email": email})
+        self.ddb.put_item(
+            TableName=self.tables["CustomersTable"],
+            Item={"pk": {"S": f"EMAIL#{email}"}, "customerId": {"N": str(cid)}},
+        )
+        return cid
+
+    def order(self, customer_id: int, product_id: int) -> int:
+        from decimal import Decimal
+
+        line = {"productId": product_id, "name": "Bench", "unitPrice": Decimal("9.99"), "quantity": 1}
+        line["lineTotal"] = Decimal("9.99")
+        attrs = {"customerId": customer_id, "status": "CONFIRMED", "items": [line], "total": Decimal("9.99")}
+        return self.put("OrdersTable", "order", attrs)
+
+
+# ------------------------------------------------------------------ routes
+@dataclass
+class Case:
+    """One template function, its bare twin, and how to make a request for it."""
+
+    function: Any  # tests.support.apigw.Function
+    kind: str
+    entity: str
+    request: Callable[[], tuple[str, dict[str, str], Any]]  # -> (path, path params, body)
+
+    @property
+    def name(self) -> str:
+        return str(self.function.logical_id.removesuffix("Function"))
+
+    def event(self) -> dict[str, Any]:
+        from tests.support.apigw import build_event
+
+        path, params, body = self.request()
+        return build_event(self.function, path, params, body)
+
+
+def cases(fx: Fixtures) -> list[Case]:
+    from tests.support.apigw import functions
+
+    product, customer = fx.product(), fx.customer()
+    for _ in range(20):  # something to list
+        fx.order(customer, product)
+    out = []
+    for fn in functions():
+        verb = fn.logical_id[: next(i for i in range(1, len(fn.logical_id)) if fn.logical_id[i].isupper())].lower()
+        service = fn.route.split("/")[2]
+        entity = service.removesuffix("s")
+        kind = {"list": "list", "get": "get", "create": "create", "update": "update", "delete": "delete"}[verb]
+        if service != "products" and verb in ("create", "delete"):
+            kind = f"{verb}_{entity}"
+        if service == "orders" and verb == "update":
+            kind = "update_order"
+        out.append(Case(fn, kind, entity, _requester(fx, fn.route, service, verb, product, customer)))
+    return out
+
+
+def _requester(
+    fx: Fixtures, route: str, service: str, verb: str, product: int, customer: int
+) -> Callable[[], tuple[str, dict[str, str], Any]]:
+    base = route.split("{")[0].rstrip("/")
+
+    def one(entity_id: int, body: Any = None) -> tuple[str, dict[str, str], Any]:
+        return f"{base}/{entity_id}", {"id": str(entity_id)}, body
+
+    fixed_id = {"products": product, "customers": customer, "orders": fx.order(customer, product)}[service]
+    makers: dict[tuple[str, str], Callable[[], tuple[str, dict[str, str], Any]]] = {
+        ("products", "list"): lambda: (base, {}, None),
+        ("customers", "list"): lambda: (base, {}, None),
+        ("orders", "list"): lambda: (base, {}, None),
+        ("products", "get"): lambda: one(fixed_id),
+        ("customers", "get"): lambda: one(fixed_id),
+        ("orders", "get"): lambda: one(fixed_id),
+        ("products", "create"): lambda: (base, {}, {"name": "Bench", "price": 9.99, "stock": 5}),
+        ("customers", "create"): lambda: (
+            base,
+            {},
+            {"name": "Bench", "email": f"new-{uuid.uuid4().hex[:12]}@example.com"},
+        ),
+        ("orders", "create"): lambda: (
+            base,
+            {},
+            {"customerId": customer, "items": [{"productId": product, "quantity": 1}]},
+        ),
+        ("products", "update"): lambda: one(fixed_id, {"description": "benchmarked"}),
+        ("customers", "update"): lambda: one(fixed_id, {"phone": "123-456"}),
+        ("orders", "update"): lambda: one(fx.order(customer, product), {"status": "SHIPPED"}),
+        ("products", "delete"): lambda: one(fx.product()),
+        ("customers", "delete"): lambda: one(fx.customer()),
+        ("orders", "delete"): lambda: one(fx.order(customer, product)),
+    }
+    return makers[(service, verb)]
+
+
+def invoke_real(function: Any, event: dict[str, Any], arns: dict[str, str]) -> dict[str, Any]:
+    """The handler as the test harness runs it, with the function's own environment, except that
+    boto3 must not add StartSyncExecution's `sync-` host prefix to the emulator's address."""
+    from localcloud import envoverlay, sync_execution
+    from tests.support.apigw import LambdaContext, _handler
+
+    handler = _handler(function)
+    with envoverlay.overlay({**function.resolved_environment(arns), **sync_execution.LOCAL_ENV}):
+        return handler(event, LambdaContext(function.logical_id))  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------ a. cold start
+COLD_SCRIPT = r"""
+import json, os, sys, time
+t0 = time.perf_counter()
+import importlib
+module_name, _, attr = os.environ["BENCH_HANDLER"].rpartition(".")
+handler = getattr(importlib.import_module(module_name), attr)
+t1 = time.perf_counter()
+class Context:
+    function_name = "bench"; function_version = "$LATEST"; memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"; aws_request_id = "bench"
+    def get_remaining_time_in_millis(self): return 10000
+result = handler(json.loads(os.environ["BENCH_EVENT"]), Context())
+t2 = time.perf_counter()
+print("BENCH " + json.dumps({"init_ms": (t1 - t0) * 1e3, "invoke_ms": (t2 - t1) * 1e3, "status": result["statusCode"]}))
+"""
+
+
+def cold_once(case: Case, emulator: Emulator, bare: bool) -> dict[str, float]:
+    env = {k: v for k, v in ORIGINAL_ENV.items() if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}
+    env.update(case.function.resolved_environment(emulator.arns))
+    env.update({k: os.environ[k] for k in os.environ if k.startswith(("AWS_", "POWERTOOLS_"))})
+    env.update(
+        PRODUCTS_TABLE_NAME=emulator.tables["ProductsTable"],
+        PYTHONPATH=os.pathsep.join(str(p) for p in (ROOT / "functions", ROOT / "layers" / "shared", ROOT)),
+        BENCH_HANDLER="tests.benchmarks.bare.handler" if bare else case.function.handler,
+        BENCH_EVENT=json.dumps(case.event()),
+        BARE_KIND=case.kind,
+        BARE_ENTITY=case.entity,
+    )
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", COLD_SCRIPT], env=env, capture_output=True, text=True, timeout=60)
+    wall = (time.perf_counter() - began) * 1e3
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"cold start of {case.name} (bare={bare}) failed:\n{done.stdout}\n{done.stderr}")
+    out: dict[str, float] = json.loads(line[6:])
+    if out["status"] >= 400:
+        raise RuntimeError(f"cold start of {case.name} (bare={bare}) answered {out['status']}:\n{done.stdout}")
+    out["total_ms"] = out["init_ms"] + out["invoke_ms"]
+    out["process_ms"] = wall
+    return out
+
+
+def cold_start(all_cases: list[Case], emulator: Emulator, reps: int) -> list[dict[str, Any]]:
+    rows = []
+    for case in all_cases:
+        real, bare = [], []
+        for _ in range(reps):  # alternate, so drift hits both alike
+            real.append(cold_once(case, emulator, bare=False))
+            bare.append(cold_once(case, emulator, bare=True))
+        r = statistics.median(x["total_ms"] for x in real)
+        b = statistics.median(x["total_ms"] for x in bare)
+        rows.append(
+            {
+                "function": case.name,
+                "real_ms": r,
+                "real_init_ms": statistics.median(x["init_ms"] for x in real),
+                "bare_ms": b,
+                "bare_init_ms": statistics.median(x["init_ms"] for x in bare),
+                "ratio": r / b,
+                "met": r / b <= GOALS["cold_ratio"],
+            }
+        )
+        print(f"  cold {case.name:<16} {r:7.1f} ms vs bare {b:7.1f} ms  x{r / b:.2f}", flush=True)
+    return rows
+
+
+# ------------------------------------------------------------------ b. warm
+def warm(all_cases: list[Case], emulator: Emulator, iterations: int) -> list[dict[str, Any]]:
+    from tests.benchmarks import bare
+
+    rows = []
+    sink = io.StringIO()
+    for case in all_cases:
+        n = max(10, iterations // 5) if case.kind == "create_order" else iterations
+        bare_fn = bare.HANDLERS[case.kind]
+        table = emulator.tables[case.function.resolved_environment({})["TABLE_NAME"]]
+        real_ns: list[int] = []
+        bare_ns: list[int] = []
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sink):
+            warnings.simplefilter("ignore")
+            for i in range(n + 3):  # the first 3 of each warm up (clients, caches)
+                for is_bare in (i % 2 == 1, i % 2 == 0):  # alternate which goes first
+                    event = case.event()
+                    t0 = time.perf_counter_ns()
+                    if is_bare:
+                        result = bare_fn(event, table, case.entity)
+                    else:
+                        result = invoke_real(case.function, event, emulator.arns)
+                    elapsed = time.perf_counter_ns() - t0
+                    if result["statusCode"] >= 400:
+                        raise RuntimeError(f"warm {case.name} (bare={is_bare}): {result}")
+                    if i >= 3:
+                        (bare_ns if is_bare else real_ns).append(elapsed)
+                sink.seek(0)
+                sink.truncate()
+        r50, r99 = _pct(real_ns, 50), _pct(real_ns, 99)
+        b50, b99 = _pct(bare_ns, 50), _pct(bare_ns, 99)
+        rows.append(
+            {
+                "function": case.name,
+                "iterations": n,
+                "real_p50_ms": r50,
+                "real_p99_ms": r99,
+                "bare_p50_ms": b50,
+                "bare_p99_ms": b99,
+                "p50_ratio": r50 / b50,
+                "met": r50 / b50 <= GOALS["warm_p50_ratio"],
+            }
+        )
+        print(f"  warm {case.name:<16} p50 {r50:6.2f} ms vs bare {b50:6.2f} ms  x{r50 / b50:.2f}", flush=True)
+    return rows
+
+
+def _pct(samples_ns: list[int], p: int) -> float:
+    ordered = sorted(samples_ns)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] / 1e6
+
+
+# ------------------------------------------------------------------ c. placement cost
+def placement_cost(emulator: Emulator, fx: Fixtures) -> list[dict[str, Any]]:
+    from tests.support.apigw import build_event, route
+
+    function, _ = route("POST", "/api/orders")
+    sfn = emulator.client("stepfunctions")
+    rows = []
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        customer = fx.customer()
+        for n in (1, 5, 20):
+            items = [{"productId": fx.product(), "quantity": 1} for _ in range(n)]
+            event = build_event(function, "/api/orders", {}, {"customerId": customer, "items": items})
+            with emulator.counting() as calls:
+                reply = invoke_real(function, event, emulator.arns)
+            if reply["statusCode"] != 201:
+                raise RuntimeError(f"placing an order of {n} items answered {reply['statusCode']}: {reply['body']}")
+            order_id = json.loads(reply["body"])["id"]
+            arn = emulator.arns["PlaceOrderStateMachine"]
+            executions = sfn.list_executions(stateMachineArn=arn, maxResults=1000)["executions"]
+            execution = next(e for e in executions if e["name"] == f"order-{order_id}")
+            events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+            transitions = sum(1 for e in events if e["type"].endswith("StateEntered"))
+            total = sum(calls.values())
+            rows.append(
+                {
+                    "items": n,
+                    "dynamodb_requests": total,
+                    "by_action": dict(sorted(calls.items())),
+                    "state_transitions": transitions,
+                    "goal": n + 2,
+                    "met": total <= n + 2,
+                }
+            )
+            print(f"  order of {n:>2} items: {total} DynamoDB requests, {transitions} state transitions", flush=True)
+    return rows
+
+
+# ------------------------------------------------------------------ d. test suite
+def suite_wall_time() -> dict[str, Any]:
+    env = {k: v for k, v in ORIGINAL_ENV.items() if k not in ("AWS_ENDPOINT_URL", "MOTO_PORT")}
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-n",
+        "2",
+        "-m",
+        "not samlocal",
+        "tests/unit",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
+    began = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - began
+    summary = (done.stdout.strip().splitlines() or [""])[-1]
+    return {
+        "command": " ".join(["pytest", *cmd[3:]]),
+        "seconds": seconds,
+        "passed": done.returncode == 0,
+        "summary": summary,
+        "met": seconds <= GOALS["suite_seconds"],
+    }
+
+
+# ------------------------------------------------------------------ report
+def _verdict(met: bool) -> str:
+    return "ok" if met else "MISSED"
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = []
+    if results.get("cold_start"):
+        lines += [
+            f"a. Cold start: fresh interpreter, import + first invocation (median of {results['cold_reps']})."
+            f"  Goal: ratio <= {GOALS['cold_ratio']}",
+            f"  {'function':<16} {'handler ms':>10} {'(init)':>8} {'bare ms':>8} {'(init)':>8} {'ratio':>6}  goal",
+        ]
+        for r in results["cold_start"]:
+            lines.append(
+                f"  {r['function']:<16} {r['real_ms']:10.1f} {r['real_init_ms']:8.1f} {r['bare_ms']:8.1f} "
+                f"{r['bare_init_ms']:8.1f} {r['ratio']:6.2f}  {_verdict(r['met'])}"
+            )
+        lines.append("")
+    if results.get("warm"):
+        lines += [
+            f"b. Warm invocations, in-process.  Goal: p50 ratio <= {GOALS['warm_p50_ratio']}",
+            f"  {'function':<16} {'n':>4} {'p50 ms':>7} {'p99 ms':>7} {'bare p50':>8} {'bare p99':>8} {'ratio':>6}  goal",
+        ]
+        for r in results["warm"]:
+            lines.append(
+                f"  {r['function']:<16} {r['iterations']:4d} {r['real_p50_ms']:7.2f} {r['real_p99_ms']:7.2f} "
+                f"{r['bare_p50_ms']:8.2f} {r['bare_p99_ms']:8.2f} {r['p50_ratio']:6.2f}  {_verdict(r['met'])}"
+            )
+        lines.append("")
+    if results.get("placement"):
+        lines += [
+            "c. Order placement (POST /api/orders, no Idempotency-Key).  Goal: <= n + 2 DynamoDB requests",
+            f"  {'items':>5} {'DynamoDB':>8} {'goal':>5} {'transitions':>11}  by action",
+        ]
+        for r in results["placement"]:
+            actions = ", ".join(f"{k} {v}" for k, v in r["by_action"].items())
+            lines.append(
+                f"  {r['items']:5d} {r['dynamodb_requests']:8d} {r['goal']:5d} {r['state_transitions']:11d}  "
+                f"{actions}  {_verdict(r['met'])}"
+            )
+        lines.append("")
+    if results.get("suite"):
+        s = results["suite"]
+        lines += [
+            f"d. Unit test suite ({s['command']}).  Goal: <= {GOALS['suite_seconds']:.0f} s",
+            f"  {s['seconds']:.1f} s  ({s['summary']})  {_verdict(s['met'] and s['passed'])}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    parser.add_argument("--no-suite", action="store_true", help="skip d. (the unit test suite's wall time)")
+    parser.add_argument("--only", default="abcd", help="which parts to run, e.g. 'bc' (default: abcd)")
+    parser.add_argument("--json", default=str(ROOT / ".localcloud" / "bench.json"), help="where to write figures")
+    args = parser.parse_args(argv)
+    cold_reps, warm_iterations = (1, 20) if args.quick else (3, 150)
+    only = set(args.only) - ({"d"} if args.no_suite else set())
+
+    began = time.perf_counter()
+    emulator = start_emulator()
+    results: dict[str, Any] = {"cold_reps": cold_reps, "goals": GOALS, "python": sys.version.split()[0]}
+    try:
+        fx = Fixtures(emulator)
+        all_cases = cases(fx)
+        if "a" in only:
+            print("a. cold start ...", flush=True)
+            results["cold_start"] = cold_start(all_cases, emulator, cold_reps)
+        if "b" in only:
+            print("b. warm invocations ...", flush=True)
+            results["warm"] = warm(all_cases, emulator, warm_iterations)
+        if "c" in only:
+            print("c. order placement cost ...", flush=True)
+            results["placement"] = placement_cost(emulator, fx)
+    finally:
+        emulator.server.stop()
+    if "d" in only:
+        print("d. unit test suite ...", flush=True)
+        results["suite"] = suite_wall_time()
+    results["bench_seconds"] = time.perf_counter() - began
+
+    print("\n" + report(results))
+    print(f"(bench took {results['bench_seconds']:.0f} s)")
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"figures written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

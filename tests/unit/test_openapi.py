@@ -1,0 +1,96 @@
+"""The OpenAPI document is generated from the handlers; the committed copy must match the code."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+
+from localcloud import openapi
+from tests.support.apigw import TEMPLATE, functions
+
+
+@cache
+def spec() -> dict[str, Any]:
+    return openapi.build_spec(TEMPLATE)
+
+
+def operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method, path, op) for path, ops in spec()["paths"].items() for method, op in ops.items()]
+
+
+def test_committed_copy_matches_the_code() -> None:
+    committed = openapi.COMMITTED.read_text(encoding="utf-8")
+    assert committed == openapi.render(spec()), "stale: run `python -m localcloud.openapi --write`"
+
+
+def test_check_mode_reports_a_stale_copy(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    stale = tmp_path / "openapi.json"
+    stale.write_text(openapi.render({**spec(), "paths": {}}), encoding="utf-8")
+    assert openapi.main(["--check", "--output", str(stale)]) == 1
+    assert "is stale" in capsys.readouterr().err
+    assert openapi.main(["--write", "--output", str(stale)]) == 0
+    assert openapi.main(["--check", "--output", str(stale)]) == 0
+
+
+def test_every_template_route_is_documented_and_nothing_else() -> None:
+    routed = {(fn.method.lower(), fn.route) for fn in functions()}
+    documented = {(method, path) for method, path, _ in operations()}
+    assert routed == documented
+    assert spec()["info"]["title"] == "Sales management API"
+    assert spec()["servers"] == [{"url": "/"}]
+
+
+def test_errors_are_problem_json_and_match_each_route_shape() -> None:
+    for method, path, op in operations():
+        responses = op["responses"]
+        where = f"{method.upper()} {path}"
+        successes = [int(s) for s in responses if s.startswith("2")]
+        assert len(successes) == 1, where
+        for status, response in responses.items():
+            if status.startswith("2"):
+                continue
+            assert response["content"] == {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            }, f"{where} {status}"
+        codes = {int(s) for s in responses}
+        assert {400, 500} <= codes, where
+        if "requestBody" in op:
+            assert {413, 415, 422} <= codes, where
+        else:
+            assert not codes & {413, 415, 422}, f"{where}: no body, so no body errors"
+        if re.search(r"\{id\}", path):
+            assert 404 in codes, where
+        if method in {"put", "delete"}:
+            assert 412 in codes, f"{where} honours If-Match"
+        if method == "get" and "{id}" not in path:
+            assert "Link" in responses["200"]["headers"], where
+
+
+def test_schemas_come_from_the_pydantic_models() -> None:
+    schemas = spec()["components"]["schemas"]
+    from sales_common.models import Problem
+
+    assert set(schemas["Problem"]["required"]) == {n for n, f in Problem.model_fields.items() if f.is_required()}
+    product_create = schemas["ProductCreate"]
+    assert product_create["additionalProperties"] is False
+    assert product_create["properties"]["price"]["exclusiveMinimum"] == 0
+    assert set(schemas["OrderStatus"]["enum"]) == {"CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"}
+    # every $ref resolves, and no schema is left unreferenced
+    refs = set(re.findall(r'"#/components/schemas/(\w+)"', json.dumps(spec())))
+    assert refs == set(schemas)
+
+
+def test_document_is_valid_openapi() -> None:
+    validator = pytest.importorskip("openapi_spec_validator")
+    validator.validate(spec())
+
+
+def test_docs_page_embeds_the_document_offline() -> None:
+    page = openapi.docs_html(spec=openapi.render(spec()))
+    assert "<title>Sales management API</title>" in page
+    assert "SwaggerUIBundle" in page and "https://" not in page.split("<script>", 1)[0]
+    assert '"/api/openapi.json"' in page
