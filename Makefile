@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev test test-unit lint format typecheck openapi openapi-check validate build bench sam-local test-sam-local sam-local-down deploy clean
+.PHONY: help install dev test test-unit lint format typecheck openapi openapi-check validate build bench load contract sam-local test-sam-local sam-local-down deploy clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -53,6 +53,12 @@ test-unit: install ## pytest (all tiers but Docker) with the 90% coverage gate o
 	$(BIN)/pytest -n 2 -m "not samlocal" --cov --cov-report=term $(PYTEST_ARGS)
 
 test: lint typecheck openapi-check validate build test-unit ## Everything CI checks, but the Docker tier
+
+load: install ## Locust load test (~40 s, loopback only) on the local cloud + stock invariant; writes .localcloud/load-report.*
+	$(BIN)/python -m tests.load.run $(ARGS)
+
+contract: install ## schemathesis contract and fuzz tests against the local cloud (also part of make test)
+	$(BIN)/pytest -m contract tests/contract -p no:cacheprovider
 
 bench: install ## Benchmarks against a bare boto3 baseline; prints a table, writes .localcloud/bench.json
 	$(BIN)/python -m tests.benchmarks.run $(ARGS)

@@ -60,7 +60,10 @@ def _aws_setup() -> tuple[Any, Any, dict[str, Any]]:
     sync_execution.install()
     dynamodb_atomic.install()
     router_isolation.install()
-    clients = (boto3.client("dynamodb", region_name="us-east-1"), boto3.client("stepfunctions", region_name="us-east-1"))
+    clients = (
+        boto3.client("dynamodb", region_name="us-east-1"),
+        boto3.client("stepfunctions", region_name="us-east-1"),
+    )
     return clients[0], clients[1], load_template(TEMPLATE)
 
 

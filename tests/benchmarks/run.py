@@ -1,6 +1,6 @@
 """`make bench`: the handlers against a bare boto3 baseline, measured side by side in one run.
 
-    .venv/bin/python -m tests.benchmarks.run [--quick] [--no-suite] [--json PATH]
+    .venv/bin/python -m tests.benchmarks.run [--quick] [--no-suite] [--only abcde] [--json PATH]
 
 Everything runs on loopback against a moto server this script starts on a free port (tables and
 the PlaceOrder state machine from template.yaml). It measures:
@@ -10,7 +10,12 @@ the PlaceOrder state machine from template.yaml). It measures:
   b. warm invocations in-process, p50/p99, alternating real and bare calls (goal: p50 ratio <= 1.15);
   c. order placement cost for 1, 5 and 20 items: DynamoDB requests seen by the emulator and state
      transitions from the execution history (goal: <= n + 2 DynamoDB requests);
-  d. wall time of the unit test suite (goal: <= 90 s).
+  d. wall time of the unit test suite (goal: <= 90 s);
+  e. gateway throughput: GET product, GET list and POST order through the local cloud's API
+     (`LocalCloudProcess`) at concurrency 1, 8 and 32, requests/s and p50/p99, against the same AWS
+     requests the handler makes sent straight to that local cloud's emulator with boto3 (GetItem;
+     Query on byEntity; BatchGetItem + UpdateItem + StartSyncExecution) -- the baseline is the
+     emulator's own rate for the handler's AWS work (goal: gateway >= 0.5x the emulator's rate).
 
 The table is printed and the figures are written to .localcloud/bench.json.
 """
@@ -39,7 +44,7 @@ for _p in (ROOT / "functions", ROOT / "layers" / "shared", ROOT):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-GOALS = {"cold_ratio": 1.3, "warm_p50_ratio": 1.15, "suite_seconds": 90.0}
+GOALS = {"cold_ratio": 1.3, "warm_p50_ratio": 1.15, "suite_seconds": 90.0, "gateway_rps_ratio": 0.5}
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
 ORIGINAL_ENV = dict(os.environ)
 
@@ -455,6 +460,197 @@ def suite_wall_time() -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------ e. gateway throughput
+GATEWAY_LEVELS = (1, 8, 32)
+
+
+@contextlib.contextmanager
+def _original_environment() -> Iterator[None]:
+    """The local cloud subprocess inherits os.environ; give it the caller's, not start_emulator()'s."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(ORIGINAL_ENV)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _timed_pool(call: Callable[[int], None], requests_total: int, concurrency: int) -> tuple[float, list[int]]:
+    """Run `call(i)` for i in range(requests_total) on `concurrency` threads; (wall seconds, latencies ns)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> int:
+        t0 = time.perf_counter_ns()
+        call(i)
+        return time.perf_counter_ns() - t0
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        latencies = list(pool.map(one, range(requests_total)))
+    return time.perf_counter() - began, latencies
+
+
+class _Gateway:
+    """The three operations through the local cloud's API, and their direct boto3 equivalents
+    against the same emulator (what the handler itself asks of AWS, without gateway and handler)."""
+
+    def __init__(self, cloud: Any) -> None:
+        import threading
+
+        import requests
+
+        self.cloud = cloud
+        self.api = cloud.api_url
+        self.local = threading.local()
+        self.requests = requests
+        http = requests.Session()
+        make = {"name": "Bench", "price": 9.99, "stock": 10_000_000}
+        self.product = http.post(f"{self.api}/api/products", json=make, timeout=30).json()["id"]
+        for _ in range(25):  # a full first page for the list
+            http.post(f"{self.api}/api/products", json={**make, "stock": 1}, timeout=30).raise_for_status()
+        body = {"name": "Bench", "email": f"bench-{uuid.uuid4().hex[:12]}@example.com"}
+        self.customer = http.post(f"{self.api}/api/customers", json=body, timeout=30).json()["id"]
+        self.tables = cloud.tables
+        self.arn = cloud.state_machine_arns["PlaceOrderStateMachine"]
+
+    # -- per-thread clients: one keep-alive session / one boto3 client per worker thread
+    def _session(self) -> Any:
+        if not hasattr(self.local, "session"):
+            self.local.session = self.requests.Session()
+        return self.local.session
+
+    def _aws(self, service: str) -> Any:
+        if not hasattr(self.local, service):
+            setattr(self.local, service, self.cloud.client(service))
+        return getattr(self.local, service)
+
+    def _expect(self, response: Any, status: int) -> None:
+        if response.status_code != status:
+            raise RuntimeError(f"{response.request.method} {response.url}: {response.status_code} {response.text}")
+
+    # -- through the gateway
+    def api_get(self, _: int) -> None:
+        self._expect(self._session().get(f"{self.api}/api/products/{self.product}", timeout=60), 200)
+
+    def api_list(self, _: int) -> None:
+        self._expect(self._session().get(f"{self.api}/api/products", timeout=60), 200)
+
+    def api_order(self, _: int) -> None:
+        body = {"customerId": self.customer, "items": [{"productId": self.product, "quantity": 1}]}
+        self._expect(self._session().post(f"{self.api}/api/orders", json=body, timeout=60), 201)
+
+    # -- the same AWS requests, straight to the emulator
+    def aws_get(self, _: int) -> None:
+        key = {"pk": {"S": f"PRODUCT#{self.product}"}}
+        self._aws("dynamodb").get_item(TableName=self.tables["ProductsTable"], Key=key, ConsistentRead=True)
+
+    def aws_list(self, _: int) -> None:
+        self._aws("dynamodb").query(
+            TableName=self.tables["ProductsTable"],
+            IndexName="byEntity",
+            KeyConditionExpression="entity = :entity",
+            ExpressionAttributeValues={":entity": {"S": "product"}},
+            Limit=20,
+        )
+
+    def aws_order(self, _: int) -> None:
+        ddb = self._aws("dynamodb")
+        products = self.tables["ProductsTable"]
+        ddb.batch_get_item(  # the price quote
+            RequestItems={
+                products: {
+                    "Keys": [{"pk": {"S": f"PRODUCT#{self.product}"}}],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "id, #n, price, stock",
+                    "ExpressionAttributeNames": {"#n": "name"},
+                }
+            }
+        )
+        allocated = ddb.update_item(  # the order id
+            TableName=self.tables["OrdersTable"],
+            Key={"pk": {"S": "COUNTER#ORDER"}},
+            UpdateExpression="ADD lastId :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        order_id = int(allocated["Attributes"]["lastId"]["N"])
+        line = {"productId": self.product, "quantity": 1, "unitPrice": "9.99", "lineTotal": "9.99"}
+        payload = {
+            "orderId": order_id,
+            "customerId": self.customer,
+            "createdAt": "2026-01-01T00:00:00.000Z",
+            "total": "9.99",
+            "items": [line],
+        }
+        result = self._aws("stepfunctions").start_sync_execution(
+            stateMachineArn=self.arn, name=f"order-{order_id}", input=json.dumps(payload)
+        )
+        if result["status"] != "SUCCEEDED":
+            raise RuntimeError(f"baseline order {order_id}: {result.get('error')} {result.get('cause')}")
+
+
+def gateway_throughput(quick: bool) -> list[dict[str, Any]]:
+    from localcloud.server import LocalCloudProcess
+
+    scale = 0.25 if quick else 1.0
+    counts = {  # requests per (operation, concurrency): bounded, and enough for a p99 at 8 and 32
+        "GET /api/products/{id}": {1: 100, 8: 320, 32: 640},
+        "GET /api/products": {1: 40, 8: 96, 32: 192},
+        "POST /api/orders": {1: 12, 8: 32, 32: 64},
+    }
+    rows = []
+    with _original_environment():
+        cloud = LocalCloudProcess(ROOT / "template.yaml", host="127.0.0.1").start()
+    try:
+        gw = _Gateway(cloud)
+        operations = [
+            ("GET /api/products/{id}", gw.api_get, gw.aws_get, "GetItem"),
+            ("GET /api/products", gw.api_list, gw.aws_list, "Query byEntity, Limit 20"),
+            ("POST /api/orders", gw.api_order, gw.aws_order, "BatchGetItem + UpdateItem + StartSyncExecution"),
+        ]
+        for name, through_api, direct, baseline in operations:
+            for _ in range(3):  # warm both paths (connections, clients, handler containers)
+                through_api(0)
+                direct(0)
+            for level in GATEWAY_LEVELS:
+                n = max(level * 2, int(counts[name][level] * scale))
+                # alternate which side runs first, so drift (table growth, GC) hits both alike
+                sides = [("api", through_api), ("aws", direct)]
+                if level == 8:
+                    sides.reverse()
+                measured: dict[str, tuple[float, list[int]]] = {}
+                for side, call in sides:
+                    measured[side] = _timed_pool(call, n, level)
+                (api_s, api_ns), (aws_s, aws_ns) = measured["api"], measured["aws"]
+                api_rps, aws_rps = n / api_s, n / aws_s
+                rows.append(
+                    {
+                        "operation": name,
+                        "baseline": baseline,
+                        "concurrency": level,
+                        "requests": n,
+                        "api_rps": api_rps,
+                        "api_p50_ms": _pct(api_ns, 50),
+                        "api_p99_ms": _pct(api_ns, 99),
+                        "aws_rps": aws_rps,
+                        "aws_p50_ms": _pct(aws_ns, 50),
+                        "aws_p99_ms": _pct(aws_ns, 99),
+                        "ratio": api_rps / aws_rps,
+                        "met": api_rps / aws_rps >= GOALS["gateway_rps_ratio"],
+                    }
+                )
+                print(
+                    f"  {name:<24} c={level:<2} gateway {api_rps:7.1f} req/s vs emulator {aws_rps:7.1f} req/s"
+                    f"  x{api_rps / aws_rps:.2f}",
+                    flush=True,
+                )
+    finally:
+        cloud.stop()
+    return rows
+
+
 # ------------------------------------------------------------------ report
 def _verdict(met: bool) -> str:
     return "ok" if met else "MISSED"
@@ -499,6 +695,22 @@ def report(results: dict[str, Any]) -> str:
                 f"{actions}  {_verdict(r['met'])}"
             )
         lines.append("")
+    if results.get("gateway"):
+        lines += [
+            "e. Gateway throughput: the local cloud's API vs the same AWS requests sent straight to its emulator."
+            f"  Goal: req/s ratio >= {GOALS['gateway_rps_ratio']}",
+            f"  {'operation':<24} {'conc':>4} {'n':>4} {'API req/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+            f"{'AWS req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}  goal",
+        ]
+        for r in results["gateway"]:
+            lines.append(
+                f"  {r['operation']:<24} {r['concurrency']:4d} {r['requests']:4d} {r['api_rps']:9.1f} "
+                f"{r['api_p50_ms']:7.1f} {r['api_p99_ms']:7.1f} {r['aws_rps']:9.1f} {r['aws_p50_ms']:7.1f} "
+                f"{r['aws_p99_ms']:7.1f} {r['ratio']:6.2f}  {_verdict(r['met'])}"
+            )
+        baselines = {r["operation"]: r["baseline"] for r in results["gateway"]}
+        lines += [f"  baseline for {op}: {b}" for op, b in baselines.items()]
+        lines.append("")
     if results.get("suite"):
         s = results["suite"]
         lines += [
@@ -513,29 +725,33 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument("--no-suite", action="store_true", help="skip d. (the unit test suite's wall time)")
-    parser.add_argument("--only", default="abcd", help="which parts to run, e.g. 'bc' (default: abcd)")
+    parser.add_argument("--only", default="abcde", help="which parts to run, e.g. 'bc' (default: abcde)")
     parser.add_argument("--json", default=str(ROOT / ".localcloud" / "bench.json"), help="where to write figures")
     args = parser.parse_args(argv)
     cold_reps, warm_iterations = (1, 20) if args.quick else (3, 150)
     only = set(args.only) - ({"d"} if args.no_suite else set())
 
     began = time.perf_counter()
-    emulator = start_emulator()
     results: dict[str, Any] = {"cold_reps": cold_reps, "goals": GOALS, "python": sys.version.split()[0]}
-    try:
-        fx = Fixtures(emulator)
-        all_cases = cases(fx)
-        if "a" in only:
-            print("a. cold start ...", flush=True)
-            results["cold_start"] = cold_start(all_cases, emulator, cold_reps)
-        if "b" in only:
-            print("b. warm invocations ...", flush=True)
-            results["warm"] = warm(all_cases, emulator, warm_iterations)
-        if "c" in only:
-            print("c. order placement cost ...", flush=True)
-            results["placement"] = placement_cost(emulator, fx)
-    finally:
-        emulator.server.stop()
+    if only & set("abc"):
+        emulator = start_emulator()
+        try:
+            fx = Fixtures(emulator)
+            all_cases = cases(fx)
+            if "a" in only:
+                print("a. cold start ...", flush=True)
+                results["cold_start"] = cold_start(all_cases, emulator, cold_reps)
+            if "b" in only:
+                print("b. warm invocations ...", flush=True)
+                results["warm"] = warm(all_cases, emulator, warm_iterations)
+            if "c" in only:
+                print("c. order placement cost ...", flush=True)
+                results["placement"] = placement_cost(emulator, fx)
+        finally:
+            emulator.server.stop()
+    if "e" in only:
+        print("e. gateway throughput ...", flush=True)
+        results["gateway"] = gateway_throughput(args.quick)
     if "d" in only:
         print("d. unit test suite ...", flush=True)
         results["suite"] = suite_wall_time()

@@ -67,6 +67,14 @@ def test_error_answers_share_one_shape(http, method, path, kwargs, status):
     assert "Traceback" not in r.text
 
 
+def test_body_that_is_not_utf8_is_400_not_a_gateway_error(http):
+    r = http.post(
+        "/api/products", data=b'{"name": "\xff\xfe", "price": 1}', headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.headers["Content-Type"] == "application/problem+json"
+
+
 def test_unrouted_method_gets_the_gateways_answer(http):
     r = http.patch("/api/products/1")
     assert r.status_code in (403, 404, 405)

@@ -21,6 +21,29 @@ def test_non_json_content_type_is_415(api):
     assert r.status == 415
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "text/plain"],
+)
+def test_bodies_that_are_not_json_are_415(api, cloud, content_type):
+    r = api.post("/api/products", raw_body="name=Laptop&price=1", headers={"Content-Type": content_type})
+    assert r.status == 415
+    assert r.json["title"] == "Unsupported media type"
+    assert cloud.scan("ProductsTable") == []
+
+
+def test_body_that_is_not_utf8_is_400(api):
+    import base64
+
+    from tests.support.apigw import build_event, invoke, route
+
+    fn, params = route("POST", "/api/products")
+    event = build_event(fn, "/api/products", params, raw_body=base64.b64encode(b'{"name": "\xff"}').decode())
+    event["isBase64Encoded"] = True
+    reply = invoke(fn, event)
+    assert reply["statusCode"] == 400
+
+
 def test_body_over_the_limit_is_413_before_parsing(api, cloud):
     r = api.post("/api/products", {**GOOD, "description": "x" * 20_000})
     assert r.status == 413
