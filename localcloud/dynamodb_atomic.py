@@ -13,28 +13,20 @@ import functools
 import threading
 from typing import Any
 
-_lock = threading.RLock()
-_installed = False
+from localcloud.patching import patch
+
+_request_lock = threading.RLock()
 
 
+@patch
 def install() -> None:
-    """Idempotent."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodb.responses import DynamoHandler
 
-        original = DynamoHandler.call_action
+    original = DynamoHandler.call_action
 
-        @functools.wraps(original)
-        def call_action(self: Any) -> Any:
-            with _lock:
-                return original(self)
+    @functools.wraps(original)
+    def call_action(self: Any) -> Any:
+        with _request_lock:
+            return original(self)
 
-        DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-        _installed = True
-
-
-def is_installed() -> bool:
-    return _installed
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]

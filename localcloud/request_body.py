@@ -8,29 +8,22 @@ the base64 form, so the local cloud answers what the deployed API answers.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-_lock = threading.Lock()
-_installed = False
+from localcloud.patching import patch
 
 
+@patch
 def install() -> None:
-    """Idempotent."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        # local_apigw_service imported the function by name: patch that name.
-        from samcli.local.apigw import local_apigw_service as service
+    # local_apigw_service imported the function by name: patch that name.
+    from samcli.local.apigw import local_apigw_service as service
 
-        original = service.construct_v2_event_http
+    original = service.construct_v2_event_http
 
-        def construct_v2_event_http(flask_request: Any, port: int, binary_types: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return original(flask_request, port, binary_types, *args, **kwargs)
-            except UnicodeDecodeError:
-                return original(flask_request, port, ["*/*"], *args, **kwargs)
+    def construct_v2_event_http(flask_request: Any, port: int, binary_types: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(flask_request, port, binary_types, *args, **kwargs)
+        except UnicodeDecodeError:
+            return original(flask_request, port, ["*/*"], *args, **kwargs)
 
-        service.construct_v2_event_http = construct_v2_event_http
-        _installed = True
+    service.construct_v2_event_http = construct_v2_event_http

@@ -10,13 +10,12 @@ threads). :func:`install` backs those two attributes with context variables, so 
 
 from __future__ import annotations
 
-import threading
 from contextvars import ContextVar
 from typing import Any
 
+from localcloud.patching import patch
+
 _ATTRIBUTES = ("current_event", "lambda_context")
-_lock = threading.Lock()
-_installed = False
 
 
 def _property(var: ContextVar[Any]) -> property:
@@ -29,27 +28,19 @@ def _property(var: ContextVar[Any]) -> property:
     return property(get, set_)
 
 
+@patch
 def install() -> None:
-    """Idempotent. Must run before concurrent invocations start."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+    """Must run before concurrent invocations start."""
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
-        variables = {name: ContextVar(f"powertools_{name}") for name in _ATTRIBUTES}
-        # Instance access (`app.current_event`, `router.current_event = x`) ...
-        for name, var in variables.items():
-            setattr(BaseRouter, name, _property(var))
-        # ... and class-level assignment (`BaseRouter.current_event = x`), through the metaclass.
-        meta = type(
-            "IsolatedRouterMeta",
-            (type(BaseRouter),),
-            {name: _property(var) for name, var in variables.items()},
-        )
-        BaseRouter.__class__ = meta
-        _installed = True
-
-
-def is_installed() -> bool:
-    return _installed
+    variables = {name: ContextVar(f"powertools_{name}") for name in _ATTRIBUTES}
+    # Instance access (`app.current_event`, `router.current_event = x`) ...
+    for name, var in variables.items():
+        setattr(BaseRouter, name, _property(var))
+    # ... and class-level assignment (`BaseRouter.current_event = x`), through the metaclass.
+    meta = type(
+        "IsolatedRouterMeta",
+        (type(BaseRouter),),
+        {name: _property(var) for name, var in variables.items()},
+    )
+    BaseRouter.__class__ = meta

@@ -40,4 +40,4 @@ def test_each_thread_sees_its_own_current_event():
 def test_install_is_idempotent():
     router_isolation.install()
     router_isolation.install()
-    assert router_isolation.is_installed()
+    assert router_isolation.install.installed
