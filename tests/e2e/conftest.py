@@ -3,6 +3,7 @@ exercised over real HTTP."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -50,10 +51,8 @@ def product(http):
 
 @pytest.fixture
 def customer(http):
-    counter = iter(range(1, 10_000))
-
     def make() -> dict:
-        r = http.post("/api/customers", json={"name": "E2E", "email": f"e2e-{id(counter)}-{next(counter)}@example.com"})
+        r = http.post("/api/customers", json={"name": "E2E", "email": f"e2e-{uuid.uuid4().hex}@example.com"})
         assert r.status_code == 201, r.text
         return r.json()
 
