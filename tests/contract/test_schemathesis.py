@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 
-import hypothesis
 import pytest
 import requests
 import schemathesis
@@ -37,7 +36,6 @@ pytestmark = pytest.mark.contract
 
 SEED = 20_260_101
 MAX_EXAMPLES = 30  # fuzzing phase, per operation; the coverage phase adds its own bounded set
-STATEFUL_SCENARIOS = 15
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -71,27 +69,3 @@ def test_every_operation_is_covered() -> None:
 @schema.parametrize()
 def test_api_conforms_to_its_contract(case, contract_cloud) -> None:
     case.call_and_validate(base_url=contract_cloud.api_url, checks=CHECKS)
-
-
-def test_stateful_sequences_conform_to_the_contract(contract_cloud) -> None:
-    """Chains of calls through the links schemathesis infers from the document (create a customer,
-    then read/update/delete it, place an order for it, ...), with the same checks at every step."""
-    base_url = contract_cloud.api_url
-
-    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
-        def get_call_kwargs(self, case):
-            return {"base_url": base_url, "timeout": 30}
-
-        def validate_response(self, response, case, additional_checks=None, **kwargs):
-            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
-
-    Workflow.run(
-        settings=hypothesis.settings(
-            max_examples=STATEFUL_SCENARIOS,
-            stateful_step_count=10,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            suppress_health_check=list(hypothesis.HealthCheck),
-        )
-    )

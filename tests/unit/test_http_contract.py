@@ -109,6 +109,37 @@ def test_unexpected_error_is_500_problem_without_traceback(api, monkeypatch):
     assert "secret" not in r.raw and "Traceback" not in r.raw
 
 
+def test_every_request_logs_structured_json_with_the_request_id(monkeypatch, capfd):
+    """What every handler is built from: entrypoint() + observability() + create_app()."""
+    import json
+
+    from sales_common.api import create_app
+    from sales_common.observability import entrypoint, observability
+    from tests.support.apigw import LambdaContext, build_event, route
+
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    app = create_app()
+    logger, metrics = observability("logcheck")
+
+    @app.get("/api/products/<id>")
+    def boom(id: int):
+        raise RuntimeError("boom")
+
+    fn, params = route("GET", "/api/products/1")
+    capfd.readouterr()
+    reply = entrypoint(app, logger, metrics)(build_event(fn, "/api/products/1", params), LambdaContext("Fn"))
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+
+    assert reply["statusCode"] == 500 and "boom" not in reply["body"]
+    error = next(line for line in lines if line["level"] == "ERROR")
+    assert error["correlation_id"] == "sample-GetProductFunction"  # the event's requestContext.requestId
+    assert "boom" in error["exception"]
+    summary = next(line for line in lines if line["message"] == "request handled")
+    assert (summary["status"], summary["path"], summary["service"]) == (500, "/api/products/1", "logcheck")
+    assert summary["correlation_id"] == "sample-GetProductFunction"
+
+
 def test_concurrent_creates_get_distinct_ids(api):
     with ThreadPoolExecutor(8) as pool:
         ids = list(pool.map(lambda i: api.post("/api/products", {**GOOD, "name": f"p{i}"}).json["id"], range(40)))

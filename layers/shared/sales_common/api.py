@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 PROBLEM_JSON = "application/problem+json"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
-_log = logging.getLogger("sales_common.api")
+_log = logging.getLogger("sales_common")
 
 
 def _default(o: Any) -> Any:

@@ -14,7 +14,14 @@ if TYPE_CHECKING:
 
 
 def observability(service: str) -> tuple[Logger, Metrics]:
-    return Logger(service=service), Metrics(service=service)
+    """The service's Logger and Metrics. The shared layer's own loggers (e.g. the one that records
+    unexpected errors) get the same JSON formatter, so every log line is structured and carries
+    the request's correlation id."""
+    from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+    logger = Logger(service=service)
+    copy_config_to_registered_loggers(source_logger=logger, include={"sales_common"})
+    return logger, Metrics(service=service)
 
 
 def entrypoint(
@@ -27,6 +34,12 @@ def entrypoint(
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return resolve(app, event, context)
+        response = resolve(app, event, context)
+        http = (event.get("requestContext") or {}).get("http") or {}
+        logger.info(
+            "request handled",
+            extra={"method": http.get("method"), "path": http.get("path"), "status": response.get("statusCode")},
+        )
+        return response
 
     return handler

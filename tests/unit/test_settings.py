@@ -1,0 +1,36 @@
+"""Typed settings fail fast, naming the variable, and a misconfigured function answers 500
+without leaking the detail."""
+
+from __future__ import annotations
+
+import pytest
+
+from localcloud import envoverlay
+from orders.settings import PlacementSettings
+from sales_common.errors import ConfigurationError
+from sales_common.settings import ServiceSettings, load_settings
+
+
+def test_settings_come_from_the_environment():
+    with envoverlay.overlay({"TABLE_NAME": "T", "PAGE_SIZE_DEFAULT": "7"}):
+        settings = load_settings(ServiceSettings)
+    assert (settings.TABLE_NAME, settings.PAGE_SIZE_DEFAULT) == ("T", 7)
+
+
+def test_missing_and_invalid_variables_are_named():
+    env = {"TABLE_NAME": "T", "PRODUCTS_TABLE_NAME": "P", "PLACE_ORDER_STATE_MACHINE_ARN": "not-an-arn"}
+    with envoverlay.overlay(env), pytest.raises(ConfigurationError) as raised:
+        load_settings(PlacementSettings)
+    message = str(raised.value)
+    assert "PLACE_ORDER_STATE_MACHINE_ARN" in message
+    assert "IDEMPOTENCY_TABLE_NAME" in message
+
+
+def test_misconfigured_function_answers_500_problem(api, monkeypatch):
+    from tests.support import apigw
+
+    fn, params = apigw.route("GET", "/api/products/1")
+    broken = apigw.Function(fn.logical_id, fn.handler, fn.method, fn.route, {})  # no TABLE_NAME
+    reply = apigw.invoke(broken, apigw.build_event(broken, "/api/products/1", params))
+    assert reply["statusCode"] == 500
+    assert "TABLE_NAME" not in reply["body"]
