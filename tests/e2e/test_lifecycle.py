@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import requests
 
 from tests.support.apigw import TEMPLATE
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+from tests.support.ports import port_is_closed
 
 
 def test_start_then_stop_frees_ports_and_process():
@@ -36,4 +27,4 @@ def test_start_then_stop_frees_ports_and_process():
     except ProcessLookupError:
         alive = False
     assert not alive
-    assert port_free(api_port) and port_free(aws_port)
+    assert port_is_closed(api_port) and port_is_closed(aws_port)

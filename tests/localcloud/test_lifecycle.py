@@ -13,18 +13,9 @@ import pytest
 import requests
 
 from localcloud.server import LocalCloud, LocalCloudError, LocalCloudProcess, PortInUseError, free_port
+from tests.support.ports import port_is_closed
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _port_is_closed(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        refused = sock.connect_ex(("127.0.0.1", port)) != 0
-    with socket.socket() as sock:  # and a server could bind it again
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
-    return refused
 
 
 def test_stop_frees_ports_and_restores_env(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,8 +24,8 @@ def test_stop_frees_ports_and_restores_env(project: Path, monkeypatch: pytest.Mo
     api_port, aws_port = cloud.api_port, cloud.aws_port
     assert requests.get(f"{cloud.api_url}/api/other", timeout=10).status_code == 200
     cloud.stop()
-    assert _port_is_closed(api_port)
-    assert _port_is_closed(aws_port)
+    assert port_is_closed(api_port)
+    assert port_is_closed(aws_port)
     assert "AWS_ENDPOINT_URL" not in os.environ
     assert "MOTO_PORT" not in os.environ
 
@@ -91,7 +82,7 @@ def test_cli_subprocess_starts_serves_and_stops_on_sigterm(project: Path, tmp_pa
         popen = proc.proc
     assert popen is not None and popen.returncode == 0
     assert any("Stopping" in line for line in proc.output)
-    assert _port_is_closed(api_port) and _port_is_closed(aws_port)
+    assert port_is_closed(api_port) and port_is_closed(aws_port)
 
 
 def test_cli_port_in_use_exits_non_zero(project: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,16 +13,6 @@ import requests
 from localcloud.server import LocalCloud
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _port_is_closed(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        refused = sock.connect_ex(("127.0.0.1", port)) != 0
-    with socket.socket() as sock:  # and a server could bind it again
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
-    return refused
 
 
 @pytest.fixture(scope="module")
