@@ -35,10 +35,7 @@ from typing import Any
 
 from localcloud import envoverlay
 
-__all__ = ["DEFAULT_ENV_CONTEXTVARS", "InProcessRuntime", "LambdaContext", "ModuleReloader"]
-
-#: The shared layer's explicit overlay (sales_common.settings.getenv reads it first).
-DEFAULT_ENV_CONTEXTVARS: tuple[str, ...] = ()
+__all__ = ["InProcessRuntime", "LambdaContext", "ModuleReloader"]
 
 LOG = logging.getLogger(__name__)
 
@@ -215,11 +212,6 @@ class InProcessRuntime:
     :param fixed_env: variables every function gets on top of SAM's resolution (endpoint URL,
         dummy credentials, region...). They win over the template and ``--env-vars``.
     :param code_roots_extra: additional import roots (e.g. ``layers/shared``) for every function.
-    :param env_contextvars: ``"module:ATTRIBUTE"`` names of ContextVars that also receive the
-        invocation's environment (a dict) for the duration of the call -- for handler code that
-        reads an explicit overlay instead of ``os.environ``. Looked up lazily in ``sys.modules``
-        (after the handler is imported, so a hot reload's fresh module is used); a module that is
-        not imported is skipped.
     """
 
     def __init__(
@@ -229,10 +221,8 @@ class InProcessRuntime:
         cwd: str | None = None,
         region: str = "us-east-1",
         account: str = "123456789012",
-        env_contextvars: Iterable[str] = DEFAULT_ENV_CONTEXTVARS,
     ) -> None:
         self.fixed_env = dict(fixed_env or {})
-        self.env_contextvars = tuple(env_contextvars)
         self.cwd = cwd or os.getcwd()
         self.region = region
         self.account = account
@@ -275,11 +265,9 @@ class InProcessRuntime:
     def _invoke_in_context(
         self, function_config: Any, event: str, tenant_id: str | None, env: dict[str, str], stderr: Any
     ) -> str:
-        with envoverlay.overlay(env) as layer:
+        with envoverlay.overlay(env):
             try:
                 with self.reloader.container(function_config.handler) as handler:
-                    for var in self._contextvars():
-                        var.set(layer)
                     context = LambdaContext(
                         function_config.name,
                         function_config.memory,
@@ -292,16 +280,6 @@ class InProcessRuntime:
                 return json.dumps(result, default=_json_default)
             except Exception as exc:  # a handler error must become a 500, not crash the server
                 return self._report_error(function_config.name, exc, stderr)
-
-    def _contextvars(self) -> list[contextvars.ContextVar[Any]]:
-        found = []
-        for spec in self.env_contextvars:
-            module_name, _, attr = spec.partition(":")
-            module = sys.modules.get(module_name)
-            var = getattr(module, attr, None) if module is not None else None
-            if isinstance(var, contextvars.ContextVar):
-                found.append(var)
-        return found
 
     def _code_roots(self, function_config: Any) -> list[str]:
         roots: list[str] = []

@@ -72,23 +72,6 @@ def test_invoke_reload_errors_and_decimals(tmp_path: Path) -> None:
         runtime.reloader.close()
 
 
-def test_explicit_contextvar_overlay_gets_the_function_env(tmp_path: Path) -> None:
-    pkg = tmp_path / "rtpkg_b"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "settings.py").write_text("from contextvars import ContextVar\nOVERLAY = ContextVar('o', default=None)\n")
-    (pkg / "h.py").write_text(
-        "from rtpkg_b.settings import OVERLAY\n"
-        "def handler(event, context):\n    return {'seen': (OVERLAY.get() or {}).get('MY_VAR')}\n"
-    )
-    runtime = InProcessRuntime(env_contextvars=["rtpkg_b.settings:OVERLAY"])
-    try:
-        out, _ = _invoke(runtime, _config(tmp_path, "rtpkg_b.h.handler", {"MY_VAR": "v"}), {})
-        assert json.loads(out) == {"seen": "v"}
-    finally:
-        runtime.reloader.close()
-
-
 def test_unserialisable_result_is_an_error(tmp_path: Path) -> None:
     pkg = tmp_path / "rtpkg_c"
     pkg.mkdir()

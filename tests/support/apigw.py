@@ -9,7 +9,7 @@ import importlib.util
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,6 @@ class Reply:
     headers: dict[str, str]
     raw: str
     function: str = ""
-    _json: Any = field(default=None, repr=False)
 
     @property
     def json(self) -> Any:

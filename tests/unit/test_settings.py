@@ -12,9 +12,9 @@ from sales_common.settings import ServiceSettings, load_settings
 
 
 def test_settings_come_from_the_environment():
-    with envoverlay.overlay({"TABLE_NAME": "T", "PAGE_SIZE_DEFAULT": "7"}):
+    with envoverlay.overlay({"TABLE_NAME": "T", "STAGE": "prod"}):
         settings = load_settings(ServiceSettings)
-    assert (settings.TABLE_NAME, settings.PAGE_SIZE_DEFAULT) == ("T", 7)
+    assert (settings.TABLE_NAME, settings.STAGE) == ("T", "prod")
 
 
 def test_missing_and_invalid_variables_are_named():

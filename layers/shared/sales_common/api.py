@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from decimal import Decimal
 from functools import partial
@@ -20,7 +21,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from sales_common.errors import DomainError
 from sales_common.models import Problem, json_number
-from sales_common.settings import getenv
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
@@ -143,7 +143,8 @@ def create_app() -> APIGatewayHttpResolver:
 
 
 def _max_body_bytes() -> int:
-    raw = getenv("MAX_BODY_BYTES")
+    # Read here, not in ServiceSettings: the guard runs before routing, for every function.
+    raw = os.environ.get("MAX_BODY_BYTES")
     return int(raw) if raw and raw.isdigit() else DEFAULT_MAX_BODY_BYTES
 
 

@@ -68,9 +68,3 @@ class Client(Generic[C]):
 
     def __set__(self, instance: Any, value: C | None) -> None:
         instance.__dict__[self.slot] = value
-
-
-def reset_clients() -> None:
-    """Forget cached clients (tests that swap endpoints call this)."""
-    with _lock:
-        _clients.clear()

@@ -15,10 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sales_common.errors import ConfigurationError
 
 
-def getenv(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(name, default)
-
-
 class ServiceSettings(BaseModel):
     """Settings every service function reads. Field names are the environment variable names."""
 
@@ -29,9 +25,6 @@ class ServiceSettings(BaseModel):
     AWS_ENDPOINT_URL: str | None = None
     AWS_REGION: str | None = None
     AWS_DEFAULT_REGION: str | None = None
-    PAGE_SIZE_DEFAULT: int = Field(default=20, ge=1, le=100)
-    PAGE_SIZE_MAX: int = Field(default=100, ge=1, le=1000)
-    MAX_BODY_BYTES: int = Field(default=16 * 1024, ge=1024)
     # Signs pagination cursors so a tampered one is rejected. Set per stage in production.
     CURSOR_SIGNING_KEY: str = "sales-cursor-v1"
 
