@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud import dynamodb_atomic, invocation_isolation, request_body, sync_execution
+from localcloud import asl_cache, dynamodb_atomic, invocation_isolation, request_body, sync_execution
 from localcloud import template as tpl
 
 __all__ = ["LocalCloud", "LocalCloudError", "LocalCloudProcess", "PortInUseError", "free_port"]
@@ -360,6 +360,7 @@ class LocalCloud:
 
         sync_execution.install(timeout_seconds=self.sync_timeout_seconds)
         dynamodb_atomic.install()
+        asl_cache.install()
         invocation_isolation.install()
         request_body.install()
         # Same pieces as moto.server.ThreadedMotoServer, but a bind error surfaces here instead of

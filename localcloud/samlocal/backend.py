@@ -56,11 +56,12 @@ def _install_patches() -> None:
     from localcloud import sync_execution
 
     sync_execution.install()
-    try:  # emulator fidelity only; absent in older checkouts
-        from localcloud import dynamodb_atomic
+    try:  # emulator fidelity and speed only; absent in older checkouts
+        from localcloud import asl_cache, dynamodb_atomic
     except ImportError:
         return
     dynamodb_atomic.install()
+    asl_cache.install()
 
 
 def serve(args: argparse.Namespace) -> int:

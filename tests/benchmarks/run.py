@@ -86,7 +86,7 @@ def start_emulator() -> Emulator:
     from moto.dynamodb.responses import DynamoHandler
     from moto.server import ThreadedMotoServer
 
-    from localcloud import dynamodb_atomic, sync_execution
+    from localcloud import asl_cache, dynamodb_atomic, sync_execution
     from localcloud.template import create_state_machines, create_tables, load_template
 
     port = free_port()
@@ -106,6 +106,7 @@ def start_emulator() -> Emulator:
         os.environ.pop(k, None)
     sync_execution.install()
     dynamodb_atomic.install()
+    asl_cache.install()
     emulator = Emulator(url, {}, {}, None)
     original = DynamoHandler.call_action
 
