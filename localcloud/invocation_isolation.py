@@ -6,13 +6,16 @@ where only one invocation can see it:
 * the event handler keeps the current event and Lambda context as *class* attributes
   (`BaseRouter.current_event = ...`);
 * `Metrics` keeps the metrics, dimensions and metadata being collected in dicts shared by every
-  `Metrics()` instance in the process (class attributes, by design).
+  `Metrics()` instance in the process (class attributes, by design);
+* `Logger` keeps the keys every log line carries (the Lambda context, the correlation id) in its
+  formatter, which all `Logger`s of one service share.
 
 The local cloud and the test harness run many invocations at once in one process. There two
 concurrent requests can read each other's event (seen: 1 body in 400 swapped under 16 threads),
 and one invocation's flush can publish or clear another's metrics (seen: a dimension attached
 to the wrong metric, and `SchemaValidationError: Must contain at least one metric` -> 500 when
-the other invocation's flush emptied the set between powertools' check and its serialisation).
+the other invocation's flush emptied the set between powertools' check and its serialisation),
+and a log line can carry another request's correlation id.
 
 :func:`install` backs all of that state with context variables, so each thread (and each copied
 context) sees only its own invocation's. Production code is unchanged.
@@ -100,8 +103,34 @@ def _isolate_metrics() -> None:
         setattr(Metrics, name, ContextDict(f"powertools_metrics{name}"))
 
 
+def _log_format_property() -> property:
+    """`formatter.log_format` per context (one context variable per formatter). Each invocation
+    starts by assigning a fresh one (`inject_lambda_context(clear_state=True)`); a context that
+    never assigned one (a thread that logs outside an invocation) sees the one the formatter was
+    created with."""
+
+    def get(self: Any) -> dict[str, Any]:
+        var: ContextVar[dict[str, Any]] = self.__dict__["_log_format_var"]
+        return var.get(self.__dict__["_initial_log_format"])
+
+    def set_(self: Any, value: dict[str, Any]) -> None:
+        if "_log_format_var" not in self.__dict__:
+            self.__dict__["_initial_log_format"] = value
+            self.__dict__["_log_format_var"] = ContextVar(f"powertools_log_format_{id(self)}")
+        self.__dict__["_log_format_var"].set(value)
+
+    return property(get, set_)
+
+
+def _isolate_logger() -> None:
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    LambdaPowertoolsFormatter.log_format = _log_format_property()  # type: ignore[assignment]
+
+
 @patch
 def install() -> None:
     """Must run before handler modules are imported and concurrent invocations start."""
     _isolate_router()
     _isolate_metrics()
+    _isolate_logger()

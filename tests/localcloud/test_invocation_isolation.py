@@ -86,3 +86,40 @@ def test_install_is_idempotent():
     invocation_isolation.install()
     invocation_isolation.install()
     assert invocation_isolation.install.installed
+
+
+def test_each_thread_logs_its_own_correlation_id():
+    """Two module instances ("containers") of one service share a powertools formatter. A sets
+    its correlation id, B sets its own, then A logs: A's line must carry A's id."""
+    import logging
+    import uuid
+
+    from aws_lambda_powertools import Logger
+
+    invocation_isolation.install()
+    out = StringIO()
+    service = f"isolation-{uuid.uuid4().hex}"
+    loggers = {"A": Logger(service=service, logger_handler=logging.StreamHandler(out)), "B": Logger(service=service)}
+    a_set, b_set = threading.Event(), threading.Event()
+
+    def invocation(name: str) -> None:
+        logger = loggers[name]
+        logger.structure_logs(cold_start=False)  # what inject_lambda_context(clear_state=True) does
+        if name == "B":
+            a_set.wait(5)
+        logger.set_correlation_id(f"request-{name}")
+        if name == "A":
+            a_set.set()
+            b_set.wait(5)
+        else:
+            b_set.set()
+        logger.warning("handled", extra={"who": name})
+
+    threads = [threading.Thread(target=invocation, args=(name,)) for name in ("A", "B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert sorted((line["who"], line["correlation_id"]) for line in lines) == [("A", "request-A"), ("B", "request-B")]
