@@ -132,6 +132,10 @@ def _priced_lines(lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> li
     if stale:
         detail = "; ".join(f"product {pid} costs {quotes[pid].price}, not {lines[pid].price}" for pid in stale)
         raise rejection(Conflict, "PriceMismatch", f"Prices have changed: {detail}.")
+    short = [pid for pid, line in lines.items() if line.quantity > quotes[pid].stock]
+    if short:
+        # Certain to fail: answer now rather than run the workflow (and spend an order id) for it.
+        raise _out_of_stock(short, lines, quotes)
     return [
         {
             "productId": pid,
@@ -141,6 +145,13 @@ def _priced_lines(lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> li
         }
         for pid, line in lines.items()
     ]
+
+
+def _out_of_stock(short: list[int], lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> DomainError:
+    details = "; ".join(
+        f"product {pid}: {lines[pid].quantity} requested, {quotes[pid].stock} in stock" for pid in short
+    )
+    return rejection(Conflict, "OutOfStock", f"Insufficient stock ({details}). Nothing was reserved.")
 
 
 def _place(data: OrderCreate, deps: Placement) -> Order:
@@ -188,10 +199,7 @@ def _explain_failure(
         gone = [pid for pid in short if pid not in quotes]
         if gone:
             return rejection(Unprocessable, "UnknownProduct", f"Unknown product(s): {', '.join(map(str, gone))}.")
-        details = "; ".join(
-            f"product {pid}: {lines[pid].quantity} requested, {quotes[pid].stock} in stock" for pid in short
-        )
-        return rejection(Conflict, "OutOfStock", f"Insufficient stock ({details}). Nothing was reserved.")
+        return _out_of_stock(short, lines, quotes)
     if error == "OrderWriteFailed":
         return rejection(ServiceUnavailable, "WriteFailed", "The order could not be stored; no stock was taken.")
     return rejection(ServiceUnavailable, "WorkflowFailed", f"Order placement did not complete ({error}).")

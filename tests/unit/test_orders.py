@@ -96,6 +96,40 @@ def test_rejections_change_nothing(shop, cloud, body, expected_status, reason):
     assert [i for i in cloud.scan("OrdersTable") if i["pk"].startswith("ORDER#")] == []
 
 
+def test_an_order_the_quote_shows_short_spends_no_order_id(shop):
+    assert order(shop, (3, 3)).status == 409
+    assert order(shop, (3, 2)).json["id"] == 1
+    assert stocks(shop) == [10, 5, 0]
+
+
+def test_shortage_the_quote_missed_is_caught_and_released_by_the_workflow(shop, cloud, monkeypatch):
+    """The quote is a snapshot. Stock sold between it and the reservation (simulated: right after
+    the quote, product 3 drops to 1) must still be refused by the workflow's conditional write,
+    and the units it had already reserved for product 1 given back."""
+    from orders.catalog import Catalog
+
+    quote = Catalog.quote
+
+    def quote_then_sell(self, product_ids):
+        quotes = quote(self, product_ids)
+        monkeypatch.setattr(Catalog, "quote", quote)
+        cloud.dynamodb.update_item(
+            TableName="ProductsTable",
+            Key={"pk": {"S": "PRODUCT#3"}},
+            UpdateExpression="SET stock = :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+        return quotes
+
+    monkeypatch.setattr(Catalog, "quote", quote_then_sell)
+    r = order(shop, (1, 1), (3, 2))
+
+    assert r.status == 409, r.raw
+    assert "product 3: 2 requested, 1 in stock" in r.json["detail"]
+    assert stocks(shop) == [10, 5, 1]
+    assert [i for i in cloud.scan("OrdersTable") if i["pk"].startswith("ORDER#")] == []
+
+
 def test_failed_order_write_is_compensated(shop, cloud):
     # Fault injection: occupy the key the next order will be written under.
     cloud.dynamodb.put_item(TableName="OrdersTable", Item={"pk": {"S": "ORDER#1"}, "marker": {"S": "x"}})
