@@ -3,7 +3,9 @@
 moto's ASL interpreter re-parses the definition (an ANTLR grammar in pure Python) at the start of
 every execution: 70-250 ms per order on this machine, more than the rest of the workflow. The
 parsed program is a tree of components that keep no per-execution state (that lives in each
-execution's environment), so :func:`install` memoises the parse by definition text.
+execution's environment), so :func:`install` memoises the parse by definition text. Likewise it
+memoises the parsing of each JSONPath expression, which moto otherwise repeats (building a new
+parser, tables included) at every evaluation; a parsed path is immutable.
 
 The one lazily-set attribute on a component, the key its retry counters use in the execution's
 heap, is fixed at parse time here, so concurrent executions of one cached program agree on it.
@@ -18,6 +20,7 @@ from typing import Any
 from localcloud.patching import patch
 
 _CACHE_SIZE = 32
+_PATHS_CACHE_SIZE = 1024
 _lock = threading.Lock()
 
 
@@ -56,3 +59,9 @@ def install() -> None:
         return program, tree
 
     AmazonStateLanguageParser.parse = staticmethod(parse_once)  # type: ignore[method-assign,assignment]
+
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    for module in (json_path, result_path):  # each imports its own jsonpath_ng `parse`
+        module.parse = functools.lru_cache(maxsize=_PATHS_CACHE_SIZE)(module.parse)  # type: ignore[assignment]

@@ -45,3 +45,14 @@ def test_a_definition_is_parsed_once_with_retry_keys_fixed():
     walk(first, set())
     assert found, "the workflow has Retry blocks"
     assert all(node._EvalComponent__heap_key for node in found)  # set before any execution
+
+
+def test_jsonpath_expressions_are_parsed_once_and_still_evaluate():
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    asl_cache.install()
+    assert json_path.parse("$.order.items") is json_path.parse("$.order.items")
+    assert result_path.parse("$.reserved") is result_path.parse("$.reserved")
+    assert json_path.extract_json("$.order.total", {"order": {"total": 7}}) == 7
+    assert json_path.extract_json("$.order.total", {"order": {"total": 8}}) == 8
