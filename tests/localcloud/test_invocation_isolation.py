@@ -51,16 +51,13 @@ def test_each_thread_flushes_only_its_own_metrics(monkeypatch):
     a_added, b_flushed = threading.Event(), threading.Event()
     out, errors = StringIO(), []
 
-    def invocation(
-        name: str, added: threading.Event, flush_after: threading.Event | None, flushed: threading.Event
-    ) -> None:
+    def invocation(name: str, added: threading.Event, flush_after: threading.Event, flushed: threading.Event) -> None:
         metrics = Metrics(service="isolation")  # one per module instance ("container")
         try:
             metrics.add_dimension(name="who", value=name)
             metrics.add_metric(name=f"Metric{name}", unit="Count", value=1)
             added.set()
-            if flush_after is not None:
-                flush_after.wait(5)
+            flush_after.wait(5)
             metrics.flush_metrics()
             flushed.set()
         except Exception as exc:
