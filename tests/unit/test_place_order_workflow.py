@@ -62,6 +62,23 @@ def test_shortage_releases_earlier_reservations_and_names_the_short_products(clo
     assert cloud.item("OrdersTable", "ORDER#100") is None
 
 
+def test_concurrent_executions_never_oversell(cloud, catalog):
+    """The guarantee itself, without the handler's early check on the quote: 10 executions at
+    once each reserve 2 of product A's 5 units. Exactly 2 succeed; the rest fail and release."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda n: run(cloud, [line(1, 2, "10")], order_id=200 + n), range(10)))
+
+    assert sorted(r["status"] for r in results) == ["FAILED"] * 8 + ["SUCCEEDED"] * 2
+    assert {r.get("error") for r in results if r["status"] == "FAILED"} == {"OutOfStock"}
+    assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 1
+    placed = [i for i in cloud.scan("OrdersTable") if i["pk"].startswith("ORDER#")]
+    assert sorted(i["id"] for i in placed) == sorted(
+        json.loads(r["output"])["orderId"] for r in results if r["status"] == "SUCCEEDED"
+    )
+
+
 def test_price_changed_since_quote_fails_the_reservation(cloud, catalog):
     result = run(cloud, [line(1, 1, "9.99")])
     assert result["error"] == "OutOfStock"
