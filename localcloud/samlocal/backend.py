@@ -3,9 +3,10 @@
     python -m localcloud.samlocal.backend --port 5005 --env-out .localcloud/samlocal/env.json \
         [--host 0.0.0.0] [--template template.yaml] [--env-vars USER.json] [--parameter-overrides K=V ...]
 
-It is the moto of the Docker-free local cloud (same StartSyncExecution and DynamoDB-atomicity
-patches, same tables and state machines from template.yaml via :mod:`localcloud.template`), served
-on an address the containers can reach, and it writes the ``--env-vars`` file for SAM:
+It is the moto of the Docker-free local cloud (same StartSyncExecution, DynamoDB-atomicity and
+parse-once patches, same tables and state machines from template.yaml via
+:mod:`localcloud.template`), served on an address the containers can reach, and it writes the
+``--env-vars`` file for SAM:
 
 * ``Parameters.AWS_ENDPOINT_URL = http://host.docker.internal:PORT`` (SAM must run with
   ``--add-host host.docker.internal:host-gateway``);
@@ -53,13 +54,9 @@ def _post_config(url: str) -> None:
 
 
 def _install_patches() -> None:
-    from localcloud import sync_execution
+    from localcloud import asl_cache, dynamodb_atomic, sync_execution
 
     sync_execution.install()
-    try:  # emulator fidelity and speed only; absent in older checkouts
-        from localcloud import asl_cache, dynamodb_atomic
-    except ImportError:
-        return
     dynamodb_atomic.install()
     asl_cache.install()
 
