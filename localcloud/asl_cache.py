@@ -24,25 +24,26 @@ _PATHS_CACHE_SIZE = 1024
 _lock = threading.Lock()
 
 
-def _fix_heap_keys(node: Any, seen: set[int]) -> None:
+def _fix_heap_keys(program: Any) -> None:
+    """Read every component's heap key once, so it is set before executions share the program."""
     from moto.stepfunctions.parser.asl.component.component import Component
     from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, EvalComponent):
-        _ = node.heap_key
-    if isinstance(node, Component):
-        children: Any = getattr(node, "__dict__", {}).values()
-    elif isinstance(node, (list, tuple, set, frozenset)):
-        children = node
-    elif isinstance(node, dict):
-        children = node.values()
-    else:
-        return
-    for child in children:
-        _fix_heap_keys(child, seen)
+    seen: set[int] = set()
+    pending = [program]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, EvalComponent):
+            _ = node.heap_key
+        if isinstance(node, Component):
+            pending.extend(getattr(node, "__dict__", {}).values())
+        elif isinstance(node, (list, tuple, set, frozenset)):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            pending.extend(node.values())
 
 
 @patch
@@ -55,7 +56,7 @@ def install() -> None:
     def parse_once(definition: str) -> Any:
         with _lock:
             program, tree = parse(definition)
-            _fix_heap_keys(program, set())
+            _fix_heap_keys(program)
         return program, tree
 
     AmazonStateLanguageParser.parse = staticmethod(parse_once)  # type: ignore[method-assign,assignment]
