@@ -1,7 +1,8 @@
 # Everything runs from a project-local virtual environment that the targets create on demand,
-# so `make dev` and `make test` work on a fresh machine with only python3.11 installed.
+# so `make dev` and `make test` work on a fresh machine with only python3.13 and make installed.
+# The interpreter is found by tools/find-python.sh ($PYTHON, python3.13 on PATH, or pyenv's 3.13.x);
+# only creating the venv needs it, everything after runs from .venv/.
 SHELL := /bin/bash
-PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirements.txt | sha1sum | cut -c1-12)
@@ -14,9 +15,11 @@ help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(STAMP):
-	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
-	@echo "==> creating $(VENV) and installing dependencies (first run takes ~2 minutes)"
-	$(PYTHON) -m venv $(VENV)
+	@py="$$(tools/find-python.sh)" || exit 1; \
+	if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
+		echo "==> $(VENV) is not Python 3.13; recreating it"; rm -rf $(VENV); fi; \
+	echo "==> creating $(VENV) with $$py and installing dependencies (first run takes ~2 minutes)"; \
+	"$$py" -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@rm -f $(VENV)/.installed-*; touch $@
@@ -46,8 +49,8 @@ openapi-check: install ## Fail if the committed localcloud/openapi.json is stale
 validate: install ## sam validate --lint (cfn-lint), offline
 	$(BIN)/sam validate --lint --region us-east-1
 
-build: install ## sam build (no container: the host Python is 3.11)
-	$(BIN)/sam build --parallel --cached
+build: install ## sam build (no container: the venv's python3.13 is the build interpreter)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel --cached
 
 test-unit: install ## pytest (all tiers but Docker) with the 90% coverage gate over functions/ and layers/
 	$(BIN)/pytest -n 2 -m "not samlocal" --cov --cov-report=term $(PYTEST_ARGS)

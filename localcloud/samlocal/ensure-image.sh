@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
-# Build (once) a Lambda-compatible python3.11 base image for `sam local start-api --invoke-image`,
+# Build (once) a Lambda-compatible python3.13 base image for `sam local start-api --invoke-image`,
 # without any container registry, and print its tag as the last line of stdout.
 #
 #   TAG="$(localcloud/samlocal/ensure-image.sh)"
 #   sam local start-api --invoke-image "$TAG" --skip-pull-image ...
 #
-# Recipe: Debian bookworm (its python3 is 3.11, like the python3.11 runtime) from debootstrap
+# Recipe: Debian trixie (its python3 is 3.13, like the python3.13 runtime) from debootstrap
 # --variant=minbase, plus awslambdaric and boto3 from wheels downloaded on the host (pip inside the
 # chroot cannot reach the index) and installed offline, plus /var/runtime/bootstrap. SAM adds its own
 # Runtime Interface Emulator on top of this image at the first invocation.
 #
-# The tag is sales-lambda-python:3.11-<12 hex of sha256(this script + pinned versions)>, so editing
+# The tag is sales-lambda-python:3.13-<12 hex of sha256(this script + pinned versions)>, so editing
 # the recipe or a pin gives a new tag and an existing tag is reused without rebuilding. The
 # debootstrap rootfs and the wheels are cached under $STATE_DIR/cache, so a rebuild after a recipe
 # change takes seconds, not minutes.
 #
 # Environment (all optional):
-#   LAMBDA_IMAGE                    use this image instead (e.g. public.ecr.aws/lambda/python:3.11 when a
+#   LAMBDA_IMAGE                    use this image instead (e.g. public.ecr.aws/lambda/python:3.13 when a
 #                                   registry is reachable); nothing is built and nothing is pulled here.
 #   SAMLOCAL_BOTO3_VERSION          default 1.43.127
 #   SAMLOCAL_AWSLAMBDARIC_VERSION   default 4.2.2
@@ -36,14 +36,14 @@ AWSLAMBDARIC_VERSION="${SAMLOCAL_AWSLAMBDARIC_VERSION:-4.2.2}"
 IMAGE_REPO="${SAMLOCAL_IMAGE_REPO:-sales-lambda-python}"
 MIRROR="${SAMLOCAL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 HOST_PYTHON="${SAMLOCAL_PYTHON:-python3}"
-SUITE=bookworm
+SUITE=trixie
 INCLUDE=python3,python3-pip,ca-certificates
 PIP_PLATFORMS=(--platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64)
 # Same order as on Lambda: layer (/opt/python...) before the runtime; /var/task is the working dir.
 IMAGE_ENV=(
     LAMBDA_TASK_ROOT=/var/task
     LAMBDA_RUNTIME_DIR=/var/runtime
-    PYTHONPATH=/opt/python/lib/python3.11/site-packages:/opt/python:/var/runtime
+    PYTHONPATH=/opt/python/lib/python3.13/site-packages:/opt/python:/var/runtime
     LANG=C.UTF-8
     TZ=:UTC
     PATH=/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin
@@ -77,7 +77,7 @@ recipe_hash="$({
     printf 'boto3=%s awslambdaric=%s suite=%s include=%s\n' \
         "${BOTO3_VERSION}" "${AWSLAMBDARIC_VERSION}" "${SUITE}" "${INCLUDE}"
 } | sha12)"
-TAG="${IMAGE_REPO}:3.11-${recipe_hash}"
+TAG="${IMAGE_REPO}:3.13-${recipe_hash}"
 
 if [[ "${mode}" == print ]]; then
     printf '%s\n' "${TAG}"
@@ -108,7 +108,7 @@ rootfs_cache="${cache_dir}/rootfs-${SUITE}-${rootfs_key}"
 if [[ -f "${rootfs_cache}/.samlocal-complete" ]]; then
     log "reusing cached debootstrap rootfs ${rootfs_cache}"
 else
-    log "debootstrap --variant=minbase ${SUITE} (about 70 s, about 300 MB; log: ${cache_dir}/debootstrap.log)"
+    log "debootstrap --variant=minbase ${SUITE} (about 3 min, about 270 MB; log: ${cache_dir}/debootstrap.log)"
     rm -rf "${rootfs_cache}.partial"
     debootstrap --variant=minbase --include="${INCLUDE}" "${SUITE}" "${rootfs_cache}.partial" "${MIRROR}" \
         >"${cache_dir}/debootstrap.log" 2>&1 \
@@ -124,10 +124,10 @@ wheels_dir="${cache_dir}/wheels-boto3-${BOTO3_VERSION}-awslambdaric-${AWSLAMBDAR
 if [[ -f "${wheels_dir}/.samlocal-complete" ]]; then
     log "reusing cached wheels ${wheels_dir}"
 else
-    log "pip download awslambdaric==${AWSLAMBDARIC_VERSION} boto3==${BOTO3_VERSION} (binary wheels for cp311 x86_64)"
+    log "pip download awslambdaric==${AWSLAMBDARIC_VERSION} boto3==${BOTO3_VERSION} (binary wheels for cp313 x86_64)"
     rm -rf "${wheels_dir}.partial"
     "${HOST_PYTHON}" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
-        --python-version 3.11 --implementation cp "${PIP_PLATFORMS[@]}" \
+        --python-version 3.13 --implementation cp "${PIP_PLATFORMS[@]}" \
         -d "${wheels_dir}.partial" "awslambdaric==${AWSLAMBDARIC_VERSION}" "boto3==${BOTO3_VERSION}" >&2 \
         || die "pip download failed (is PyPI reachable? is ${HOST_PYTHON} -m pip available?)"
     touch "${wheels_dir}.partial/.samlocal-complete"
@@ -157,8 +157,8 @@ in_rootfs /usr/bin/python3 -m pip install --quiet --disable-pip-version-check \
     --break-system-packages --no-index --no-cache-dir --root-user-action=ignore \
     --find-links /tmp/wheels "awslambdaric==${AWSLAMBDARIC_VERSION}" "boto3==${BOTO3_VERSION}" >&2 \
     || die "offline pip install inside the rootfs failed"
-in_rootfs /usr/bin/python3 -c 'import awslambdaric, boto3, sys; assert sys.version_info[:2] == (3, 11), sys.version' \
-    || die "sanity check failed: python3.11 with awslambdaric and boto3 not importable in the rootfs"
+in_rootfs /usr/bin/python3 -c 'import awslambdaric, boto3, sys; assert sys.version_info[:2] == (3, 13), sys.version' \
+    || die "sanity check failed: python3.13 with awslambdaric and boto3 not importable in the rootfs"
 
 mkdir -p "${rootfs}/var/runtime" "${rootfs}/var/task" "${rootfs}/opt"
 cat >"${rootfs}/var/runtime/bootstrap" <<'EOF'

@@ -69,12 +69,12 @@ done
 TAG="$("${SAMLOCAL_DIR}/ensure-image.sh" | tail -n 1)"
 log "lambda base image: ${TAG}"
 
-# ---- sam build (host Python 3.11, no container) ---------------------------------------------
+# ---- sam build (the venv's python3.13, no container) ---------------------------------------------
 if [[ "${SAMLOCAL_SKIP_BUILD:-0}" == "1" && -f "${BUILD_DIR}/template.yaml" ]]; then
     log "SAMLOCAL_SKIP_BUILD=1: reusing ${BUILD_DIR}"
 else
     log "sam build -> ${BUILD_DIR} (log: ${RUN_DIR}/sam-build.log)"
-    (cd "$(dirname "${TEMPLATE}")" && SAM_CLI_TELEMETRY=0 "${SAM}" build --template-file "${TEMPLATE}" \
+    (cd "$(dirname "${TEMPLATE}")" && PATH="${VENV_BIN}:${PATH}" SAM_CLI_TELEMETRY=0 "${SAM}" build --template-file "${TEMPLATE}" \
         --build-dir "${BUILD_DIR}" --cache-dir "${STATE_DIR}/sam-cache" --cached --parallel \
         ${param_overrides[@]+--parameter-overrides "${param_overrides[@]}"}) >"${RUN_DIR}/sam-build.log" 2>&1 \
         || { tail -n 30 "${RUN_DIR}/sam-build.log" >&2; die "sam build failed (see ${RUN_DIR}/sam-build.log)"; }

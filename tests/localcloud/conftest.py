@@ -15,7 +15,7 @@ Parameters:
   Stage: {Type: String, Default: dev}
 Globals:
   Function:
-    Runtime: python3.11
+    Runtime: python3.13
     CodeUri: functions/
     Timeout: 10
     Layers: [!Ref SharedLayer]
@@ -26,7 +26,7 @@ Globals:
 Resources:
   SharedLayer:
     Type: AWS::Serverless::LayerVersion
-    Properties: {ContentUri: layers/shared/, CompatibleRuntimes: [python3.11]}
+    Properties: {ContentUri: layers/shared/, CompatibleRuntimes: [python3.13]}
   Api:
     Type: AWS::Serverless::HttpApi
   ItemsTable:

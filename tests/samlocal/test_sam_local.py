@@ -30,11 +30,11 @@ def docker(*args: str) -> str:
 
 
 # ------------------------------------------------------------------ the image
-def test_image_runs_python_311_with_the_lambda_runtime_client(lambda_image: str) -> None:
+def test_image_runs_python_313_with_the_lambda_runtime_client(lambda_image: str) -> None:
     out = docker(
         "run", "--rm", lambda_image, "python3", "-c",
         "import sys, os, awslambdaric, boto3; "
-        "print(sys.version_info[:2] == (3, 11), os.environ['LAMBDA_TASK_ROOT'], os.getcwd(), "
+        "print(sys.version_info[:2] == (3, 13), os.environ['LAMBDA_TASK_ROOT'], os.getcwd(), "
         "os.access('/var/runtime/bootstrap', os.X_OK))",
     )  # fmt: skip
     assert out.split() == ["True", "/var/task", "/var/task", "True"]

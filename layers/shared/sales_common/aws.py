@@ -8,7 +8,7 @@ emulator gets its own client rather than a stale one.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,7 +46,7 @@ def stepfunctions(settings: ServiceSettings) -> SFNClient:
 C = TypeVar("C")
 
 
-class Client(Generic[C]):
+class Client[C]:
     """A lazily resolved client attribute for classes that have `settings`::
 
         class Catalog:

@@ -40,7 +40,7 @@ class ServiceSettings(BaseModel):
 S = TypeVar("S", bound=ServiceSettings)
 
 
-def load_settings(model: type[S] = ServiceSettings) -> S:  # type: ignore[assignment]
+def load_settings[S: ServiceSettings](model: type[S] = ServiceSettings) -> S:  # type: ignore[assignment]
     """Validate the environment against `model`; fail fast naming every bad variable."""
     try:
         return model.model_validate(dict(os.environ))
