@@ -46,8 +46,12 @@ openapi: install ## Regenerate localcloud/openapi.json from the handlers' models
 openapi-check: install ## Fail if the committed localcloud/openapi.json is stale
 	$(BIN)/python -m localcloud.openapi --check
 
-validate: install ## sam validate --lint (cfn-lint), offline
+validate: install ## sam validate --lint (cfn-lint), offline: as is (SnapStart off) and with SnapStart on
 	$(BIN)/sam validate --lint --region us-east-1
+	@mkdir -p .aws-sam
+	$(BIN)/python -c 'from samcli.yamlhelper import yaml_parse, yaml_dump; t = yaml_parse(open("template.yaml").read()); \
+		t["Parameters"]["SnapStart"]["Default"] = "true"; print(yaml_dump(t))' > .aws-sam/template-snapstart.yaml
+	$(BIN)/sam validate --lint --region us-east-1 --template-file .aws-sam/template-snapstart.yaml
 
 build: install ## sam build (no container: the venv's python3.13 is the build interpreter)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel --cached

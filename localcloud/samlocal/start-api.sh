@@ -15,7 +15,8 @@
 #   SAMLOCAL_AWS_PORT            moto port (default 5005); containers reach it at host.docker.internal
 #   SAMLOCAL_TEMPLATE            default <repo>/template.yaml
 #   SAMLOCAL_ENV_VARS            your own --env-vars JSON, merged over the generated one
-#   SAMLOCAL_PARAMETER_OVERRIDES e.g. "Stage=dev LogLevel=DEBUG"
+#   SAMLOCAL_PARAMETER_OVERRIDES e.g. "Stage=dev LogLevel=DEBUG"; Architecture=x86_64 always comes
+#                                first (the containers run on this machine's architecture)
 #   SAMLOCAL_WARM_CONTAINERS     LAZY (default), EAGER, or off (a new container per request)
 #   SAMLOCAL_SKIP_BUILD=1        reuse the last `sam build`
 #   SAMLOCAL_START_WAIT          seconds to wait for the API (default 120)
@@ -48,7 +49,7 @@ PYTHON="${VENV_BIN}/python"
 BUILD_DIR="${RUN_DIR}/sam-build"
 ENV_FILE="${RUN_DIR}/env.json"
 API_URL="http://127.0.0.1:${API_PORT}"
-read -r -a param_overrides <<<"${SAMLOCAL_PARAMETER_OVERRIDES:-}"
+read -r -a param_overrides <<<"Architecture=x86_64 ${SAMLOCAL_PARAMETER_OVERRIDES:-}"
 
 [[ -x "${SAM}" ]] || die "${SAM} not found; create the venv first (pip install -e '.[dev]') or set SAMLOCAL_VENV"
 [[ -f "${TEMPLATE}" ]] || die "template not found: ${TEMPLATE}"

@@ -1,0 +1,120 @@
+"""What a deployment gets from template.yaml's Architecture and SnapStart parameters, checked on
+the CloudFormation that SAM's own translator (samtranslator) produces from it, offline."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from functools import cache
+from typing import Any
+
+import pytest
+from samcli.yamlhelper import yaml_parse
+from samtranslator.translator.transform import transform
+
+from tests.support.apigw import ROOT, TEMPLATE
+
+
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@cache
+def _source() -> dict[str, Any]:
+    template = yaml_parse(TEMPLATE.read_text())
+    # The translator wants uploaded artifacts; `sam deploy` puts S3 URIs here.
+    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/code.zip"
+    for resource in template["Resources"].values():
+        props = resource.get("Properties") or {}
+        for key in ("ContentUri", "DefinitionUri", "CodeUri"):
+            if key in props:
+                props[key] = "s3://bucket/artifact"
+    return template  # type: ignore[no-any-return]
+
+
+def deployed(**parameters: str) -> dict[str, Any]:
+    """The translated template with its conditions and parameters resolved, as CloudFormation would."""
+    values = {name: spec.get("Default") for name, spec in _source()["Parameters"].items()}
+    values.update(parameters)
+    out = transform(copy.deepcopy(_source()), {**values, "AWS::Region": "us-east-1"}, _NoManagedPolicies())
+    conditions: dict[str, bool] = {}
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Ref"} and node["Ref"] in values:
+                return values[node["Ref"]]
+            if set(node) == {"Fn::Equals"}:
+                left, right = (resolve(x) for x in node["Fn::Equals"])
+                return left == right
+            if set(node) == {"Fn::If"}:
+                name, yes, no = node["Fn::If"]
+                return resolve(yes if conditions[name] else no)
+            resolved = {k: resolve(v) for k, v in node.items()}
+            return {k: v for k, v in resolved.items() if v != {"Ref": "AWS::NoValue"}}
+        if isinstance(node, list):
+            return [resolve(x) for x in node]
+        return node
+
+    for name, expression in (out.get("Conditions") or {}).items():
+        conditions[name] = bool(resolve(expression))
+    return resolve(out)  # type: ignore[no-any-return]
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_every_function_and_the_layer_target_python313_on_the_chosen_architecture() -> None:
+    for arch in ("arm64", "x86_64"):
+        template = deployed(Architecture=arch)
+        functions = of_type(template, "AWS::Lambda::Function")
+        assert len(functions) >= 15
+        assert {(f["Runtime"], tuple(f["Architectures"])) for f in functions.values()} == {("python3.13", (arch,))}
+        (layer,) = of_type(template, "AWS::Lambda::LayerVersion").values()
+        assert layer["CompatibleRuntimes"] == ["python3.13"]
+        assert layer["CompatibleArchitectures"] == [arch]
+
+
+def test_deployments_default_to_arm64() -> None:
+    functions = of_type(deployed(), "AWS::Lambda::Function")
+    assert {tuple(f["Architectures"]) for f in functions.values()} == {("arm64",)}
+
+
+@pytest.mark.parametrize("snapstart", ["true", "false"])
+def test_snapstart_parameter_turns_it_on_for_every_function_and_only_then(snapstart: str) -> None:
+    functions = of_type(deployed(SnapStart=snapstart), "AWS::Lambda::Function")
+    expected = {"ApplyOn": "PublishedVersions"} if snapstart == "true" else None
+    assert {name: f.get("SnapStart") for name, f in functions.items()} == dict.fromkeys(functions, expected)
+
+
+def test_the_api_invokes_each_functions_live_alias() -> None:
+    template = deployed(SnapStart="true")
+    functions = of_type(template, "AWS::Lambda::Function")
+    aliases = of_type(template, "AWS::Lambda::Alias")
+    alias_of = {a["FunctionName"]["Ref"]: logical for logical, a in aliases.items() if a["Name"] == "live"}
+    assert set(alias_of) == set(functions)
+
+    (api,) = of_type(template, "AWS::ApiGatewayV2::Api").values()
+    uris = [
+        op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        for path in api["Body"]["paths"].values()
+        for op in path.values()
+        if "x-amazon-apigateway-integration" in op
+    ]
+    assert len(uris) == len(functions)
+    assert all(any(f"${{{alias}}}" in uri for alias in alias_of.values()) for uri in uris)
+    permissions = of_type(template, "AWS::Lambda::Permission").values()
+    assert {p["FunctionName"]["Ref"] for p in permissions} == set(alias_of.values())
+
+
+def test_samconfig_keeps_snapstart_off_in_dev_and_on_in_prod() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+
+    def overrides(env: str) -> dict[str, str]:
+        pairs = config[env]["deploy"]["parameters"]["parameter_overrides"].split()
+        return dict(pair.split("=", 1) for pair in pairs)
+
+    assert overrides("dev")["SnapStart"] == "false"
+    assert overrides("default")["SnapStart"] == "false"
+    assert overrides("prod")["SnapStart"] == "true"
