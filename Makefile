@@ -30,12 +30,12 @@ dev: install ## Serve the whole API on http://localhost:$(PORT), backed by moto 
 	$(BIN)/python -m localcloud --port $(PORT) $(ARGS)
 
 lint: install ## ruff lint + format check
-	$(BIN)/ruff check functions layers localcloud tests
-	$(BIN)/ruff format --check functions layers localcloud tests
+	$(BIN)/ruff check functions layers localcloud tests tools
+	$(BIN)/ruff format --check functions layers localcloud tests tools
 
 format: install ## Apply ruff fixes and formatting
-	$(BIN)/ruff check --fix functions layers localcloud tests
-	$(BIN)/ruff format functions layers localcloud tests
+	$(BIN)/ruff check --fix functions layers localcloud tests tools
+	$(BIN)/ruff format functions layers localcloud tests tools
 
 typecheck: install ## mypy (pydantic plugin) over functions/ and layers/
 	$(BIN)/mypy
@@ -53,8 +53,9 @@ validate: install ## sam validate --lint (cfn-lint), offline: as is (SnapStart o
 		t["Parameters"]["SnapStart"]["Default"] = "true"; print(yaml_dump(t))' > .aws-sam/template-snapstart.yaml
 	$(BIN)/sam validate --lint --region us-east-1 --template-file .aws-sam/template-snapstart.yaml
 
-build: install ## sam build (no container: the venv's python3.13 is the build interpreter)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel --cached
+build: install ## sam build for the template's Architecture (ARCH=x86_64 overrides), no containers
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel --cached $(if $(ARCH),--parameter-overrides Architecture=$(ARCH))
+	$(BIN)/python tools/check-layer-arch.py $(ARCH)
 
 test-unit: install ## pytest (all tiers but Docker) with the 90% coverage gate over functions/ and layers/
 	$(BIN)/pytest -n 2 -m "not samlocal" --cov --cov-report=term $(PYTEST_ARGS)

@@ -1,0 +1,24 @@
+"""After `sam build`: the shared layer's compiled wheels must match the functions' architecture.
+
+    python tools/check-layer-arch.py [ARCH]     # ARCH defaults to template.yaml's Architecture default
+
+SAM's Python builder downloads wheels for the target architecture; a wrong platform would only
+show on Lambda as an ImportError at the first cold start, so `make build` checks it here.
+"""
+
+import sys
+from pathlib import Path
+
+from samcli.yamlhelper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[1]
+MACHINE = {"arm64": "aarch64", "x86_64": "x86_64"}
+
+template = yaml_parse((ROOT / "template.yaml").read_text())
+default = template["Parameters"]["Architecture"]["Default"]
+wanted = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else default
+compiled = sorted((ROOT / ".aws-sam/build/SharedLayer/python").glob("**/*.cpython-313-*.so"))
+wrong = [p.name for p in compiled if f"-{MACHINE[wanted]}-linux" not in p.name]
+if not compiled or wrong:
+    sys.exit(f"layer built for the wrong architecture: want {wanted}, found {wrong or 'no compiled modules'}")
+print(f"layer built for {wanted}: {', '.join(p.name for p in compiled)}")
