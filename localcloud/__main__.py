@@ -1,5 +1,6 @@
-"""python -m localcloud [--port 8080] [--aws-port N] [--host 127.0.0.1] [--seed] [--env-vars FILE]
-[--template template.yaml] [--state-file .localcloud/state.json]"""
+"""python -m localcloud [--port 8080] [--aws-port N] [--host 127.0.0.1] [--aws-host 127.0.0.1] [--seed]
+[--env-vars FILE] [--template template.yaml] [--state-file .localcloud/state.json] [--max-concurrency N]
+[--idle-timeout SECONDS]"""
 
 from __future__ import annotations
 
@@ -12,16 +13,24 @@ import sys
 import threading
 from typing import Any
 
+from localcloud.runtime import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENCY
 from localcloud.server import DEFAULT_AWS_PORT, LocalCloud, LocalCloudError, port_is_free
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m localcloud",
-        description="Serve template.yaml's API with in-process handlers, backed by moto (no Docker).",
+        description="Serve template.yaml's API, each function in its own Lambda-like worker processes, "
+        "backed by moto (no Docker).",
     )
     parser.add_argument("--template", default="template.yaml", help="SAM template (default: %(default)s)")
-    parser.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s)")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address of the API (default: %(default)s)")
+    parser.add_argument(
+        "--aws-host",
+        default="127.0.0.1",
+        help="bind address of the AWS endpoint (moto, with its unauthenticated reset API; default: %(default)s, "
+        "whatever --host is)",
+    )
     parser.add_argument("--port", type=int, default=8080, help="API port (default: %(default)s; 0 = any free)")
     parser.add_argument(
         "--aws-port",
@@ -43,11 +52,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="FILE",
         help="persist DynamoDB items across restarts in this JSON file (e.g. .localcloud/state.json)",
     )
+    parser.add_argument(
+        "--max-concurrency",
+        type=_positive_int,
+        default=DEFAULT_MAX_CONCURRENCY,
+        metavar="N",
+        help="execution environments (worker processes) per function at most; more requests wait "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=DEFAULT_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="stop an execution environment unused for this long (default: %(default)g)",
+    )
     parser.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)  # for LocalCloudProcess
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="debug logging, including moto's workflow interpreter"
     )
     return parser.parse_args(argv)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,18 +94,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --parameter-overrides expects KEY=VALUE, got {item!r}", file=sys.stderr)
             return 2
         overrides[key] = value
+    return _serve(args, overrides)
 
+
+def _serve(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
         stop.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
 
     aws_port = args.aws_port
     if aws_port is None:
-        aws_port = DEFAULT_AWS_PORT if port_is_free(args.host, DEFAULT_AWS_PORT) else 0
+        aws_port = DEFAULT_AWS_PORT if port_is_free(args.aws_host, DEFAULT_AWS_PORT) else 0
     cloud = LocalCloud(
         args.template,
         api_port=args.port,
@@ -85,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         state_file=args.state_file,
         seed=args.seed,
         workflow_logs=args.verbose,
+        aws_host=args.aws_host,
+        max_concurrency=args.max_concurrency,
+        idle_timeout=args.idle_timeout,
+        on_fatal=lambda _exc: stop.set(),
     )
     try:
         cloud.start()
@@ -109,8 +147,12 @@ def main(argv: list[str] | None = None) -> int:
             pass
         print("Stopping...", flush=True)
     finally:
-        cloud.stop()
-    return 0
+        try:
+            cloud.stop()
+        except LocalCloudError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            return 1
+    return 1 if cloud.fatal_error is not None else 0
 
 
 if __name__ == "__main__":

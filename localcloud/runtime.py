@@ -1,237 +1,392 @@
-"""An in-process stand-in for SAM CLI's Docker ``LambdaRuntime``.
+"""Lambda-like execution environments in worker processes: SAM's ``local_runtime`` without Docker.
 
-``LocalLambdaRunner(local_runtime=InProcessRuntime(...), ...)`` keeps SAM's own template parsing,
+``LocalLambdaRunner(local_runtime=ProcessRuntime(...), ...)`` keeps SAM's own template parsing,
 Globals, intrinsic resolution, ``--env-vars`` overrides and event shapes; only the "run the
-handler" step happens here, in this process:
+handler" step is replaced:
 
-* the function's environment (as SAM resolved it, plus the local cloud's fixed variables) is
-  applied with :func:`localcloud.envoverlay.overlay` -- a per-invocation view of ``os.environ``;
-  the process environment is never mutated per request;
-* the handler module is imported from the function's CodeUri and its layers' directories, and
-  re-imported when a source file under those directories changed (mtime), under a lock;
-* the handler's return value is written to SAM's stdout stream as JSON; an exception is written
-  as Lambda's error document (SAM's gateway turns that into ``500 {"message": "Internal server
-  error"}``) and its traceback goes to stderr.
+* each function gets its own **execution environments**: worker processes running AWS's runtime
+  interface client (``python -m awslambdaric <handler>``) against a :class:`RuntimeApi` of their
+  own. An environment serves one invocation at a time and is reused while warm; the handler
+  module is imported once per environment (a real cold start);
+* environments are created on demand, up to ``max_concurrency`` per function; further requests
+  wait for one to become free, as under reserved concurrency;
+* an environment's variables are exactly its function's (as SAM resolved them) plus what Lambda
+  sets (``AWS_LAMBDA_*``, ``_HANDLER``, ``LAMBDA_TASK_ROOT``, ``PYTHONPATH`` with the code and the
+  layers, the Runtime API address) and the emulator's endpoint, region and dummy credentials;
+* the template's ``Timeout`` is enforced: a handler past it is killed with its environment, and
+  the invocation fails as Lambda's does (``Sandbox.Timedout``), which the gateway answers with 500;
+* every invocation logs a REPORT line like Lambda's (with ``Init Duration`` on a cold start);
+* a change under a function's code or layer directories retires its warm environments: the next
+  invocation cold-starts on the new code;
+* idle environments stop after ``idle_timeout`` seconds, and all of them stop with the runtime.
+  A worker also exits by itself when the local cloud's process dies (even by SIGKILL): it watches
+  its stdin, a pipe whose other end only the local cloud holds.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
-import decimal
-import importlib
-import importlib.util
+import datetime
 import json
 import logging
+import math
 import os
+import subprocess
 import sys
 import threading
 import time
-import traceback
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localcloud import envoverlay
+from localcloud.runtime_api import Invocation, RuntimeApi
 
-__all__ = ["InProcessRuntime", "LambdaContext", "ModuleReloader"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "DEFAULT_MAX_CONCURRENCY", "FunctionError", "ProcessRuntime"]
 
 LOG = logging.getLogger(__name__)
 
+DEFAULT_MAX_CONCURRENCY = 4
+DEFAULT_IDLE_TIMEOUT = 300.0
+INIT_LIMIT_S = 10.0  # Lambda's init phase limit (then init is retried within the invoke's timeout)
+RELOAD_CHECK_INTERVAL_S = 0.5
 
-class LambdaContext:
-    """The attributes of the Lambda context object that handler code (and Powertools) use."""
-
-    def __init__(self, function_name: str, memory_mb: int, timeout_s: float, region: str, account: str) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account}:function:{function_name}"
-        self.memory_limit_in_mb = int(memory_mb)
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "$LATEST"
-        self.identity = None
-        self.client_context = None
-        self.tenant_id: str | None = None
-        self._deadline = time.monotonic() + float(timeout_s)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+# The worker's entry point: leave when the local cloud goes away (EOF on stdin), then hand over to
+# the runtime interface client exactly as `python -m awslambdaric <handler>` would run.
+_BOOT = """\
+import os, sys, threading
+def _watch_parent():
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        os._exit(0)
+threading.Thread(target=_watch_parent, name="parent-watch", daemon=True).start()
+import runpy
+sys.argv = ["awslambdaric", *sys.argv[1:]]
+runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
+"""
 
 
-class ModuleReloader:
-    """Imports handlers from source roots; drops every module under those roots when one changed."""
+class FunctionError(RuntimeError):
+    """An invocation failed (handler exception, timeout, init error): Lambda's error document."""
 
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._roots: list[str] = []
-        self._mtimes: dict[str, float] = {}  # file -> mtime when first seen
-        self._handlers: dict[str, Callable[..., Any]] = {}
-        # Idle "containers" per handler: extra module instances for concurrent invocations.
-        self._idle: dict[str, list[Callable[..., Any]]] = {}
-        self._generation = 0
-        self._added_to_path: list[str] = []
-        self._preexisting = set(sys.modules)  # close() leaves these alone (tests may hold them)
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        super().__init__(f"{document.get('errorType')}: {document.get('errorMessage')}")
+        self.document = dict(document)
 
-    def add_roots(self, roots: Iterable[str]) -> None:
-        with self._lock:
-            for root in roots:
-                root = os.path.realpath(root)
-                if root not in self._roots:
-                    self._roots.append(root)
-                    self._added_to_path.append(root)
-                    sys.path.insert(0, root)
-                    self._evict_shadowed(root)
 
-    def _evict_shadowed(self, root: str) -> None:
-        """Forget modules named like this root's top-level packages but loaded from elsewhere
-        (e.g. a previous LocalCloud on another project in the same test process)."""
+def _stopping() -> FunctionError:
+    return FunctionError({"errorMessage": "the local cloud is stopping", "errorType": "ServiceException"})
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What every environment of one function is started with."""
+
+    name: str
+    handler: str
+    task_root: str
+    env: Mapping[str, str]
+    memory_mb: int
+    timeout_s: float
+    function_arn: str
+
+
+class Worker:
+    """One execution environment: a process running awslambdaric, and its Runtime API."""
+
+    def __init__(self, spec: FunctionSpec, generation: int, python: str) -> None:
+        self.spec = spec
+        self.generation = generation
+        self.api = RuntimeApi()
+        self.started = time.monotonic()
+        self.last_used = self.started
+        self.invocations = 0
+        stamp = datetime.datetime.now(tz=datetime.UTC).strftime("%Y/%m/%d")
+        self.log_stream = f"{stamp}/[$LATEST]{uuid.uuid4().hex}"
+        env = {**spec.env, "AWS_LAMBDA_RUNTIME_API": self.api.address, "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream}
+        self.proc = subprocess.Popen(
+            [python, "-u", "-c", _BOOT, spec.handler],
+            env=env,
+            cwd=spec.task_root,
+            stdin=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C reaches the local cloud, which stops its workers
+        )
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def max_memory_mb(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return math.ceil(int(line.split()[1]) / 1024)
+        return None
+
+    def run(self, invocation: Invocation) -> bool:
+        """Run one invocation; False when the environment must be discarded (timeout, crash...)."""
+        cold = self.invocations == 0
+        self.invocations += 1
+        self.api.submit(invocation)
+        if cold and not self._wait_for_init(invocation):
+            return False
+        limit = invocation.timeout_s
+        while not invocation.done.wait(0.25):
+            started = invocation.started
+            if started is not None and time.monotonic() - started > limit:
+                invocation.error = {
+                    "errorMessage": f"RequestId: {invocation.request_id} Error: "
+                    f"Task timed out after {limit:.2f} seconds",
+                    "errorType": "Sandbox.Timedout",
+                }
+                invocation.done.set()
+                return False
+            if not self.alive:
+                if not invocation.done.is_set():
+                    invocation.error = {
+                        "errorMessage": f"RequestId: {invocation.request_id} Error: Runtime exited with error: "
+                        f"exit status {self.proc.returncode}",
+                        "errorType": "Runtime.ExitError",
+                    }
+                    invocation.done.set()
+                return False
+        self.last_used = time.monotonic()
+        return self.alive
+
+    def _wait_for_init(self, invocation: Invocation) -> bool:
+        limit = INIT_LIMIT_S + invocation.timeout_s
+        while not self.api.init_done.wait(0.25):
+            if not self.alive or time.monotonic() - self.started > limit:
+                invocation.error = {
+                    "errorMessage": f"RequestId: {invocation.request_id} Error: Runtime exited without providing a "
+                    f"reason"
+                    if not self.alive
+                    else f"Init timed out after {limit:.2f} seconds",
+                    "errorType": "Runtime.ExitError" if not self.alive else "Sandbox.Timedout",
+                }
+                invocation.done.set()
+                return False
+        if self.api.init_error is not None:
+            invocation.error = self.api.init_error
+            invocation.done.set()
+            return False
+        return True
+
+    @property
+    def init_ms(self) -> float | None:
+        done = self.api.init_done_at
+        return None if done is None else (done - self.started) * 1000
+
+    def stop(self) -> None:
+        """Ask the process to leave (EOF on its stdin, then SIGTERM); see :meth:`reap`."""
+        with contextlib.suppress(OSError, ValueError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        with contextlib.suppress(OSError):
+            self.proc.terminate()
+        self.api.close()
+
+    def reap(self, timeout: float = 2.0) -> None:
         try:
-            names = {
-                entry.name.removesuffix(".py")
-                for entry in os.scandir(root)
-                if entry.name.endswith(".py") or os.path.isfile(os.path.join(entry.path, "__init__.py"))
-            }
-        except OSError:
-            return
-        for name, module in list(sys.modules.items()):
-            if name.split(".", 1)[0] not in names:
-                continue
-            file = getattr(module, "__file__", None)
-            if file and not os.path.realpath(file).startswith(root + os.sep):
-                sys.modules.pop(name, None)
-
-    def close(self) -> None:
-        """Drop the handler modules and the sys.path entries this reloader added."""
-        with self._lock:
-            for name in self._own_modules():
-                if name not in self._preexisting:
-                    sys.modules.pop(name, None)
-            for root in self._added_to_path:
-                with contextlib.suppress(ValueError):
-                    sys.path.remove(root)
-            self._added_to_path.clear()
-            self._roots.clear()
-            self._handlers.clear()
-            self._idle.clear()
-            self._mtimes.clear()
-
-    def _own_modules(self) -> dict[str, str]:
-        own: dict[str, str] = {}
-        for name, module in list(sys.modules.items()):
-            file = getattr(module, "__file__", None)
-            if not file:
-                continue
-            real = os.path.realpath(file)
-            if any(real.startswith(root + os.sep) for root in self._roots):
-                own[name] = real
-        return own
-
-    def _changed(self) -> bool:
-        for file, mtime in self._mtimes.items():
-            try:
-                if os.stat(file).st_mtime != mtime:
-                    return True
-            except OSError:
-                return True
-        return False
-
-    def _snapshot(self) -> None:
-        self._mtimes = {}
-        for file in self._own_modules().values():
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
             with contextlib.suppress(OSError):
-                self._mtimes[file] = os.stat(file).st_mtime
+                self.proc.kill()
+            self.proc.wait()
 
-    def get_handler(self, handler: str) -> Callable[..., Any]:
-        """``"products.handlers.get_product.handler"`` -> the function (fresh if sources changed)."""
-        with self._lock:
-            if self._changed():
-                for name in self._own_modules():
-                    sys.modules.pop(name, None)
-                self._handlers.clear()
-                self._idle.clear()
-                self._generation += 1
-                importlib.invalidate_caches()
-                LOG.info("source changed: reloading handler modules")
-            fn = self._handlers.get(handler)
-            if fn is None:
-                module_name, _, attr = handler.rpartition(".")
-                if not module_name:
-                    raise ImportError(f"handler {handler!r} must look like 'package.module.function'")
-                module = importlib.import_module(module_name)
-                fn = getattr(module, attr)
-                self._handlers[handler] = fn
-                self._snapshot()
-            return fn
 
-    @contextlib.contextmanager
-    def container(self, handler: str) -> Iterator[Callable[..., Any]]:
-        """A handler instance that serves one invocation at a time, as a Lambda container does.
+class CodeWatcher:
+    """A generation number that changes when any file under the watched directories changes."""
 
-        Handler modules keep per-invocation state (powertools' resolver holds the current event
-        on its `app`), so concurrent invocations of one function must not share a module
-        instance. The first instance is the imported module; when it is busy, another instance
-        of the same module is executed from source (sharing the imported service/layer modules)
-        and kept warm for reuse.
-        """
-        with self._lock:
-            primary = self.get_handler(handler)
-            generation = self._generation
-            idle = self._idle.setdefault(handler, [primary])
-            fn = idle.pop() if idle else None
-        if fn is None:
-            fn = self._fresh_instance(handler)
+    def __init__(self, roots: Iterable[str]) -> None:
+        self.roots = sorted({os.path.realpath(r) for r in roots})
+        self.generation = 0
+        self._signature = self._scan()
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _scan(self) -> int:
+        entries = []
+        for root in self.roots:
+            for directory, dirs, files in os.walk(root):
+                dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
+                for name in files:
+                    path = os.path.join(directory, name)
+                    with contextlib.suppress(OSError):
+                        st = os.stat(path)
+                        entries.append((path, st.st_mtime_ns, st.st_size))
+        return hash(tuple(sorted(entries)))
+
+    def check(self, force: bool = False) -> int:
+        """The current generation; rescans at most every RELOAD_CHECK_INTERVAL_S (or now, if forced)."""
+        now = time.monotonic()
+        if (force or now - self._checked >= RELOAD_CHECK_INTERVAL_S) and self._lock.acquire(blocking=False):
+            try:
+                self._checked = now
+                signature = self._scan()
+                if signature != self._signature:
+                    self._signature = signature
+                    self.generation += 1
+                    LOG.warning("code changed under %s: warm environments retired", ", ".join(self.roots))
+            finally:
+                self._lock.release()
+        return self.generation
+
+
+class FunctionPool:
+    """The execution environments of one function."""
+
+    def __init__(
+        self, spec: FunctionSpec, watcher: CodeWatcher, max_concurrency: int, python: str, report: Callable[..., None]
+    ) -> None:
+        self.spec = spec
+        self.watcher = watcher
+        self.max_concurrency = max_concurrency
+        self.python = python
+        self.report = report
+        self._cond = threading.Condition()
+        self._idle: list[Worker] = []
+        self._all: set[Worker] = set()
+        self._count = 0  # idle + busy (+ starting)
+        self._closed = False
+        self.workers_started = 0
+
+    def _acquire(self) -> tuple[Worker, int]:
+        generation = self.watcher.check()
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise _stopping()
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.generation == generation and worker.alive:
+                        return worker, generation
+                    self._discard_locked(worker)
+                if self._count < self.max_concurrency:
+                    self._count += 1
+                    break
+                self._cond.wait()
         try:
-            yield fn
+            worker = Worker(self.spec, generation, self.python)
+        except BaseException:
+            with self._cond:
+                self._count -= 1
+                self._cond.notify()
+            raise
+        with self._cond:
+            self._all.add(worker)
+            if self._closed:
+                self._discard_locked(worker)
+                raise _stopping()
+        self.workers_started += 1
+        return worker, generation
+
+    def _discard_locked(self, worker: Worker) -> None:
+        if worker not in self._all:
+            return
+        self._all.discard(worker)
+        self._count -= 1
+        worker.stop()
+        threading.Thread(target=worker.reap, daemon=True).start()
+        self._cond.notify()
+
+    def _release(self, worker: Worker, reusable: bool) -> None:
+        with self._cond:
+            if reusable and not self._closed and worker.generation == self.watcher.generation:
+                self._idle.append(worker)
+                self._cond.notify()
+            else:
+                self._discard_locked(worker)
+
+    def invoke(self, event: bytes) -> Invocation:
+        worker, _ = self._acquire()
+        invocation = Invocation(uuid.uuid4().hex, event, self.spec.timeout_s, self.spec.function_arn)
+        cold = worker.invocations == 0
+        reusable = False
+        try:
+            reusable = worker.run(invocation)
         finally:
-            with self._lock:
-                if generation == self._generation:
-                    self._idle.setdefault(handler, []).append(fn)
+            self._release(worker, reusable)
+        self.report(self.spec, worker, invocation, cold)
+        return invocation
 
-    @staticmethod
-    def _fresh_instance(handler: str) -> Callable[..., Any]:
-        module_name, _, attr = handler.rpartition(".")
-        spec = importlib.util.find_spec(module_name)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {module_name}")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return getattr(module, attr)  # type: ignore[no-any-return]
+    def retire_idle(self, older_than: float | None) -> None:
+        """Stop idle environments unused for ``older_than`` seconds, or of an old code generation."""
+        generation = self.watcher.check()
+        now = time.monotonic()
+        with self._cond:
+            keep = []
+            for worker in self._idle:
+                stale = older_than is not None and now - worker.last_used > older_than
+                if stale or worker.generation != generation or not worker.alive:
+                    self._discard_locked(worker)
+                else:
+                    keep.append(worker)
+            self._idle = keep
+
+    def close(self) -> list[Worker]:
+        with self._cond:
+            self._closed = True
+            workers, self._all, self._idle = list(self._all), set(), []
+            self._count -= len(workers)
+            for worker in workers:
+                worker.stop()
+            self._cond.notify_all()
+        return workers
+
+    def pids(self) -> list[int]:
+        with self._cond:
+            return [w.proc.pid for w in self._all]
+
+    @property
+    def size(self) -> int:
+        with self._cond:
+            return self._count
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-class InProcessRuntime:
-    """SAM ``local_runtime`` that calls handlers in this process.
+class ProcessRuntime:
+    """SAM ``local_runtime`` whose execution environments are worker processes.
 
     :param fixed_env: variables every function gets on top of SAM's resolution (endpoint URL,
         dummy credentials, region...). They win over the template and ``--env-vars``.
-    :param code_roots_extra: additional import roots (e.g. ``layers/shared``) for every function.
+    :param max_concurrency: environments per function at most (further invocations wait).
+    :param idle_timeout: seconds an unused environment stays warm.
     """
 
     def __init__(
         self,
         fixed_env: Mapping[str, str] | None = None,
-        code_roots_extra: Iterable[str] = (),
         cwd: str | None = None,
         region: str = "us-east-1",
         account: str = "123456789012",
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        python: str = sys.executable,
+        log: Callable[[str], None] | None = None,
     ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
         self.fixed_env = dict(fixed_env or {})
         self.cwd = cwd or os.getcwd()
         self.region = region
         self.account = account
-        self.reloader = ModuleReloader()
-        self.reloader.add_roots(code_roots_extra)
+        self.max_concurrency = max_concurrency
+        self.idle_timeout = idle_timeout
+        self.python = python
+        self.log = log
+        self._lock = threading.Lock()
+        self._pools: dict[str, FunctionPool] = {}
+        self._watchers: dict[tuple[str, ...], CodeWatcher] = {}
+        self._closed = threading.Event()
+        self._reaper = threading.Thread(target=self._reap_idle, name="lambda-idle-reaper", daemon=True)
+        self._reaper.start()
 
     # SAM passes: function_config, event, tenant_id, invocation_type=, durable_execution_name=,
-    # debug_context=, stdout=, stderr=, container_host=, container_host_interface=,
-    # extra_hosts=, container_dns= ... (more keywords appear between releases: **kwargs).
+    # debug_context=, stdout=, stderr=, container_host=, ... (more keywords appear between
+    # releases: **kwargs).
     def invoke(
         self,
         function_config: Any,
@@ -242,64 +397,111 @@ class InProcessRuntime:
         stderr: Any = None,
         **kwargs: Any,
     ) -> None:
-        env = function_config.env_vars.resolve()  # before the overlay: SAM reads the shell env
-        env.update(self.fixed_env)
-        self.reloader.add_roots(self._code_roots(function_config))
-        started = time.monotonic()
-        # A copied context per invocation: nothing set during the call outlives it.
-        result_doc = contextvars.copy_context().run(
-            self._invoke_in_context, function_config, event, tenant_id, env, stderr
-        )
-        elapsed = time.monotonic() - started
-        if elapsed > float(function_config.timeout):
+        pool = self._pool(function_config)
+        invocation = pool.invoke(event.encode("utf-8") if isinstance(event, str) else event)
+        if invocation.error is not None:
+            document = invocation.error
+            trace = "".join(document.get("stackTrace") or [])
             self._write(
                 stderr,
-                f"WARNING {function_config.name} took {elapsed:.2f}s, over its Timeout of "
-                f"{function_config.timeout}s (on AWS it would have been killed)\n",
+                f"ERROR in {function_config.name} ({invocation.request_id}): "
+                f"{document['errorType']}: {document['errorMessage']}\n{trace}",
             )
+            output = json.dumps(document)
+        else:
+            output = (invocation.result or b"null").decode("utf-8", "replace")
         if stdout is not None:
-            stdout.write_str(result_doc)
+            stdout.write_str(output)
             stdout.flush()
         return None
 
-    def _invoke_in_context(
-        self, function_config: Any, event: str, tenant_id: str | None, env: dict[str, str], stderr: Any
-    ) -> str:
-        with envoverlay.overlay(env):
-            try:
-                with self.reloader.container(function_config.handler) as handler:
-                    context = LambdaContext(
-                        function_config.name,
-                        function_config.memory,
-                        function_config.timeout,
-                        self.region,
-                        self.account,
-                    )
-                    context.tenant_id = tenant_id
-                    result = handler(json.loads(event), context)
-                return json.dumps(result, default=_json_default)
-            except Exception as exc:  # a handler error must become a 500, not crash the server
-                return self._report_error(function_config.name, exc, stderr)
+    def _pool(self, config: Any) -> FunctionPool:
+        pool = self._pools.get(config.name)
+        if pool is not None:
+            return pool
+        with self._lock:
+            if self._closed.is_set():
+                raise _stopping()
+            pool = self._pools.get(config.name)
+            if pool is None:
+                roots = self.code_roots(config.code_abs_path, config.layers)
+                key = tuple(roots)
+                watcher = self._watchers.get(key)
+                if watcher is None:
+                    watcher = self._watchers[key] = CodeWatcher(roots)
+                pool = FunctionPool(self._spec(config, roots), watcher, self.max_concurrency, self.python, self._report)
+                self._pools[config.name] = pool
+        return pool
 
-    def _code_roots(self, function_config: Any) -> list[str]:
+    def _spec(self, config: Any, roots: list[str]) -> FunctionSpec:
+        name = str(config.name)
+        task_root = roots[0] if roots else self.cwd
+        env = {k: str(v) for k, v in config.env_vars.resolve().items()}
+        env.update(self.fixed_env)
+        venv_bin = os.path.dirname(self.python)
+        env.update(
+            {
+                "_HANDLER": config.handler,
+                "LAMBDA_TASK_ROOT": task_root,
+                "LAMBDA_RUNTIME_DIR": os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime or 'python3.13'}",
+                "AWS_LAMBDA_FUNCTION_NAME": name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+                "PYTHONPATH": os.pathsep.join(roots),
+                "PATH": os.pathsep.join([venv_bin, "/usr/local/bin", "/usr/bin", "/bin"]),
+                "LANG": "C.UTF-8",
+                "TZ": ":UTC",
+            }
+        )
+        return FunctionSpec(
+            name=name,
+            handler=config.handler,
+            task_root=task_root,
+            env=env,
+            memory_mb=int(config.memory or 128),
+            timeout_s=float(config.timeout or 3),
+            function_arn=f"arn:aws:lambda:{self.region}:{self.account}:function:{name}",
+        )
+
+    def code_roots(self, code_abs_path: str | None, layers: Iterable[Any] | None) -> list[str]:
+        """The function's code directory, then each layer's (its ``python/`` if it has one)."""
         roots: list[str] = []
-        if function_config.code_abs_path:
-            roots.append(function_config.code_abs_path)
-        for layer in function_config.layers or []:
+        if code_abs_path:
+            roots.append(os.path.realpath(code_abs_path))
+        for layer in layers or []:
             codeuri = getattr(layer, "codeuri", None)
             if not codeuri:
                 continue
             path = Path(codeuri)
             if not path.is_absolute():
                 path = Path(self.cwd) / path
-            roots.append(str(path / "python") if (path / "python").is_dir() else str(path))
+            roots.append(os.path.realpath(path / "python") if (path / "python").is_dir() else os.path.realpath(path))
         return roots
 
-    def _report_error(self, function_name: str, exc: BaseException, stderr: Any) -> str:
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        self._write(stderr, f"ERROR in {function_name}: unhandled exception\n{tb}")
-        # Lambda's error document; SAM's gateway answers 500 {"message":"Internal server error"}.
-        return json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__})
+    def _report(self, spec: FunctionSpec, worker: Worker, invocation: Invocation, cold: bool) -> None:
+        started = invocation.started
+        end = invocation.finished or time.monotonic()
+        duration = 0.0 if started is None else (end - started) * 1000
+        parts = [
+            f"REPORT RequestId: {invocation.request_id}",
+            f"Duration: {duration:.2f} ms",
+            f"Billed Duration: {math.ceil(duration)} ms",
+            f"Memory Size: {spec.memory_mb} MB",
+        ]
+        used = worker.max_memory_mb()
+        if used is not None:
+            parts.append(f"Max Memory Used: {used} MB")
+        if cold and worker.init_ms is not None:
+            parts.append(f"Init Duration: {worker.init_ms:.2f} ms")
+        if invocation.error is not None and invocation.error.get("errorType") == "Sandbox.Timedout":
+            parts.append("Status: timeout")
+        line = f"{spec.name} " + "\t".join(parts)
+        if self.log is not None:
+            self.log(line)
+        else:
+            LOG.info(line)
 
     @staticmethod
     def _write(stream: Any, text: str) -> None:
@@ -309,3 +511,26 @@ class InProcessRuntime:
         else:
             sys.stderr.write(text)
             sys.stderr.flush()
+
+    # -- lifecycle
+    def _reap_idle(self) -> None:
+        interval = max(0.5, min(5.0, self.idle_timeout / 4))
+        while not self._closed.wait(interval):
+            for pool in list(self._pools.values()):
+                pool.retire_idle(self.idle_timeout)
+
+    def environments(self) -> dict[str, int]:
+        """{function: environments running (idle or busy)}."""
+        return {name: pool.size for name, pool in self._pools.items() if pool.size}
+
+    def worker_pids(self) -> list[int]:
+        return [pid for pool in list(self._pools.values()) for pid in pool.pids()]
+
+    def close(self) -> None:
+        """Stop every environment (busy ones are discarded when their invocation returns)."""
+        self._closed.set()
+        stopped: list[Worker] = []
+        for pool in list(self._pools.values()):
+            stopped.extend(pool.close())
+        for worker in stopped:
+            worker.reap()

@@ -9,9 +9,10 @@
   machines are created from template.yaml (:mod:`localcloud.template`).
 * The API is SAM CLI's own gateway (``ApiProvider`` + ``LocalApigwService``, template parsing by
   ``SamLocalStackProvider``/``SamFunctionProvider``, env resolution by ``LocalLambdaRunner``) with
-  the in-process :class:`localcloud.runtime.InProcessRuntime` instead of Docker.
-* ``os.environ`` is set once at start (restored at stop) with what all functions share; each
-  invocation sees its own function's variables through :mod:`localcloud.envoverlay`.
+  :class:`localcloud.runtime.ProcessRuntime` instead of Docker: every function runs in its own
+  execution environments, worker processes driven by AWS's runtime interface client.
+* :meth:`LocalCloud.invoke` invokes a function directly (for event sources other than the API).
+* The emulator listens on loopback (``aws_host``) whatever ``host`` the API is exposed on.
 
 moto keeps its state in module globals: one LocalCloud per process, and do not run ``mock_aws``
 tests in the same process while it is up (``mock_aws`` resets every moto backend). For e2e tests
@@ -20,7 +21,7 @@ prefer :class:`LocalCloudProcess` (same interface, separate process).
 
 from __future__ import annotations
 
-import contextlib
+import io
 import json
 import logging
 import os
@@ -36,10 +37,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud import asl_cache, dynamodb_atomic, invocation_isolation, request_body, sync_execution
+from localcloud import asl_cache, dynamodb_atomic, request_body, sync_execution
 from localcloud import template as tpl
+from localcloud.runtime import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, FunctionError
+from localcloud.state import StateFile, StateFileError
 
-__all__ = ["LocalCloud", "LocalCloudError", "LocalCloudProcess", "PortInUseError", "free_port"]
+__all__ = ["FunctionError", "LocalCloud", "LocalCloudError", "LocalCloudProcess", "PortInUseError", "free_port"]
 
 LOG = logging.getLogger(__name__)
 
@@ -202,7 +205,13 @@ class LocalCloud:
     :param env_vars: a ``--env-vars`` JSON file path or the same structure as a dict; wins over the
         template and over the state machine ARNs the local cloud injects
     :param parameter_overrides: template Parameters, e.g. ``{"Stage": "dev"}``
-    :param state_file: optional JSON file; DynamoDB items are loaded from it at start and saved at stop
+    :param aws_host: bind address of the emulator (default loopback, whatever ``host`` is)
+    :param state_file: optional JSON file; DynamoDB items are loaded from it at start and saved
+        within a second of every write (:mod:`localcloud.state`)
+    :param max_concurrency: execution environments per function at most (more requests wait)
+    :param idle_timeout: seconds an unused execution environment stays warm
+    :param on_fatal: called (from a background thread) when the cloud cannot go on, e.g. a failed
+        save of the state file; the CLI prints the message and exits non-zero
     :param seed: create the sample products/customers through the API after start
     :param workflow_logs: keep moto's ASL interpreter logging (it logs every Fail state and caught
         error at ERROR; the execution's error/cause already carry them). Off by default.
@@ -220,12 +229,23 @@ class LocalCloud:
         seed: bool = False,
         sync_timeout_seconds: float = sync_execution.DEFAULT_TIMEOUT_SECONDS,
         workflow_logs: bool = False,
+        aws_host: str = "127.0.0.1",
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        on_fatal: Any = None,
     ) -> None:
         self.workflow_logs = workflow_logs
         self._saved_log_level: int | None = None
         self.template_path = Path(template).resolve()
         self.project_dir = self.template_path.parent
         self.host = host
+        self.aws_host = aws_host
+        self.max_concurrency = int(max_concurrency)
+        self.idle_timeout = float(idle_timeout)
+        self.on_fatal = on_fatal
+        self.fatal_error: BaseException | None = None
+        self._state: StateFile | None = None
+        self._runner: Any = None
         self.api_port = int(api_port)
         self.aws_port = int(aws_port)
         self._env_vars_arg = env_vars
@@ -247,17 +267,17 @@ class LocalCloud:
         self._started = False
 
     # ------------------------------------------------------------- urls & clients
-    @property
-    def _url_host(self) -> str:
-        return "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+    @staticmethod
+    def _connect_host(host: str) -> str:
+        return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
     @property
     def api_url(self) -> str:
-        return f"http://{self._url_host}:{self.api_port}"
+        return f"http://{self._connect_host(self.host)}:{self.api_port}"
 
     @property
     def aws_url(self) -> str:
-        return f"http://{self._url_host}:{self.aws_port}"
+        return f"http://{self._connect_host(self.aws_host)}:{self.aws_port}"
 
     def client(self, service: str) -> Any:
         import boto3
@@ -295,7 +315,7 @@ class LocalCloud:
             if not self.template_path.is_file():
                 raise LocalCloudError(f"template not found: {self.template_path}")
             _check_port_free(self.host, self.api_port, "API")
-            _check_port_free(self.host, self.aws_port, "AWS (moto)")
+            _check_port_free(self.aws_host, self.aws_port, "AWS (moto)")
             template = tpl.load_template(self.template_path)
             if not self.workflow_logs:
                 asl_logger = logging.getLogger("moto.stepfunctions.parser")
@@ -310,6 +330,7 @@ class LocalCloud:
             self._load_state()
             self._start_api(template)
             self._started = True
+            self._start_autosave()
             if self.seed:
                 from localcloud.seed import seed_through_api
 
@@ -321,6 +342,7 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
+        """Stop everything; raises :class:`LocalCloudError` (after stopping) if the final save failed."""
         global _active
         if self._api_server is not None:
             self._api_server.shutdown()
@@ -328,11 +350,18 @@ class LocalCloud:
             self._api_thread.join(timeout=10)
             self._api_server = None
         if self._runtime is not None:
-            self._runtime.reloader.close()
+            self._runtime.close()
             self._runtime = None
+        save_error: BaseException | None = None
+        if self._state is not None:
+            self._state.stop_autosave()
+            if self._moto is not None and self._state.error is None:
+                try:
+                    self._state.save()
+                except StateFileError as exc:
+                    save_error = exc
+            self._state = None
         if self._moto is not None:
-            with contextlib.suppress(Exception):
-                self._save_state()
             server, thread = self._moto
             server.shutdown()
             server.server_close()
@@ -349,6 +378,8 @@ class LocalCloud:
         with _active_lock:
             if _active is self:
                 _active = None
+        if save_error is not None:
+            raise LocalCloudError(str(save_error)) from save_error
 
     # ------------------------------------------------------------- moto
     def _start_moto(self) -> None:
@@ -361,12 +392,11 @@ class LocalCloud:
         sync_execution.install(timeout_seconds=self.sync_timeout_seconds)
         dynamodb_atomic.install()
         asl_cache.install()
-        invocation_isolation.install()
         request_body.install()
         # Same pieces as moto.server.ThreadedMotoServer, but a bind error surfaces here instead of
         # leaving ThreadedMotoServer.start() waiting forever, and stop() closes the socket.
         app = DomainDispatcherApplication(create_backend_app)
-        server, thread = _serve_in_thread(app, self.host, self.aws_port, "moto", _quiet(MotoRequestHandler))
+        server, thread = _serve_in_thread(app, self.aws_host, self.aws_port, "moto", _quiet(MotoRequestHandler))
         self._moto = (server, thread)
         self.aws_port = int(server.server_address[1])
         # The ASL interpreter calls DynamoDB & co at localhost:$MOTO_PORT.
@@ -421,7 +451,7 @@ class LocalCloud:
         from samcli.lib.utils.stream_writer import StreamWriter
         from samcli.local.apigw.local_apigw_service import LocalApigwService
 
-        from localcloud.runtime import InProcessRuntime
+        from localcloud.runtime import ProcessRuntime
 
         cwd = str(self.project_dir)
         stacks, _ = SamLocalStackProvider.get_stacks(
@@ -431,13 +461,17 @@ class LocalCloud:
         api = ApiProvider(stacks, cwd=cwd).api
         if not api.routes:
             raise LocalCloudError(f"{self.template_path}: no Api/HttpApi events, nothing to serve")
-        runtime = InProcessRuntime(fixed_env=self.fixed_env(), cwd=cwd)
-        self._runtime = runtime
-        # Import roots up front, so handler modules are importable from the first request.
-        for function in function_provider.get_all():
-            runtime.reloader.add_roots(runtime._code_roots(_CodeRootsView(function, cwd)))
-        runner = LocalLambdaRunner(
-            local_runtime=runtime,
+        self._runtime = ProcessRuntime(
+            fixed_env=self.fixed_env(),
+            cwd=cwd,
+            region=REGION,
+            account=tpl.ACCOUNT_ID,
+            max_concurrency=self.max_concurrency,
+            idle_timeout=self.idle_timeout,
+            log=_log_line,
+        )
+        self._runner = LocalLambdaRunner(
+            local_runtime=self._runtime,
             function_provider=function_provider,
             cwd=cwd,
             real_path=cwd,
@@ -445,7 +479,9 @@ class LocalCloud:
             env_vars_values=self._env_vars_values(template),
         )
         stderr = StreamWriter(_CurrentStderr(), auto_flush=True)  # type: ignore[arg-type]
-        service = LocalApigwService(api=api, lambda_runner=runner, port=self.api_port, host=self.host, stderr=stderr)
+        service = LocalApigwService(
+            api=api, lambda_runner=self._runner, port=self.api_port, host=self.host, stderr=stderr
+        )
         service.create()
         self._add_openapi_routes(service._app)
         self.routes = [
@@ -454,6 +490,45 @@ class LocalCloud:
         ]
         self._api_server, self._api_thread = _serve_in_thread(service._app, self.host, self.api_port, "api")
         self.api_port = int(self._api_server.server_address[1])
+
+    # ------------------------------------------------------------- direct invocation
+    def invoke(self, logical_id: str, event: Any) -> Any:
+        """Invoke a function of the template with ``event`` (any JSON value) and return its result,
+        as ``lambda:Invoke`` (RequestResponse) does: through the function's execution environments,
+        one invocation per environment at a time. Raises :class:`FunctionError` (with Lambda's error
+        document) when the invocation fails, times out or the handler cannot be loaded.
+        """
+        from samcli.lib.utils.stream_writer import StreamWriter
+
+        if self._runner is None:
+            raise LocalCloudError("the local cloud is not running")
+        out = io.StringIO()
+        self._runner.invoke(
+            logical_id,
+            json.dumps(event),
+            stdout=StreamWriter(out),  # type: ignore[arg-type]
+            stderr=StreamWriter(_CurrentStderr(), auto_flush=True),  # type: ignore[arg-type]
+        )
+        result = json.loads(out.getvalue() or "null")
+        if (
+            isinstance(result, dict)
+            and {"errorMessage", "errorType"} <= result.keys()
+            and set(result)
+            <= {
+                "errorMessage",
+                "errorType",
+                "stackTrace",
+            }
+        ):
+            raise FunctionError(result)
+        return result
+
+    def environments(self) -> dict[str, int]:
+        """{function logical id: execution environments running}."""
+        return self._runtime.environments() if self._runtime is not None else {}
+
+    def worker_pids(self) -> list[int]:
+        return self._runtime.worker_pids() if self._runtime is not None else []
 
     def _add_openapi_routes(self, app: Any) -> None:
         """/api/openapi.json (generated from the handlers, built on first request) and /api/docs."""
@@ -479,30 +554,31 @@ class LocalCloud:
 
     # ------------------------------------------------------------- persistence (optional)
     def _load_state(self) -> None:
-        if not self.state_file or not self.state_file.is_file():
+        if not self.state_file:
             return
-        data = json.loads(self.state_file.read_text(encoding="utf-8"))
-        ddb = self.client("dynamodb")
-        for table, items in (data.get("dynamodb") or {}).items():
-            if table not in self.tables.values():
-                continue
-            for item in items:
-                ddb.put_item(TableName=table, Item=item)
+        state = StateFile(self.state_file, self.tables.values(), tpl.ACCOUNT_ID, REGION)
+        try:
+            kept = state.load(self.client("dynamodb"))
+        except StateFileError as exc:
+            raise LocalCloudError(str(exc)) from None
+        if kept:
+            print(
+                f"warning: state file {self.state_file}: tables {', '.join(kept)} are not in the template; "
+                "they are kept in the file but not served",
+                file=sys.stderr,
+                flush=True,
+            )
+        self._state = state
 
-    def _save_state(self) -> None:
-        if not self.state_file or not self._started:
-            return
-        ddb = self.client("dynamodb")
-        dump: dict[str, list[Any]] = {}
-        for table in self.tables.values():
-            items: list[Any] = []
-            for page in ddb.get_paginator("scan").paginate(TableName=table):
-                items.extend(page.get("Items", []))
-            dump[table] = items
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"dynamodb": dump}), encoding="utf-8")
-        tmp.replace(self.state_file)
+    def _start_autosave(self) -> None:
+        if self._state is not None:
+            self._state.start_autosave(self._fatal)
+
+    def _fatal(self, exc: BaseException) -> None:
+        self.fatal_error = exc
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        if self.on_fatal is not None:
+            self.on_fatal(exc)
 
     # ------------------------------------------------------------- banner
     def banner(self) -> str:
@@ -523,7 +599,11 @@ class LocalCloud:
             f"--endpoint-url {self.aws_url} --region {REGION}",
         ]
         if self.state_file:
-            lines.append(f"  State file:    {self.state_file} (DynamoDB items, saved on exit)")
+            lines.append(f"  State file:    {self.state_file} (DynamoDB items, saved within a second of each write)")
+        lines.append(
+            f"  Functions:     up to {self.max_concurrency} execution environments each (processes), "
+            f"idle ones stop after {self.idle_timeout:g}s"
+        )
         return "\n".join(lines)
 
 
@@ -537,13 +617,10 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-class _CodeRootsView:
-    """Adapts a SAM ``Function`` to what ``InProcessRuntime._code_roots`` reads."""
-
-    def __init__(self, function: Any, cwd: str) -> None:
-        codeuri = function.codeuri
-        self.code_abs_path = str(Path(cwd) / codeuri) if codeuri and not os.path.isabs(codeuri) else codeuri
-        self.layers = function.layers
+def _log_line(line: str) -> None:
+    """REPORT lines and the like, to the local cloud's stderr (as ``sam local`` prints them)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 # ---------------------------------------------------------------- out-of-process variant
@@ -580,7 +657,8 @@ class LocalCloudProcess:
         self.state_machine_arns: dict[str, str] = {}
         self.tables: dict[str, str] = {}
 
-    _url_host = LocalCloud._url_host
+    aws_host = "127.0.0.1"
+    _connect_host = staticmethod(LocalCloud._connect_host)
     api_url = LocalCloud.api_url
     aws_url = LocalCloud.aws_url
     client = LocalCloud.client

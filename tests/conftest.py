@@ -54,13 +54,12 @@ def _aws_setup() -> tuple[Any, Any, dict[str, Any]]:
     across tests; each test still gets a fresh, empty emulated account."""
     import boto3
 
-    from localcloud import asl_cache, dynamodb_atomic, invocation_isolation, sync_execution
+    from localcloud import asl_cache, dynamodb_atomic, sync_execution
     from localcloud.template import load_template
 
     sync_execution.install()
     dynamodb_atomic.install()
     asl_cache.install()
-    invocation_isolation.install()
     clients = (
         boto3.client("dynamodb", region_name="us-east-1"),
         boto3.client("stepfunctions", region_name="us-east-1"),

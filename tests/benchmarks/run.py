@@ -256,11 +256,11 @@ def _requester(
 def invoke_real(function: Any, event: dict[str, Any], arns: dict[str, str]) -> dict[str, Any]:
     """The handler as the test harness runs it, with the function's own environment, except that
     boto3 must not add StartSyncExecution's `sync-` host prefix to the emulator's address."""
-    from localcloud import envoverlay, sync_execution
-    from tests.support.apigw import LambdaContext, _handler
+    from localcloud import sync_execution
+    from tests.support.apigw import LambdaContext, _handler, function_env
 
-    handler = _handler(function)
-    with envoverlay.overlay({**function.resolved_environment(arns), **sync_execution.LOCAL_ENV}):
+    handler = _handler(function, arns)
+    with function_env({**function.resolved_environment(arns), **sync_execution.LOCAL_ENV}):
         return handler(event, LambdaContext(function.logical_id))  # type: ignore[no-any-return]
 
 

@@ -138,6 +138,7 @@ def test_fifty_concurrent_orders_never_oversell(http, product, customer):
     assert statuses.count(201) == 10, statuses
     assert statuses.count(409) == 40, statuses
     assert http.get(f"/api/products/{p['id']}").json()["stock"] == 0
+    assert len(http.get("/api/orders", params={"customerId": c["id"], "limit": 100}).json()) == 10
 
 
 def test_concurrent_reads_see_their_own_answers(http, product):

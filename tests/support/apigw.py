@@ -1,21 +1,27 @@
 """Invoke the template's functions in-process with the event shape API Gateway (HTTP API,
 payload 2.0) sends. Routes, handlers and environment come from template.yaml; the base event of
-each function is its sample under events/, so those files stay exercised."""
+each function is its sample under events/, so those files stay exercised.
+
+Invocations here are sequential (one at a time, as in one Lambda environment): each runs with its
+function's variables set in this test process's environment for the duration of the call
+(:func:`function_env`), restored afterwards. Concurrency is tested through the local cloud, whose
+functions run in separate processes as on Lambda (tests/e2e).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import importlib.util
 import json
+import os
 import re
-import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from localcloud import envoverlay
 from sales_common.api import dumps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,27 +148,38 @@ def build_event(
     return event
 
 
-_containers = threading.local()
+@contextlib.contextmanager
+def function_env(variables: Mapping[str, str]) -> Iterator[None]:
+    """The function's variables in ``os.environ`` for the duration of one invocation (test-side
+    only, like ``monkeypatch.setenv``); the previous values come back afterwards."""
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update({key: str(value) for key, value in variables.items()})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
-def _handler(fn: Function) -> Any:
-    """The function's handler as one Lambda container holds it. Each thread gets its own module
-    instance (a "container"), because a handler module's state -- powertools' resolver keeps the
-    current event on `app` -- serves one invocation at a time, as in Lambda."""
-    loaded: dict[str, Any] = _containers.__dict__.setdefault("handlers", {})
-    if fn.handler not in loaded:
+_handlers: dict[str, Any] = {}
+
+
+def _handler(fn: Function, refs: dict[str, str] | None = None) -> Any:
+    """The function's handler, imported once (under the function's environment, as a Lambda
+    environment imports it at init)."""
+    if fn.handler not in _handlers:
         module_name, _, attr = fn.handler.rpartition(".")
-        spec = importlib.util.find_spec(module_name)
-        assert spec is not None and spec.loader is not None, module_name
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        loaded[fn.handler] = getattr(module, attr)
-    return loaded[fn.handler]
+        with function_env(fn.resolved_environment(refs or {})):
+            _handlers[fn.handler] = getattr(importlib.import_module(module_name), attr)
+    return _handlers[fn.handler]
 
 
 def invoke(fn: Function, event: dict[str, Any], refs: dict[str, str] | None = None) -> dict[str, Any]:
-    handler = _handler(fn)
-    with envoverlay.overlay(fn.resolved_environment(refs or {})):
+    handler = _handler(fn, refs)
+    with function_env(fn.resolved_environment(refs or {})):
         return handler(event, LambdaContext(fn.logical_id))  # type: ignore[no-any-return]
 
 

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import pytest
 
-from localcloud import envoverlay
 from orders.settings import PlacementSettings
 from sales_common.errors import ConfigurationError
 from sales_common.settings import ServiceSettings, load_settings
 
 
-def test_settings_come_from_the_environment():
-    with envoverlay.overlay({"TABLE_NAME": "T", "STAGE": "prod"}):
-        settings = load_settings(ServiceSettings)
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TABLE_NAME", "T")
+    monkeypatch.setenv("STAGE", "prod")
+    settings = load_settings(ServiceSettings)
     assert (settings.TABLE_NAME, settings.STAGE) == ("T", "prod")
 
 
-def test_missing_and_invalid_variables_are_named():
+def test_missing_and_invalid_variables_are_named(monkeypatch):
     env = {"TABLE_NAME": "T", "PRODUCTS_TABLE_NAME": "P", "PLACE_ORDER_STATE_MACHINE_ARN": "not-an-arn"}
-    with envoverlay.overlay(env), pytest.raises(ConfigurationError) as raised:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("IDEMPOTENCY_TABLE_NAME", raising=False)
+    with pytest.raises(ConfigurationError) as raised:
         load_settings(PlacementSettings)
     message = str(raised.value)
     assert "PLACE_ORDER_STATE_MACHINE_ARN" in message

@@ -1,0 +1,167 @@
+"""``--state-file``: the emulator's DynamoDB items, kept on disk while the local cloud runs.
+
+* **Durable.** A background saver notices every DynamoDB request that may have changed data
+  (:func:`localcloud.dynamodb_atomic.writes`) and writes a snapshot within ``interval`` seconds:
+  every table read under the emulator's request lock (a consistent cut), written to a temporary
+  file in the same directory, fsynced, renamed over the state file, and the directory fsynced.
+  A write the API acknowledged is therefore on disk within about a second, whatever happens to
+  the process afterwards (``kill -9`` included).
+* **Loud.** A save that fails stops the saver and reports through ``on_error`` (the CLI prints
+  the reason and exits non-zero); :meth:`StateFile.save` raises :class:`StateFileError`.
+* **Strict on load.** A file that is not JSON or not a state file is refused with a one-line
+  :class:`StateFileError`, and left untouched.
+* **Keeps what it does not know.** Tables in the file that the template does not define are not
+  created, but are written back unchanged on every save.
+* **Private.** The file is created with mode 0600 (it holds customer data).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from localcloud import dynamodb_atomic
+
+__all__ = ["FORMAT", "StateFile", "StateFileError"]
+
+FORMAT = "localcloud-state"
+VERSION = 1
+
+
+class StateFileError(RuntimeError):
+    """The state file cannot be read or written (one line, for the user)."""
+
+
+class StateFile:
+    def __init__(self, path: str | os.PathLike[str], tables: Iterable[str], account: str, region: str) -> None:
+        self.path = Path(path)
+        self.tables = list(tables)
+        self.account = account
+        self.region = region
+        self.foreign: dict[str, list[Any]] = {}  # tables the template does not define, kept as read
+        self.loaded = False  # False until load() succeeded: never overwrite a file we could not read
+        self._saved_writes = -1
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    # ------------------------------------------------------------ load
+    def read(self) -> dict[str, list[Any]]:
+        """{table: [items in DynamoDB JSON]}; {} when there is no file yet."""
+        if not self.path.exists():
+            return {}
+        try:
+            data = json.loads(self.path.read_bytes())
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else f"not valid JSON ({exc})"
+            raise StateFileError(f"state file {self.path}: {reason}; fix or remove it") from None
+        tables = data.get("dynamodb") if isinstance(data, dict) else None
+        if (
+            not isinstance(tables, dict)
+            or data.get("format", FORMAT) != FORMAT
+            or not all(isinstance(items, list) and all(isinstance(i, dict) for i in items) for items in tables.values())
+        ):
+            raise StateFileError(
+                f"state file {self.path}: not a local cloud state file "
+                f'(expected {{"format": "{FORMAT}", "dynamodb": {{table: [items]}}}}); fix or remove it'
+            )
+        if data.get("version", VERSION) != VERSION:
+            raise StateFileError(f"state file {self.path}: version {data.get('version')} is not supported")
+        return tables
+
+    def load(self, dynamodb_client: Any) -> list[str]:
+        """Put the file's items into the emulator; returns the tables kept but not served."""
+        data = self.read()
+        self.foreign = {name: items for name, items in data.items() if name not in self.tables}
+        for table, items in data.items():
+            if table in self.foreign:
+                continue
+            for start in range(0, len(items), 25):
+                batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+                try:
+                    dynamodb_client.batch_write_item(RequestItems={table: batch})
+                except Exception as exc:
+                    message = f"state file {self.path}: table {table}: cannot restore items ({exc})"
+                    raise StateFileError(message) from None
+        self.loaded = True
+        self._saved_writes = dynamodb_atomic.writes()
+        return sorted(self.foreign)
+
+    # ------------------------------------------------------------ save
+    def snapshot(self) -> dict[str, list[Any]]:
+        from moto.dynamodb.models import dynamodb_backends
+
+        backend = dynamodb_backends[self.account][self.region]
+        out: dict[str, list[Any]] = {}
+        with dynamodb_atomic.locked():
+            for name in self.tables:
+                table = backend.tables.get(name)
+                out[name] = [item.to_json()["Attributes"] for item in table.all_items()] if table else []
+        return {**self.foreign, **out}
+
+    def save(self) -> None:
+        if not self.loaded:
+            return
+        writes = dynamodb_atomic.writes()
+        try:
+            payload = json.dumps({"format": FORMAT, "version": VERSION, "dynamodb": self.snapshot()})
+            self._write_atomically(payload.encode("utf-8"))
+        except Exception as exc:
+            raise StateFileError(f"cannot save the state file {self.path}: {exc}") from exc
+        self._saved_writes = writes
+
+    def _write_atomically(self, data: bytes) -> None:
+        directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{self.path.name}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            try:
+                os.fchmod(fd, 0o600)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @property
+    def dirty(self) -> bool:
+        return dynamodb_atomic.writes() != self._saved_writes
+
+    # ------------------------------------------------------------ background saver
+    def start_autosave(self, on_error: Callable[[BaseException], None], interval: float = 0.25) -> None:
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                if not self.dirty:
+                    continue
+                try:
+                    self.save()
+                except StateFileError as exc:
+                    self.error = exc
+                    on_error(exc)
+                    return
+
+        self._thread = threading.Thread(target=loop, name="localcloud-state-saver", daemon=True)
+        self._thread.start()
+
+    def stop_autosave(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
