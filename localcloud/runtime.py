@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import importlib.util
 import json
 import logging
 import math
@@ -199,26 +200,31 @@ class Worker:
 
 
 class CodeWatcher:
-    """A generation number that changes when any file under the watched directories changes."""
+    """A generation number that changes when any file under the watched directories changes.
+
+    When a ``.py`` file changed, its cached bytecode is removed: Python validates a ``.pyc`` by the
+    source's mtime in whole seconds and its size, so an edit within the same second that keeps the
+    size would otherwise run the old code.
+    """
 
     def __init__(self, roots: Iterable[str]) -> None:
         self.roots = sorted({os.path.realpath(r) for r in roots})
         self.generation = 0
-        self._signature = self._scan()
+        self._files = self._scan()
         self._checked = time.monotonic()
         self._lock = threading.Lock()
 
-    def _scan(self) -> int:
-        entries = []
+    def _scan(self) -> dict[str, tuple[int, int]]:
+        files: dict[str, tuple[int, int]] = {}
         for root in self.roots:
-            for directory, dirs, files in os.walk(root):
+            for directory, dirs, names in os.walk(root):
                 dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
-                for name in files:
+                for name in names:
                     path = os.path.join(directory, name)
                     with contextlib.suppress(OSError):
                         st = os.stat(path)
-                        entries.append((path, st.st_mtime_ns, st.st_size))
-        return hash(tuple(sorted(entries)))
+                        files[path] = (st.st_mtime_ns, st.st_size)
+        return files
 
     def check(self, force: bool = False) -> int:
         """The current generation; rescans at most every RELOAD_CHECK_INTERVAL_S (or now, if forced)."""
@@ -226,11 +232,16 @@ class CodeWatcher:
         if (force or now - self._checked >= RELOAD_CHECK_INTERVAL_S) and self._lock.acquire(blocking=False):
             try:
                 self._checked = now
-                signature = self._scan()
-                if signature != self._signature:
-                    self._signature = signature
+                files = self._scan()
+                if files != self._files:
+                    changed = {p for p in files.keys() | self._files.keys() if files.get(p) != self._files.get(p)}
+                    for path in changed:
+                        if path.endswith(".py"):
+                            with contextlib.suppress(OSError, ValueError):
+                                os.remove(importlib.util.cache_from_source(path))
+                    self._files = files
                     self.generation += 1
-                    LOG.warning("code changed under %s: warm environments retired", ", ".join(self.roots))
+                    LOG.warning("code changed (%s): warm environments retired", ", ".join(sorted(changed)[:3]))
             finally:
                 self._lock.release()
         return self.generation

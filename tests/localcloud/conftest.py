@@ -79,6 +79,23 @@ Resources:
       Events:
         Get: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /api/other, Method: GET}}
         Boom: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /api/boom, Method: GET}}
+  SlowFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: svc.handlers.other.handler
+      Timeout: 1
+      Environment:
+        Variables:
+          TABLE_NAME: !Ref OtherTable
+          WHO: slow
+      Events:
+        Get: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /api/slow, Method: GET}}
+  BrokenFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: svc.handlers.broken.handler
+      Events:
+        Get: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /api/broken, Method: GET}}
 """
 
 FLOW = {
@@ -182,8 +199,13 @@ def handler(event, context):
     s = get_settings()
     return {"statusCode": 200, "body": json.dumps({
         "who": s.who, "env_who": os.environ["WHO"], "table": s.table_name, "version": VERSION,
-        "extra": os.environ.get("EXTRA"),
-    })}
+        "extra": os.environ.get("EXTRA"), "pid": os.getpid(), "env": dict(os.environ),
+        "price": Decimal("9.50"), "left_ms": context.get_remaining_time_in_millis(),
+    }, default=float)}
+"""
+
+BROKEN = """
+raise ImportError("this module cannot be loaded")
 """
 
 
@@ -199,6 +221,7 @@ def write_project(root: Path) -> Path:
     (root / "layers/shared/common/settings.py").write_text(textwrap.dedent(SETTINGS))
     (root / "functions/svc/handlers/items.py").write_text(textwrap.dedent(ITEMS))
     (root / "functions/svc/handlers/other.py").write_text(textwrap.dedent(OTHER))
+    (root / "functions/svc/handlers/broken.py").write_text(textwrap.dedent(BROKEN))
     return root / "template.yaml"
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import stat
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -49,13 +53,140 @@ def test_port_in_use_is_a_clear_error(project: Path) -> None:
     assert "AWS_ENDPOINT_URL" not in os.environ
 
 
+def _until(predicate, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def _gone(pid: int) -> bool:
+    """Exited (a zombie waiting for its parent to reap it counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid:
+                found.append(int(entry.name))
+    return found
+
+
 def test_state_file_persists_items(project: Path, tmp_path: Path) -> None:
     state = tmp_path / "state" / "state.json"
     with LocalCloud(project, api_port=0, aws_port=0, state_file=state) as cloud:
-        requests.post(f"{cloud.api_url}/api/items", json={"id": "kept", "name": "Kept"}, timeout=10)
+        requests.post(f"{cloud.api_url}/api/items", json={"id": "kept", "name": "Kept"}, timeout=30)
     assert "kept" in state.read_text()
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600  # it holds customer data
     with LocalCloud(project, api_port=0, aws_port=0, state_file=state) as cloud:
-        assert requests.get(f"{cloud.api_url}/api/items/kept", timeout=10).json()["status"] == "SUCCEEDED"
+        assert requests.get(f"{cloud.api_url}/api/items/kept", timeout=30).json()["status"] == "SUCCEEDED"
+
+
+def test_acknowledged_writes_survive_sigkill_and_workers_go_too(project: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    cloud = LocalCloudProcess(project, extra_args=["--state-file", str(state)]).start()
+    try:
+        r = requests.post(f"{cloud.api_url}/api/items", json={"id": "durable", "name": "Durable"}, timeout=30)
+        assert r.status_code == 201
+        assert requests.get(f"{cloud.api_url}/api/other", timeout=30).status_code == 200
+        time.sleep(2)  # the guarantee: a write acknowledged to a client is on disk within 2 s
+        assert cloud.proc is not None
+        workers = _children(cloud.proc.pid)
+        assert len(workers) >= 2  # ItemsFunction's and OtherFunction's environments
+        cloud.proc.send_signal(signal.SIGKILL)
+        cloud.proc.wait(timeout=10)
+    finally:
+        cloud.stop()
+    assert _until(lambda: all(_gone(pid) for pid in workers)), "worker processes outlived the local cloud"
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    with LocalCloudProcess(project, extra_args=["--state-file", str(state)]) as again:
+        assert requests.get(f"{again.api_url}/api/items/durable", timeout=30).json()["status"] == "SUCCEEDED"
+
+
+def test_a_failed_save_is_loud_and_exits_non_zero(project: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    cloud = LocalCloudProcess(project, extra_args=["--state-file", str(state)]).start()
+    try:
+        state.mkdir()  # the next save cannot replace it
+        (state / "in-the-way").write_text("x")
+        r = requests.post(f"{cloud.api_url}/api/items", json={"id": "lost", "name": "Lost"}, timeout=30)
+        assert r.status_code == 201
+        assert cloud.proc is not None
+        code = cloud.proc.wait(timeout=30)
+    finally:
+        cloud.stop()
+    assert code != 0
+    assert any(f"error: cannot save the state file {state}" in line for line in cloud.output)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [("{oops", "not valid JSON"), ('{"hello": 1}', "not a local cloud state file"), ("[]", "not a local cloud")],
+)
+def test_a_corrupt_or_foreign_state_file_is_a_one_line_error(project: Path, tmp_path: Path, content, reason) -> None:
+    state = tmp_path / "state.json"
+    state.write_text(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "localcloud", "--template", str(project), "--port", "0", "--aws-port", "0",
+         "--state-file", str(state)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: state file {state}: ") and reason in lines[0]
+    assert "Traceback" not in result.stderr
+    assert state.read_text() == content  # left as it was
+
+
+def test_tables_the_template_does_not_know_are_kept(project: Path, tmp_path: Path, capsys) -> None:
+    state = tmp_path / "state.json"
+    ghost = [{"pk": {"S": "boo"}, "note": {"S": "from another template"}}]
+    state.write_text(json.dumps({"dynamodb": {"GhostTable": ghost, "ItemsTable": []}}))
+    with LocalCloud(project, api_port=0, aws_port=0, state_file=state) as cloud:
+        assert "GhostTable" in capsys.readouterr().err
+        requests.post(f"{cloud.api_url}/api/items", json={"id": "new", "name": "New"}, timeout=30)
+    saved = json.loads(state.read_text())["dynamodb"]
+    assert saved["GhostTable"] == ghost
+    assert any(item["pk"] == {"S": "new"} for item in saved["ItemsTable"])
+
+
+def test_the_emulator_stays_on_loopback_when_the_api_is_exposed(project: Path) -> None:
+    with LocalCloud(project, host="0.0.0.0", api_port=0, aws_port=0) as cloud:
+        assert cloud._api_server.server_address[0] == "0.0.0.0"
+        assert cloud._moto[0].server_address[0] == "127.0.0.1"
+        assert cloud.aws_url.startswith("http://127.0.0.1:")
+        body = requests.get(f"{cloud.api_url}/api/other", timeout=30).json()
+        assert body["env"]["AWS_ENDPOINT_URL"] == cloud.aws_url
+
+
+def test_idle_environments_stop(project: Path) -> None:
+    with LocalCloud(project, api_port=0, aws_port=0, idle_timeout=1) as cloud:
+        assert requests.get(f"{cloud.api_url}/api/other", timeout=30).status_code == 200
+        pids = cloud.worker_pids()
+        assert pids
+        assert _until(lambda: cloud.environments() == {})
+        assert _until(lambda: all(_gone(pid) for pid in pids))
+
+
+def test_stop_stops_every_environment(project: Path) -> None:
+    with LocalCloud(project, api_port=0, aws_port=0) as cloud:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda _: requests.get(f"{cloud.api_url}/api/other?sleep=0.2", timeout=30), range(4)))
+        pids = cloud.worker_pids()
+        assert pids
+    assert all(_gone(pid) for pid in pids)
 
 
 def test_real_template_in_process() -> None:
