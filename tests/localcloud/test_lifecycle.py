@@ -100,15 +100,20 @@ def test_acknowledged_writes_survive_sigkill_and_workers_go_too(project: Path, t
         r = requests.post(f"{cloud.api_url}/api/items", json={"id": "durable", "name": "Durable"}, timeout=30)
         assert r.status_code == 201
         assert requests.get(f"{cloud.api_url}/api/other", timeout=30).status_code == 200
+        # one environment busy in a long invocation when the local cloud dies
+        busy = ThreadPoolExecutor(1)
+        busy.submit(requests.get, f"{cloud.api_url}/api/other?sleep=60", timeout=90)
         time.sleep(2)  # the guarantee: a write acknowledged to a client is on disk within 2 s
         assert cloud.proc is not None
         workers = _children(cloud.proc.pid)
-        assert len(workers) >= 2  # ItemsFunction's and OtherFunction's environments
+        assert len(workers) >= 2  # ItemsFunction's (idle) and OtherFunction's (busy) environments
         cloud.proc.send_signal(signal.SIGKILL)
         cloud.proc.wait(timeout=10)
     finally:
         cloud.stop()
-    assert _until(lambda: all(_gone(pid) for pid in workers)), "worker processes outlived the local cloud"
+    # the busy one too, long before its invocation would have ended
+    assert _until(lambda: all(_gone(pid) for pid in workers), timeout=15), "workers outlived the local cloud"
+    busy.shutdown(wait=False, cancel_futures=True)
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
     with LocalCloudProcess(project, extra_args=["--state-file", str(state)]) as again:
         assert requests.get(f"{again.api_url}/api/items/durable", timeout=30).json()["status"] == "SUCCEEDED"
