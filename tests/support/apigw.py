@@ -168,12 +168,10 @@ _handlers: dict[str, Any] = {}
 
 
 def _handler(fn: Function, refs: dict[str, str] | None = None) -> Any:
-    """The function's handler, imported once (under the function's environment, as a Lambda
-    environment imports it at init)."""
+    """The function's handler, imported once (with the test session's POWERTOOLS_* settings)."""
     if fn.handler not in _handlers:
         module_name, _, attr = fn.handler.rpartition(".")
-        with function_env(fn.resolved_environment(refs or {})):
-            _handlers[fn.handler] = getattr(importlib.import_module(module_name), attr)
+        _handlers[fn.handler] = getattr(importlib.import_module(module_name), attr)
     return _handlers[fn.handler]
 
 
