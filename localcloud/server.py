@@ -103,6 +103,12 @@ def _serve_in_thread(app: Any, host: str, port: int, name: str, request_handler:
     return server, thread
 
 
+def _werkzeug_handler() -> Any:
+    from werkzeug.serving import WSGIRequestHandler
+
+    return WSGIRequestHandler
+
+
 def _quiet(handler_class: Any) -> Any:
     """moto's request lines would drown the API's; log only errors."""
 
@@ -488,7 +494,9 @@ class LocalCloud:
             (",".join(sorted(m for m in r.methods if m != "OPTIONS")) or "OPTIONS", r.path, r.function_name)
             for r in api.routes
         ]
-        self._api_server, self._api_thread = _serve_in_thread(service._app, self.host, self.api_port, "api")
+        # One REPORT line per invocation says what ran; werkzeug's request lines only with -v.
+        handler = None if self.workflow_logs else _quiet(_werkzeug_handler())
+        self._api_server, self._api_thread = _serve_in_thread(service._app, self.host, self.api_port, "api", handler)
         self.api_port = int(self._api_server.server_address[1])
 
     # ------------------------------------------------------------- direct invocation
@@ -698,6 +706,8 @@ class LocalCloudProcess:
         assert self.proc is not None and self.proc.stdout is not None
         for line in self.proc.stdout:
             self.output.append(line)
+            if len(self.output) > 5000:  # REPORT and log lines: keep the recent ones
+                del self.output[:-2000]
             if line.startswith("LOCALCLOUD_READY "):
                 info = json.loads(line.split(" ", 1)[1])
                 self.state_machine_arns = info["state_machine_arns"]

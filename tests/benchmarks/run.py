@@ -12,7 +12,9 @@ the PlaceOrder state machine from template.yaml). It measures:
      transitions from the execution history (goal: <= n + 2 DynamoDB requests);
   d. wall time of `make test`, the Docker tier excluded (goal: <= 90 s);
   e. gateway throughput: GET product, GET list and POST order through the local cloud's API
-     (`LocalCloudProcess`) at concurrency 1, 8 and 32, requests/s and p50/p99, against the same AWS
+     (`LocalCloudProcess`, each function in its own worker processes, warmed to their concurrency
+     limit first) at concurrency 1, 8 and 32, requests/s and p50/p99, and the scaling from 1 to 8,
+     against the same AWS
      requests the handler makes sent straight to that local cloud's emulator with boto3 (GetItem;
      Query on byEntity; BatchGetItem + UpdateItem + StartSyncExecution) -- the baseline is the
      emulator's own rate for the handler's AWS work (goal: gateway >= 0.5x the emulator's rate).
@@ -601,9 +603,12 @@ def gateway_throughput(quick: bool) -> list[dict[str, Any]]:
             ("POST /api/orders", gw.api_order, gw.aws_order, "BatchGetItem + UpdateItem + StartSyncExecution"),
         ]
         for name, through_api, direct, baseline in operations:
-            for _ in range(3):  # warm both paths (connections, clients, handler containers)
+            for _ in range(3):  # warm both paths (connections, clients)
                 through_api(0)
                 direct(0)
+            # Every execution environment the runs below can use, started before measuring: a burst
+            # at the highest concurrency makes the function scale out to its limit (cold starts).
+            _timed_pool(through_api, 2 * max(GATEWAY_LEVELS), max(GATEWAY_LEVELS))
             for level in GATEWAY_LEVELS:
                 n = max(level * 2, int(counts[name][level] * scale))
                 # alternate which side runs first, so drift (table growth, GC) hits both alike
@@ -639,6 +644,22 @@ def gateway_throughput(quick: bool) -> list[dict[str, Any]]:
     finally:
         cloud.stop()
     return rows
+
+
+def gateway_scaling(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Throughput at concurrency 8 over concurrency 1, for the gateway and for the emulator."""
+    out = []
+    for operation in dict.fromkeys(r["operation"] for r in rows):
+        at = {r["concurrency"]: r for r in rows if r["operation"] == operation}
+        if 1 in at and 8 in at:
+            out.append(
+                {
+                    "operation": operation,
+                    "api_scaling": at[8]["api_rps"] / at[1]["api_rps"],
+                    "aws_scaling": at[8]["aws_rps"] / at[1]["aws_rps"],
+                }
+            )
+    return out
 
 
 # ------------------------------------------------------------------ report
@@ -700,6 +721,11 @@ def report(results: dict[str, Any]) -> str:
             )
         baselines = {r["operation"]: r["baseline"] for r in results["gateway"]}
         lines += [f"  baseline for {op}: {b}" for op, b in baselines.items()]
+        lines.append("  scaling from concurrency 1 to 8 (req/s at 8 / req/s at 1):")
+        lines += [
+            f"    {s['operation']:<24} gateway x{s['api_scaling']:.2f}   emulator x{s['aws_scaling']:.2f}"
+            for s in results.get("gateway_scaling", [])
+        ]
         lines.append("")
     if results.get("suite"):
         s = results["suite"]
@@ -742,6 +768,7 @@ def main(argv: list[str] | None = None) -> int:
     if "e" in only:
         print("e. gateway throughput ...", flush=True)
         results["gateway"] = gateway_throughput(args.quick)
+        results["gateway_scaling"] = gateway_scaling(results["gateway"])
     if "d" in only:
         print("d. make test ...", flush=True)
         results["suite"] = suite_wall_time()
