@@ -184,5 +184,20 @@ def test_edited_handler_takes_effect_without_restart(cloud: LocalCloud, module_p
         )
         assert after and after["pid"] != before["pid"]  # a new environment: a cold start on the new code
     finally:
+        # Back to the original within the same second and with the same size, as a quick edit can
+        # be: Python would take the cached bytecode of VERSION = 2 for still valid.
+        edited = source.stat().st_mtime_ns
         source.write_text(original)
+        os.utime(source, ns=(edited, edited + 1))
     assert _until(lambda: requests.get(f"{cloud.api_url}/api/other", timeout=30).json()["version"] == 1)
+
+
+def test_edited_layer_retires_warm_environments(cloud: LocalCloud, module_project: Path) -> None:
+    layer = module_project.parent / "layers/shared/common/settings.py"
+    original = layer.read_text()
+    before = requests.get(f"{cloud.api_url}/api/other", timeout=30).json()["pid"]
+    try:
+        layer.write_text(original + "\nLAYER_EDITED = True\n")
+        assert _until(lambda: requests.get(f"{cloud.api_url}/api/other", timeout=30).json()["pid"] != before)
+    finally:
+        layer.write_text(original)
