@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 THREADS = 16
-ROUNDS = 6  # per thread; each round makes 6-8 requests
+ROUNDS = 4  # per thread; each round makes 6-10 requests
 INITIAL_STOCK = 25
 
 
