@@ -514,7 +514,7 @@ class LocalCloud:
         self._runner.invoke(
             logical_id,
             json.dumps(event),
-            stdout=StreamWriter(out),  # type: ignore[arg-type]
+            stdout=StreamWriter(out),
             stderr=StreamWriter(_CurrentStderr(), auto_flush=True),  # type: ignore[arg-type]
         )
         result = json.loads(out.getvalue() or "null")
