@@ -236,3 +236,12 @@ def test_cli_port_in_use_exits_non_zero(project: Path) -> None:
 
 def test_free_port() -> None:
     assert 0 < free_port() < 65536
+
+
+def test_cli_flags_for_environments_and_the_emulator_host() -> None:
+    from localcloud.__main__ import parse_args
+
+    args = parse_args(["--max-concurrency", "2", "--idle-timeout", "30", "--host", "0.0.0.0"])
+    assert (args.max_concurrency, args.idle_timeout, args.host, args.aws_host) == (2, 30.0, "0.0.0.0", "127.0.0.1")
+    with pytest.raises(SystemExit):
+        parse_args(["--max-concurrency", "0"])
