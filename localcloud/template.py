@@ -21,9 +21,12 @@ __all__ = [
     "ACCOUNT_ID",
     "REGION",
     "TemplateError",
+    "create_queues",
     "create_state_machines",
     "create_tables",
     "load_template",
+    "queue_arn",
+    "queue_url",
     "resources_of_type",
     "state_machine_arn",
     "table_arn",
@@ -37,6 +40,7 @@ DUMMY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/localcloud-state-machine-role"
 TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+QUEUE_TYPE = "AWS::SQS::Queue"
 
 
 class TemplateError(ValueError):
@@ -81,6 +85,14 @@ def table_arn(table_name: str) -> str:
 
 def state_machine_arn(name: str) -> str:
     return f"arn:{PARTITION}:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
+
+
+def queue_arn(name: str) -> str:
+    return f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+
+
+def queue_url(name: str) -> str:
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"
 
 
 # ------------------------------------------------------------------ intrinsics
@@ -141,6 +153,8 @@ class _Resolver:
             raise TemplateError(f"{where}: !Ref {name}: no such parameter or resource")
         if resource.get("Type") in STATE_MACHINE_TYPES:  # Ref of a state machine is its ARN
             return self.state_machine_arns.get(name, state_machine_arn(name))
+        if resource.get("Type") == QUEUE_TYPE:  # Ref of a queue is its URL
+            return queue_url(name)
         return name  # tables, functions, queues, ...: the logical id, as sam local does
 
     def get_att(self, name: str, attribute: str, where: str) -> str:
@@ -155,8 +169,12 @@ class _Resolver:
         if rtype in STATE_MACHINE_TYPES and attribute in ("Arn", "Name"):
             arn = self.state_machine_arns.get(name, state_machine_arn(name))
             return arn if attribute == "Arn" else arn.rsplit(":", 1)[-1]
-        if rtype == "AWS::SQS::Queue" and attribute == "Arn":
-            return f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+        if rtype == QUEUE_TYPE and attribute == "Arn":
+            return queue_arn(name)
+        if rtype == QUEUE_TYPE and attribute == "QueueName":
+            return name
+        if rtype == QUEUE_TYPE and attribute == "QueueUrl":
+            return queue_url(name)
         raise TemplateError(f"{where}: !GetAtt {name}.{attribute} ({rtype}) is not supported locally")
 
     def sub(self, text: str, local: Mapping[str, str], where: str) -> str:
@@ -395,3 +413,59 @@ def _list_state_machines(client: Any) -> list[dict[str, Any]]:
         if not page.get("nextToken"):
             return machines
         kwargs["nextToken"] = page["nextToken"]
+
+
+# ------------------------------------------------------------------ queues
+# Queue properties that map 1:1 to SQS attributes (CloudFormation name -> SetQueueAttributes name).
+_QUEUE_ATTRIBUTES = {
+    "DelaySeconds": "DelaySeconds",
+    "MaximumMessageSize": "MaximumMessageSize",
+    "MessageRetentionPeriod": "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout": "VisibilityTimeout",
+    "FifoQueue": "FifoQueue",
+    "ContentBasedDeduplication": "ContentBasedDeduplication",
+}
+
+
+def queue_definitions(template: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """{logical id: SQS attributes} for every AWS::SQS::Queue, RedrivePolicy resolved to JSON."""
+    resolver = _Resolver(template)
+    out: dict[str, dict[str, str]] = {}
+    for logical_id, resource in resources_of_type(template, QUEUE_TYPE).items():
+        props = resource.get("Properties") or {}
+        where = f"Resources.{logical_id}"
+        if "QueueName" in props:
+            raise TemplateError(f"{where}: an explicit QueueName is not supported locally (queues take the logical id)")
+        attributes = {
+            sqs_name: resolver.resolve(props[cfn_name], f"{where}.{cfn_name}")
+            for cfn_name, sqs_name in _QUEUE_ATTRIBUTES.items()
+            if cfn_name in props
+        }
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": resolver.resolve(redrive["deadLetterTargetArn"], f"{where}.RedrivePolicy"),
+                    "maxReceiveCount": int(redrive["maxReceiveCount"]),
+                }
+            )
+        out[logical_id] = attributes
+    return out
+
+
+def create_queues(sqs_client: Any, template: Mapping[str, Any]) -> dict[str, str]:
+    """Create every SQS queue of the template (named by logical id); returns {logical id: URL}.
+    Redrive policies are set once every queue exists, so a queue may name any dead-letter queue.
+    Idempotent: an existing queue gets its attributes updated."""
+    definitions = queue_definitions(template)
+    urls: dict[str, str] = {}
+    for logical_id, attributes in definitions.items():
+        plain = {k: v for k, v in attributes.items() if k != "RedrivePolicy"}
+        urls[logical_id] = sqs_client.create_queue(QueueName=logical_id, Attributes=plain)["QueueUrl"]
+    for logical_id, attributes in definitions.items():
+        if "RedrivePolicy" in attributes:
+            sqs_client.set_queue_attributes(
+                QueueUrl=urls[logical_id], Attributes={"RedrivePolicy": attributes["RedrivePolicy"]}
+            )
+    return urls

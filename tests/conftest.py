@@ -34,6 +34,8 @@ class Cloud:
     stepfunctions: Any
     tables: dict[str, str]
     state_machines: dict[str, str]
+    sqs: Any = None
+    queues: dict[str, str] | None = None
 
     def item(self, table: str, pk: str) -> dict[str, Any] | None:
         from sales_common.dynamo import from_item
@@ -63,19 +65,22 @@ def _aws_setup() -> tuple[Any, Any, dict[str, Any]]:
     clients = (
         boto3.client("dynamodb", region_name="us-east-1"),
         boto3.client("stepfunctions", region_name="us-east-1"),
+        boto3.client("sqs", region_name="us-east-1"),
     )
-    return clients[0], clients[1], load_template(TEMPLATE)
+    return clients, load_template(TEMPLATE)
 
 
 @pytest.fixture
-def cloud(_aws_setup: tuple[Any, Any, dict[str, Any]]) -> Iterator[Cloud]:
+def cloud(_aws_setup: tuple[tuple[Any, Any, Any], dict[str, Any]]) -> Iterator[Cloud]:
     from moto import mock_aws
 
-    from localcloud.template import create_state_machines, create_tables
+    from localcloud.template import create_queues, create_state_machines, create_tables
 
-    ddb, sfn, template = _aws_setup
+    (ddb, sfn, sqs), template = _aws_setup
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
-        yield Cloud(ddb, sfn, create_tables(ddb, template), create_state_machines(sfn, template, ROOT))
+        tables = create_tables(ddb, template)
+        queues = create_queues(sqs, template)
+        yield Cloud(ddb, sfn, tables, create_state_machines(sfn, template, ROOT), sqs, queues)
 
 
 @pytest.fixture

@@ -200,9 +200,19 @@ def _explain_failure(
         if gone:
             return rejection(Unprocessable, "UnknownProduct", f"Unknown product(s): {', '.join(map(str, gone))}.")
         return _out_of_stock(short, lines, quotes)
-    if error == "OrderWriteFailed":
-        return rejection(ServiceUnavailable, "WriteFailed", "The order could not be stored; no stock was taken.")
-    return rejection(ServiceUnavailable, "WorkflowFailed", f"Order placement did not complete ({error}).")
+    if error in UNAVAILABLE:
+        reason, detail = UNAVAILABLE[error]
+        return rejection(ServiceUnavailable, reason, f"{detail} Please retry.")
+    detail = f"Order placement did not complete ({error}); no stock is kept. Please retry."
+    return rejection(ServiceUnavailable, "WorkflowFailed", detail)
+
+
+# Workflow failures that are worth a retry (503): metric reason and what the client is told.
+UNAVAILABLE = {
+    "CustomerCheckFailed": ("CustomerCheckFailed", "The customer could not be checked; no stock was taken."),
+    "ReservationFailed": ("ReservationFailed", "Stock could not be reserved; no stock is kept."),
+    "OrderWriteFailed": ("WriteFailed", "The order could not be stored; no stock is kept."),
+}
 
 
 def _place_idempotently(data: OrderCreate, key: str, context: LambdaContext | None, deps: Placement) -> Order:

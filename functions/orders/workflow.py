@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from sales_common import aws
 
 if TYPE_CHECKING:
@@ -34,11 +36,17 @@ class PlacementWorkflow:
         self.client = client
 
     def run(self, name: str, payload: dict[str, Any]) -> Outcome:
-        result = self.client.start_sync_execution(
-            stateMachineArn=self.settings.PLACE_ORDER_STATE_MACHINE_ARN,
-            name=name,
-            input=json.dumps(payload),
-        )
+        """One synchronous execution. If the call itself fails (throttled, timed out), the
+        execution ran at most once, and compensated itself if it failed: the outcome is FAILED."""
+        try:
+            result = self.client.start_sync_execution(
+                stateMachineArn=self.settings.PLACE_ORDER_STATE_MACHINE_ARN,
+                name=name,
+                input=json.dumps(payload),
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "ClientError")
+            return Outcome(status="FAILED", output=None, error=f"StartSyncExecution.{code}", cause=str(exc))
         output = result.get("output")
         return Outcome(
             status=result["status"],

@@ -1,0 +1,82 @@
+"""Completing stock releases the PlaceOrder workflow could not finish.
+
+Each reservation records a hold on the product -- attribute ``hold_<orderId>`` = quantity -- in
+the same conditional UpdateItem that takes the stock. A release gives the stock back and removes
+the hold in one UpdateItem conditional on the hold, so it applies at most once however often it
+is attempted or delivered, and releasing a line that was never reserved (or whose order was
+stored, which removes the holds) changes nothing. The workflow releases inline; what still fails
+after its retries is sent to the compensation queue, consumed by ReleaseStockFunction (here).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic.alias_generators import to_camel
+
+from sales_common import aws
+from sales_common.dynamo import now_iso, to_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from sales_common.settings import ServiceSettings
+
+HOLD_PREFIX = "hold_"
+
+
+def hold_attribute(order_id: int) -> str:
+    """The product attribute that records order `order_id`'s reservation (same as the ASL's)."""
+    return f"{HOLD_PREFIX}{order_id}"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class ReleaseLine(_Model):
+    product_id: Annotated[StrictInt, Field(ge=1)]
+    quantity: Annotated[StrictInt, Field(ge=1)]
+
+
+class PendingRelease(_Model):
+    """One compensation-queue message: lines of one order whose stock must be given back."""
+
+    order_id: Annotated[StrictInt, Field(ge=1)]
+    lines: Annotated[list[ReleaseLine], Field(min_length=1)]
+
+
+class StockReleaser:
+    """Releases holds on the Products table (the function's TABLE_NAME)."""
+
+    client = aws.Client["DynamoDBClient"]("dynamodb")
+
+    def __init__(self, settings: ServiceSettings, client: DynamoDBClient | None = None) -> None:
+        self.settings = settings
+        self.table = settings.TABLE_NAME
+        self.client = client
+
+    def release(self, order_id: int, line: ReleaseLine) -> bool:
+        """Give `line` back if order `order_id` still holds it; False if there was nothing held
+        (never reserved, already released, or taken over by the stored order)."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"PRODUCT#{line.product_id}"}},
+                UpdateExpression="SET stock = stock + :q, updatedAt = :now REMOVE #hold ADD version :one",
+                ConditionExpression="#hold = :q",
+                ExpressionAttributeNames={"#hold": hold_attribute(order_id)},
+                ExpressionAttributeValues=to_item({":q": line.quantity, ":now": now_iso(), ":one": 1}),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def complete(self, pending: PendingRelease) -> int:
+        """Release every line of `pending`; returns how many were still held. Any other error
+        propagates, so the message is retried (and, after the queue's maxReceiveCount, dead-lettered)."""
+        return sum(self.release(pending.order_id, line) for line in pending.lines)
