@@ -20,6 +20,7 @@ from typing import Any
 __all__ = [
     "ACCOUNT_ID",
     "REGION",
+    "Resolver",
     "TemplateError",
     "create_queues",
     "create_state_machines",
@@ -190,6 +191,10 @@ class _Resolver:
             return self.ref(expr, where)
 
         return re.sub(r"\$\{([^}]+)\}", repl, text)
+
+
+#: Public name of the resolver (the IAM policy check in tests resolves policy resources with it).
+Resolver = _Resolver
 
 
 # ------------------------------------------------------------------ tables

@@ -66,17 +66,28 @@ class Function:
         return ROOT / "events" / service / f"{name}.json"
 
 
+def _environment(props: dict[str, Any]) -> dict[str, Any]:
+    globals_env = template().get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    env = {k: _resolve(v) for k, v in {**globals_env, **props.get("Environment", {}).get("Variables", {})}.items()}
+    env.pop("AWS_ENDPOINT_URL", None)  # empty in the template; moto intercepts in-process
+    return env
+
+
+def function(logical_id: str) -> Function:
+    """Any function of the template (also one without an HTTP route, e.g. a queue consumer)."""
+    props = template()["Resources"][logical_id]["Properties"]
+    return Function(logical_id, props["Handler"], "", "", _environment(props))
+
+
 @cache
 def functions() -> tuple[Function, ...]:
     resources = template()["Resources"]
-    globals_env = template().get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     found = []
     for logical_id, res in resources.items():
         if res["Type"] != "AWS::Serverless::Function":
             continue
         props = res["Properties"]
-        env = {k: _resolve(v) for k, v in {**globals_env, **props.get("Environment", {}).get("Variables", {})}.items()}
-        env.pop("AWS_ENDPOINT_URL", None)  # empty in the template; moto intercepts in-process
+        env = _environment(props)
         for event in props.get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 p = event["Properties"]

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger, metrics = observability("orders")
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is reported like any other (all items failed), not raised.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def release(record: SQSRecord) -> None:

@@ -1,0 +1,152 @@
+"""Fault injection into the emulated DynamoDB, for tests only.
+
+Faults are injected where DynamoDB answers -- moto's ``DynamoHandler`` -- so they reach every
+caller the same way: the handlers' boto3 clients and the Step Functions interpreter executing
+the real ASL. Production code is untouched. A fault matches an operation and, optionally, the
+item keys it touches (``pk`` values, also inside transactions) and a predicate on the request;
+it answers an error instead of applying the request, or after applying it (``applied=True``: the
+write happened but the caller sees an error, as after a timeout or a lost response).
+
+    def test_x(faults):
+        faults.inject("UpdateItem", "InternalServerError", keys={"PRODUCT#2"}, when=faults.reserving)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+# Error codes and the HTTP status DynamoDB answers them with.
+STATUS = {
+    "InternalServerError": 500,
+    "ServiceUnavailable": 503,
+    "ProvisionedThroughputExceededException": 400,
+    "ThrottlingException": 400,
+    "RequestLimitExceeded": 400,
+    "TransactionConflictException": 400,
+    "ValidationException": 400,
+}
+
+
+def keys_of(operation: str, body: dict[str, Any]) -> set[str]:
+    """The pk values a DynamoDB request touches."""
+    if operation == "TransactWriteItems":
+        found = set()
+        for entry in body.get("TransactItems", []):
+            ((_, op),) = entry.items()
+            key = op.get("Key") or op.get("Item") or {}
+            if "pk" in key:
+                found.add(key["pk"]["S"])
+        return found
+    key = body.get("Key") or body.get("Item") or {}
+    return {key["pk"]["S"]} if "pk" in key else set()
+
+
+@dataclass
+class Fault:
+    operation: str
+    code: str
+    keys: set[str] | None = None
+    when: Callable[[dict[str, Any]], bool] | None = None
+    times: int | None = None  # None: every matching request
+    applied: bool = False
+    hits: int = 0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def matches(self, operation: str, body: dict[str, Any]) -> bool:
+        if operation != self.operation or (self.times is not None and self.hits >= self.times):
+            return False
+        if self.keys is not None and not (self.keys & keys_of(operation, body)):
+            return False
+        return self.when is None or self.when(body)
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+
+    def inject(
+        self,
+        operation: str,
+        code: str,
+        *,
+        keys: set[str] | None = None,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+        times: int | None = None,
+        applied: bool = False,
+    ) -> Fault:
+        fault = Fault(operation, code, keys, when, times, applied)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    # Predicates telling the workflow's UpdateItems on a product apart.
+    @staticmethod
+    def reserving(body: dict[str, Any]) -> bool:
+        return "stock - :q" in body.get("UpdateExpression", "")
+
+    @staticmethod
+    def releasing(body: dict[str, Any]) -> bool:
+        return "stock + :q" in body.get("UpdateExpression", "") and "#hold" in body.get("ConditionExpression", "")
+
+    def _match(self, operation: str, body: dict[str, Any]) -> Fault | None:
+        with self._lock:
+            self.seen.append((operation, body))
+            for fault in self._faults:
+                if fault.matches(operation, body):
+                    fault.hits += 1
+                    fault.requests.append(body)
+                    return fault
+        return None
+
+    def wrap(self, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def call_action(handler: Any) -> Any:
+            operation = handler._get_action()
+            body = handler.body if isinstance(handler.body, dict) else json.loads(handler.body or "{}")
+            fault = self._match(operation, body)
+            if fault is None:
+                return original(handler)
+            if fault.applied:
+                original(handler)
+            raise InjectedError(fault.code)
+
+        return call_action
+
+
+def _injected_error_class() -> type:
+    from moto.core.exceptions import JsonRESTError
+
+    class Injected(JsonRESTError):
+        """DynamoDB's error answer, with the request id DynamoDB always sends."""
+
+        def __init__(self, code: str) -> None:
+            super().__init__(f"com.amazonaws.dynamodb.v20120810#{code}", f"injected {code}")
+            self.code = STATUS.get(code, 400)
+
+        def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+            return [*super().get_headers(*args, **kwargs), ("x-amzn-RequestId", uuid.uuid4().hex)]
+
+    return Injected
+
+
+def InjectedError(code: str) -> Exception:
+    return _injected_error_class()(code)  # type: ignore[no-any-return]
+
+
+def install(monkeypatch: Any) -> Iterator[Faults]:
+    """Patch moto's DynamoDB request handler for one test (undone by monkeypatch)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    faults = Faults()
+    monkeypatch.setattr(DynamoHandler, "call_action", faults.wrap(DynamoHandler.call_action))
+    yield faults

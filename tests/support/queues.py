@@ -1,0 +1,62 @@
+"""Deliver SQS messages to the function template.yaml subscribes to a queue, as Lambda's event
+source mapping does: a batch of received messages becomes one SQS event; the messages the
+function does not report as failed (partial batch response) are deleted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from tests.support import apigw
+
+
+def consumer_of(queue: str) -> apigw.Function:
+    """The function whose SQS event source reads `queue` (a logical id), from template.yaml."""
+    for logical_id, res in apigw.template()["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in res["Properties"].get("Events", {}).values():
+            source = event.get("Properties", {}).get("Queue")
+            if event["Type"] == "SQS" and source == {"Fn::GetAtt": [queue, "Arn"]}:
+                return apigw.function(logical_id)
+    raise LookupError(f"no function in template.yaml consumes {queue}")
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(m["Body"].encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
+
+
+def receive(sqs: Any, url: str) -> list[dict[str, Any]]:
+    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+
+
+def deliver(sqs: Any, url: str, messages: list[dict[str, Any]], queue: str) -> dict[str, Any]:
+    """One invocation of the queue's consumer with `messages`; deletes those that succeeded."""
+    fn = consumer_of(queue)
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    result = apigw.invoke(fn, sqs_event(messages, arn))
+    failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+    for m in messages:
+        if m["MessageId"] not in failed:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return result  # type: ignore[no-any-return]
+
+
+def bodies(messages: list[dict[str, Any]]) -> list[Any]:
+    return [json.loads(m["Body"]) for m in messages]
