@@ -28,6 +28,8 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 ENTITY_INDEX = "byEntity"
+# A failed condition returns the item as it was: tells 404 from 412 without another read.
+RETURN_OLD_ON_FAILURE = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
 
 
 def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -228,7 +230,7 @@ class EntityStore:
         """Apply `changes` (None removes a field) if the entity exists, is still at
         `expected_version` when given, and meets `condition` (expression, values) when given.
         Returns the stored entity after the write."""
-        op = self.update_op(entity_id, changes, expected_version, condition)
+        op = {**self.update_op(entity_id, changes, expected_version, condition), **RETURN_OLD_ON_FAILURE}
         try:
             if extra_ops:
                 self.transact([{"Update": op}, *extra_ops])
@@ -251,6 +253,7 @@ class EntityStore:
             "TableName": self.table,
             "Key": self.key(entity_id),
             "ConditionExpression": guard.expression,
+            **RETURN_OLD_ON_FAILURE,
         }
         if guard.names:
             op["ExpressionAttributeNames"] = dict(guard.names)
@@ -272,18 +275,25 @@ class EntityStore:
             self.client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", list(ops)))
 
     def _raise_for_write(self, exc: Exception, entity_id: int, expected_version: int | None) -> None:
-        """Translate a failed conditional write on the entity into NotFound/PreconditionFailed.
-        Returns (so the caller re-raises) when the failure was not the entity's own condition."""
+        """Translate a failed conditional write on the entity into NotFound/PreconditionFailed,
+        from the item DynamoDB returns with the failure (ReturnValuesOnConditionCheckFailure), so
+        no extra read is needed. Returns (so the caller re-raises) when the failure was not the
+        entity's own condition, or the entity met the version but not another condition."""
         if not is_conditional_failure(exc):
             return
-        codes = cancellation_codes(exc)
-        if codes and codes[0] != "ConditionalCheckFailed":
-            return
-        current = self.get(entity_id)
-        if current is None:
+        response = getattr(exc, "response", {})
+        reasons = response.get("CancellationReasons")
+        if reasons is not None:  # a transaction: the entity's write is the first item
+            if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+                return
+            old = reasons[0].get("Item")
+        else:
+            old = response.get("Item")
+        if not old:
             raise NotFound(f"{self.entity.capitalize()} {entity_id} does not exist.") from exc
-        if expected_version is not None and current["version"] != expected_version:
+        version = from_item(old).get("version")
+        if expected_version is not None and version != expected_version:
             raise PreconditionFailed(
-                f"{self.entity.capitalize()} {entity_id} is at version {current['version']}, "
+                f"{self.entity.capitalize()} {entity_id} is at version {version}, "
                 f"not {expected_version}: it changed since you read it."
             ) from exc
