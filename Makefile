@@ -57,8 +57,12 @@ build: install ## sam build for the template's Architecture (ARCH=x86_64 overrid
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel --cached $(if $(ARCH),--parameter-overrides Architecture=$(ARCH))
 	$(BIN)/python tools/check-layer-arch.py $(ARCH)
 
-test-unit: install ## pytest (all tiers but Docker) with the 90% coverage gate over functions/ and layers/
-	$(BIN)/pytest -n 2 -m "not samlocal" --cov --cov-report=term $(PYTEST_ARGS)
+IAM_RECORDS := .iam-records
+
+test-unit: install ## pytest (all tiers but Docker) with the 90% coverage gate, then the least-privilege check on its AWS calls
+	rm -rf $(IAM_RECORDS) && mkdir -p $(IAM_RECORDS)
+	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -n 2 -m "not samlocal and not iam" --cov --cov-report=term $(PYTEST_ARGS)
+	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -m iam tests/iam -p no:cacheprovider -q
 
 test: lint typecheck openapi-check validate build test-unit ## Everything CI checks, but the Docker tier
 
@@ -86,4 +90,4 @@ deploy: build ## Deploy to AWS (ENV=dev|prod)
 	$(BIN)/sam deploy --config-env $(or $(ENV),dev)
 
 clean: ## Remove build output and caches (keeps .venv)
-	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov $(IAM_RECORDS)

@@ -25,7 +25,18 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
+from tests.support import iam
 from tests.support.apigw import ROOT, TEMPLATE, Api
+
+# Record every AWS call the functions make (for the least-privilege check, tests/iam).
+iam.install()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    directory = os.environ.get(iam.RECORDS_ENV)
+    if directory and iam.recorded():
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        iam.dump(directory, f"{worker}-{os.getpid()}")
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sales_common.api import dumps
+from tests.support import iam
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -188,7 +189,7 @@ def _handler(fn: Function, refs: dict[str, str] | None = None) -> Any:
 
 def invoke(fn: Function, event: dict[str, Any], refs: dict[str, str] | None = None) -> dict[str, Any]:
     handler = _handler(fn, refs)
-    with function_env(fn.resolved_environment(refs or {})):
+    with function_env(fn.resolved_environment(refs or {})), iam.acting_as(fn.logical_id):
         return handler(event, LambdaContext(fn.logical_id))  # type: ignore[no-any-return]
 
 

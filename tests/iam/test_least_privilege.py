@@ -1,0 +1,93 @@
+"""Least privilege, proven against what the test suite really called (see tests/support/iam.py).
+
+Runs after the suite, on its records: `make test-unit` runs the suite with IAM_RECORDS_DIR set,
+then `pytest -m iam tests/iam`."""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import pytest
+
+from localcloud.template import load_template
+from tests.support import iam
+from tests.support.apigw import ROOT, TEMPLATE
+
+pytestmark = pytest.mark.iam
+
+
+@pytest.fixture(scope="module")
+def template():
+    return load_template(TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def reasons():
+    return iam.iam_comments(TEMPLATE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def calls(template):
+    directory = os.environ.get(iam.RECORDS_ENV)
+    if not directory:
+        pytest.skip(f"needs the records of a full test run: run `make test-unit` (sets {iam.RECORDS_ENV})")
+    found = iam.load(directory)
+    assert found, f"no AWS calls recorded in {directory}: did the suite run with {iam.RECORDS_ENV} set?"
+    return found | iam.asl_calls(template, ROOT)
+
+
+def test_every_call_is_granted_and_every_write_grant_is_used(template, calls, reasons):
+    report = iam.check(template, calls, reasons)
+    assert report.ok, f"\n{report}"
+
+
+def test_every_function_and_the_workflow_made_calls(template, calls):
+    """The records cover every principal, so the check above has something to check."""
+    principals = {c.principal for c in iam._attributed(template, calls)}
+    assert set(iam.principals(template)) <= principals, set(iam.principals(template)) - principals
+
+
+def _removals(template):
+    """(label, template without one Policies entry or one inline statement) for every grant."""
+    for principal, resource in iam.principals(template).items():
+        for i, entry in enumerate(resource["Properties"].get("Policies") or []):
+            inline = entry.get("Statement") if isinstance(entry, dict) else None
+            for j in range(len(inline)) if isinstance(inline, list) and len(inline) > 1 else [None]:
+                pruned = copy.deepcopy(template)
+                policies = pruned["Resources"][principal]["Properties"]["Policies"]
+                if j is None:
+                    del policies[i]
+                else:
+                    del policies[i]["Statement"][j]
+                yield (
+                    f"{principal} Policies[{i}]" + ("" if j is None else f".Statement[{j}]"),
+                    (principal, i, j),
+                    pruned,
+                )
+
+
+def test_removing_any_single_needed_statement_fails_the_check(template, calls, reasons):
+    survivors = []
+    for label, origin, pruned in _removals(template):
+        principal, i, j = origin
+        if reasons.get((principal, i, j)) or reasons.get((principal, i, None)):
+            continue  # kept on purpose, for a reason the template states
+        if not iam.check(pruned, calls, {}).missing:
+            survivors.append(label)
+    assert not survivors, f"these grants are not needed by any recorded call: {survivors}"
+
+
+def test_the_check_fails_on_an_ungranted_call(template, calls, reasons):
+    extra = iam.Call("ListProductsFunction", "dynamodb:DeleteItem", iam.table_arn("ProductsTable"))
+    report = iam.check(template, calls | {extra}, reasons)
+    assert report.missing == [extra]
+
+
+def test_the_check_fails_on_an_unused_write_grant(template, calls, reasons):
+    widened = copy.deepcopy(template)
+    widened["Resources"]["ListProductsFunction"]["Properties"]["Policies"].append(
+        {"DynamoDBCrudPolicy": {"TableName": {"Ref": "ProductsTable"}}}
+    )
+    report = iam.check(widened, calls, reasons)
+    assert any("ListProductsFunction" in u and "dynamodb:DeleteItem" in u for u in report.unused), report

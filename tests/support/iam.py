@@ -1,0 +1,483 @@
+"""Least privilege, checked against what the code really calls.
+
+Recording: a botocore ``before-parameter-build`` hook (added to botocore's built-in handlers, so
+every session and client gets it, as moto's own stubber does) notes each AWS action a function
+performs and on which resource, with the request's DynamoDB condition keys. The test harness
+says which function runs (:func:`acting_as`); calls made by moto's Step Functions interpreter
+are attributed to the template's state machine. Records are written per pytest process to
+``$IAM_RECORDS_DIR`` and checked in a later step (``make test-unit`` runs ``pytest -m iam`` after
+the suite).
+
+Checking: each function's ``Policies`` in template.yaml, with SAM policy templates expanded from
+samtranslator's own ``policy_templates.json`` and intrinsics resolved as the local cloud does,
+must allow every recorded call (IAM evaluation: Allow statements, Action/Resource wildcards,
+the condition operators we use; anything else fails closed). Every granted write action must
+have been used, unless the grant carries a ``# iam: <reason>`` comment on the line above it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import fnmatch
+import json
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localcloud import template as tpl
+
+RECORDS_ENV = "IAM_RECORDS_DIR"
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("iam_principal", default=None)
+_records: set[tuple[str, str, str, str]] = set()
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True, order=True)
+class Call:
+    principal: str  # function or state machine logical id
+    action: str  # e.g. dynamodb:UpdateItem
+    resource: str  # ARN
+    context: tuple[tuple[str, Any], ...] = ()  # IAM condition keys of the request
+
+    @property
+    def keys(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.context}
+
+    def __str__(self) -> str:
+        extra = f" {self.keys}" if self.context else ""
+        return f"{self.principal}: {self.action} on {self.resource}{extra}"
+
+
+# ---------------------------------------------------------------- recording
+@contextlib.contextmanager
+def acting_as(principal: str | None) -> Iterator[None]:
+    """Calls inside are `principal`'s; None: the test's own calls (not recorded), e.g. a fault
+    a test injects from inside a handler invocation."""
+    token = _current.set(principal)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _from_state_machine() -> bool:
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith("moto.stepfunctions.parser.asl"):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
+def _hook(params: dict[str, Any], model: Any, **_: Any) -> None:
+    principal = _current.get()
+    if principal is None and _from_state_machine():
+        principal = STATE_MACHINE_PRINCIPAL
+    if principal is None:
+        return
+    for call in calls_of(principal, model.service_model.signing_name, model.name, params):
+        with _lock:
+            _records.add((call.principal, call.action, call.resource, json.dumps(call.context)))
+
+
+STATE_MACHINE_PRINCIPAL = "<state machine>"
+
+
+def install() -> None:
+    """Before any boto3 session exists: every session registers botocore's BUILTIN_HANDLERS."""
+    from botocore import handlers
+
+    entry = ("before-parameter-build", _hook)
+    if entry not in handlers.BUILTIN_HANDLERS:
+        handlers.BUILTIN_HANDLERS.append(entry)
+
+
+def recorded() -> set[Call]:
+    with _lock:
+        return {Call(p, a, r, _context(json.loads(c))) for p, a, r, c in _records}
+
+
+def _context(items: list[list[Any]]) -> tuple[tuple[str, Any], ...]:
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in items)
+
+
+def dump(directory: str | os.PathLike[str], name: str) -> Path:
+    path = Path(directory) / f"{name}.jsonl"
+    with _lock:
+        lines = [
+            json.dumps({"principal": p, "action": a, "resource": r, "context": json.loads(c)})
+            for p, a, r, c in sorted(_records)
+        ]
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def load(directory: str | os.PathLike[str]) -> set[Call]:
+    found: set[Call] = set()
+    for path in sorted(Path(directory).glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            doc = json.loads(line)
+            found.add(Call(doc["principal"], doc["action"], doc["resource"], _context(doc["context"])))
+    return found
+
+
+# ---------------------------------------------------------------- request -> (action, resource)
+def table_arn(name: str, index: str | None = None) -> str:
+    arn = name if name.startswith("arn:") else tpl.table_arn(name)
+    return f"{arn}/index/{index}" if index else arn
+
+
+_NAME_TOKEN = re.compile(r"#[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*")
+_EXPRESSION_WORDS = {
+    "SET", "REMOVE", "ADD", "DELETE", "AND", "OR", "NOT", "BETWEEN", "IN",
+    "attribute_exists", "attribute_not_exists", "attribute_type", "begins_with", "contains", "size",
+    "if_not_exists", "list_append",
+}  # fmt: skip
+
+
+def attribute_names(params: Mapping[str, Any]) -> list[str]:
+    """Top-level attribute names a write request touches (dynamodb:Attributes): the key, the
+    item's attributes, and every name in its update and condition expressions."""
+    names = set((params.get("Key") or {}).keys()) | set((params.get("Item") or {}).keys())
+    aliases = params.get("ExpressionAttributeNames") or {}
+    for expression in (params.get("UpdateExpression"), params.get("ConditionExpression")):
+        text = re.sub(r":[A-Za-z0-9_]+", " ", expression or "")  # values are not attributes
+        text = re.sub(r"\[[0-9]+\]", " ", text)
+        for path in re.findall(r"[#A-Za-z_][#A-Za-z0-9_.]*", text):
+            head = path.split(".", 1)[0]
+            if head in _EXPRESSION_WORDS:
+                continue
+            names.add(aliases.get(head, head))
+    return sorted(names)
+
+
+def _dynamodb_item(principal: str, action: str, params: Mapping[str, Any]) -> Call:
+    context: list[tuple[str, Any]] = []
+    if action in {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}:
+        context.append(("dynamodb:Attributes", tuple(attribute_names(params))))
+        context.append(("dynamodb:ReturnValues", params.get("ReturnValues", "NONE")))
+    return Call(principal, action, table_arn(params["TableName"]), tuple(context))
+
+
+_TRANSACT_WRITE = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+
+
+def _dynamodb_calls(principal: str, operation: str, params: Mapping[str, Any]) -> list[Call] | None:
+    action = f"dynamodb:{operation}"
+    if operation == "TransactWriteItems":
+        return [
+            _dynamodb_item(principal, _TRANSACT_WRITE[kind], op)
+            for entry in params.get("TransactItems", [])
+            for kind, op in entry.items()
+        ]
+    if operation == "TransactGetItems":
+        return [
+            Call(principal, "dynamodb:GetItem", table_arn(op["TableName"]))
+            for entry in params.get("TransactItems", [])
+            for op in entry.values()
+        ]
+    if operation in {"BatchGetItem", "BatchWriteItem"}:
+        return [Call(principal, action, table_arn(name)) for name in params.get("RequestItems", {})]
+    if operation in {"UpdateItem", "PutItem", "DeleteItem"}:
+        return [_dynamodb_item(principal, action, params)]
+    if "TableName" in params:
+        return [Call(principal, action, table_arn(params["TableName"], params.get("IndexName")))]
+    return None
+
+
+def _resource(service: str, params: Mapping[str, Any]) -> str | None:
+    if service == "states":
+        return params.get("stateMachineArn") or params.get("executionArn")
+    if service == "sqs" and "QueueUrl" in params:
+        return tpl.queue_arn(params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1])
+    if service == "secretsmanager" and "SecretId" in params:
+        secret = str(params["SecretId"])
+        if not secret.startswith("arn:"):
+            secret = f"arn:aws:secretsmanager:{tpl.REGION}:{tpl.ACCOUNT_ID}:secret:{secret}"
+        return secret
+    return None
+
+
+def calls_of(principal: str, service: str, operation: str, params: Mapping[str, Any]) -> list[Call]:
+    """The IAM actions and resources one API call is authorised against."""
+    if service == "dynamodb" and (found := _dynamodb_calls(principal, operation, params)) is not None:
+        return found
+    # A resource unknown to the recorder is "*": only a "*" grant allows it (fails closed).
+    return [Call(principal, f"{service}:{operation}", _resource(service, params) or "*")]
+
+
+# ---------------------------------------------------------------- policies
+READ_VERBS = ("Get", "BatchGet", "Query", "Scan", "Describe", "List", "ConditionCheck", "PartiQLSelect", "Receive")
+
+
+def is_write(action: str) -> bool:
+    verb = action.split(":", 1)[1]
+    return not verb.startswith(READ_VERBS)
+
+
+@dataclass
+class Statement:
+    principal: str
+    origin: tuple[int, int | None]  # (Policies entry, statement within an inline entry)
+    label: str
+    actions: list[str]
+    resources: list[str]
+    condition: dict[str, dict[str, Any]] = field(default_factory=dict)
+    effect: str = "Allow"
+    reason: str | None = None  # the "# iam: ..." comment, if any
+
+    def allows(self, call: Call) -> bool:
+        return (
+            any(_matches(pattern, call.action, ignore_case=True) for pattern in self.actions)
+            and any(_matches(pattern, call.resource) for pattern in self.resources)
+            and conditions_hold(self.condition, call.keys)
+        )
+
+
+def _matches(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    if ignore_case:
+        pattern, value = pattern.lower(), value.lower()
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def conditions_hold(condition: Mapping[str, Mapping[str, Any]], keys: Mapping[str, Any]) -> bool:
+    """IAM condition evaluation for the operators this project uses; others fail closed."""
+    return all(
+        _test(operator, key, expected, keys) for operator, tests in condition.items() for key, expected in tests.items()
+    )
+
+
+def _test(operator: str, key: str, expected: Any, keys: Mapping[str, Any]) -> bool:
+    qualifier, _, base = operator.rpartition(":")
+    if_exists = base.endswith("IfExists")
+    base = base.removesuffix("IfExists")
+    if base not in ("StringEquals", "StringLike") or qualifier not in ("", "ForAllValues", "ForAnyValue"):
+        raise ValueError(f"condition operator {operator} is not supported by the checker")
+    allowed = [str(v) for v in _as_list(expected)]
+    if key not in keys:
+        return if_exists or qualifier == "ForAllValues"
+    values = [str(v) for v in _as_list(keys[key])]
+
+    def ok(value: str) -> bool:
+        return any(value == a if base == "StringEquals" else _matches(a, value) for a in allowed)
+
+    if qualifier == "ForAllValues":
+        return all(ok(v) for v in values)
+    if qualifier == "ForAnyValue":
+        return any(ok(v) for v in values)
+    return len(values) == 1 and ok(values[0])
+
+
+def _policy_templates() -> Any:
+    from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
+
+    return PolicyTemplatesProcessor(PolicyTemplatesProcessor.get_default_policy_templates_json())
+
+
+def principals(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Functions and state machines with their properties."""
+    return tpl.resources_of_type(template, "AWS::Serverless::Function", "AWS::Serverless::StateMachine")
+
+
+def statements(
+    template: Mapping[str, Any], principal: str, reasons: Mapping[tuple[str, int, int | None], str] | None = None
+) -> list[Statement]:
+    """`principal`'s Policies as IAM statements, SAM policy templates expanded by samtranslator."""
+    reasons = reasons or {}
+    resolver = tpl.Resolver(template)
+    props = template["Resources"][principal].get("Properties") or {}
+    processor = None
+    out: list[Statement] = []
+    for i, entry in enumerate(_as_list(props.get("Policies") or [])):
+        where = f"{principal}.Policies[{i}]"
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"{where}: managed policy {entry!r} cannot be checked; use a template or a statement")
+        if "Statement" in entry:
+            docs = [(j, s) for j, s in enumerate(_as_list(entry["Statement"]))]
+            label = "inline"
+        else:
+            ((name, parameters),) = entry.items()
+            processor = processor or _policy_templates()
+            expanded = processor.convert(name, parameters or {})
+            docs = [(None, s) for s in _as_list(expanded["Statement"])]
+            label = name
+        for j, doc in docs:
+            sid = doc.get("Sid")
+            out.append(
+                Statement(
+                    principal=principal,
+                    origin=(i, j),
+                    label=f"Policies[{i}] {label}" + (f" {sid}" if sid else f"[{j}]" if j is not None else ""),
+                    actions=[str(a) for a in _as_list(doc["Action"])],
+                    resources=[resolver.resolve(r, where) for r in _as_list(doc.get("Resource", "*"))],
+                    condition=doc.get("Condition") or {},
+                    effect=doc.get("Effect", "Allow"),
+                    reason=reasons.get((principal, i, j)) or reasons.get((principal, i, None)),
+                )
+            )
+    return out
+
+
+def iam_comments(text: str) -> dict[tuple[str, int, int | None], str]:
+    """`# iam: reason` comments in template.yaml: {(resource, Policies entry, statement): reason}.
+    A comment applies to the list item on the line below it: a Policies entry, or a statement
+    inside an entry's `Statement:` list."""
+    scanner = _CommentScanner()
+    for line in text.splitlines():
+        scanner.feed(line)
+    return scanner.found
+
+
+class _CommentScanner:
+    def __init__(self) -> None:
+        self.found: dict[tuple[str, int, int | None], str] = {}
+        self.resource = ""
+        self.policies: int | None = None  # indent of "Policies:" while inside that block
+        self.entry_indent: int | None = None
+        self.statement_indent: int | None = None
+        self.entry = self.statement = -1
+        self.pending: str | None = None
+
+    def feed(self, line: str) -> None:
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if match := re.match(r"#\s*iam:\s*(.+)", stripped):
+            self.pending = match.group(1).strip()
+        elif not stripped or stripped.startswith("#"):
+            return
+        elif indent == 2 and re.match(r"^[A-Za-z0-9]+:\s*$", stripped):
+            self.resource, self.policies, self.pending = stripped[:-1], None, None
+        elif stripped == "Policies:":
+            self.policies, self.entry_indent, self.entry = indent, None, -1
+        elif self.policies is None or indent <= self.policies:
+            self.policies = self.pending = None
+        elif stripped.startswith("- "):
+            self._item(indent)
+
+    def _item(self, indent: int) -> None:
+        if self.entry_indent is None or indent == self.entry_indent:
+            self.entry_indent, self.statement_indent = indent, None
+            self.entry, self.statement = self.entry + 1, -1
+            self._attach(None)
+        elif indent > self.entry_indent:
+            self.statement_indent = self.statement_indent or indent
+            if indent == self.statement_indent:
+                self.statement += 1
+                self._attach(self.statement)
+
+    def _attach(self, statement: int | None) -> None:
+        if self.pending:
+            self.found[(self.resource, self.entry, statement)] = self.pending
+        self.pending = None
+
+
+# ---------------------------------------------------------------- the check
+@dataclass
+class Report:
+    missing: list[Call] = field(default_factory=list)  # calls no statement allows
+    unused: list[str] = field(default_factory=list)  # write grants never used, without a reason
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.unused
+
+    def __str__(self) -> str:
+        lines = [f"not granted: {c}" for c in self.missing] + [f"unused write grant: {u}" for u in self.unused]
+        return "\n".join(lines) or "ok"
+
+
+def asl_calls(template: Mapping[str, Any], root: str | os.PathLike[str]) -> set[Call]:
+    """What each state machine's Task states call, read from its ASL (with DefinitionSubstitutions):
+    service integrations whose table or queue is fixed in the definition."""
+    found: set[Call] = set()
+    for logical_id, spec in tpl.state_machine_definitions(template, root).items():
+        for task in _tasks(json.loads(spec["definition"])):
+            match = re.fullmatch(r"arn:aws:states:::(aws-sdk:)?(\w+):(\w+)(\.\w+)?", task["Resource"])
+            if not match:
+                raise ValueError(f"{logical_id}: task resource {task['Resource']} is not understood by the checker")
+            service, api = match.group(2), match.group(3)
+            action = f"{service}:{api[0].upper()}{api[1:]}"
+            params = task.get("Parameters") or {}
+            if service == "dynamodb" and "TableName" in params:
+                found.add(Call(logical_id, action, table_arn(params["TableName"])))
+            elif service == "sqs" and "QueueUrl" in params:
+                found.add(Call(logical_id, action, tpl.queue_arn(params["QueueUrl"].rsplit("/", 1)[-1])))
+            elif not match.group(1):
+                raise ValueError(f"{logical_id}: cannot tell the resource of {task['Resource']}")
+            # aws-sdk tasks with parameters built at run time are covered by the recorded calls.
+    return found
+
+
+def _tasks(definition: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for state in definition.get("States", {}).values():
+        if state.get("Type") == "Task":
+            yield state
+        for nested in (state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", [])):
+            if nested:
+                yield from _tasks(nested)
+
+
+def _attributed(template: Mapping[str, Any], calls: Iterable[Call]) -> list[Call]:
+    """Calls recorded from moto's interpreter belong to the template's (single) state machine."""
+    machines = sorted(tpl.resources_of_type(template, *tpl.STATE_MACHINE_TYPES))
+    out = []
+    for call in calls:
+        if call.principal == STATE_MACHINE_PRINCIPAL:
+            if len(machines) != 1:
+                raise ValueError("calls from the workflow interpreter cannot be attributed: several state machines")
+            call = Call(machines[0], call.action, call.resource, call.context)
+        out.append(call)
+    return out
+
+
+def check(
+    template: Mapping[str, Any],
+    calls: Iterable[Call],
+    reasons: Mapping[tuple[str, int, int | None], str] | None = None,
+) -> Report:
+    report = Report()
+    by_principal: dict[str, list[Call]] = {}
+    for call in _attributed(template, calls):
+        by_principal.setdefault(call.principal, []).append(call)
+    known = principals(template)
+    for principal in known:
+        granted = statements(template, principal, reasons)
+        used = by_principal.get(principal, [])
+        report.missing.extend(call for call in sorted(used) if not _granted(granted, call))
+        report.unused.extend(_unused_writes(principal, granted, used))
+    for principal in sorted(set(by_principal) - set(known)):
+        report.missing.extend(by_principal[principal])
+    return report
+
+
+def _granted(granted: list[Statement], call: Call) -> bool:
+    allowed = any(s.effect == "Allow" and s.allows(call) for s in granted)
+    return allowed and not any(s.effect == "Deny" and s.allows(call) for s in granted)
+
+
+def _unused_writes(principal: str, granted: list[Statement], used: list[Call]) -> Iterator[str]:
+    for statement in granted:
+        if statement.effect != "Allow" or statement.reason:
+            continue
+        for action in filter(is_write, statement.actions):
+            for resource in statement.resources:
+                if "/index/" in resource:
+                    continue  # writes are authorised on the table; a write grant on an index is inert
+                hit = any(_matches(action, c.action, ignore_case=True) and _matches(resource, c.resource) for c in used)
+                if not hit:
+                    yield f"{principal} {statement.label}: {action} on {resource}"
