@@ -102,10 +102,13 @@ def test_the_api_invokes_each_functions_live_alias() -> None:
         for op in path.values()
         if "x-amazon-apigateway-integration" in op
     ]
-    assert len(uris) == len(functions)
+    # Every function is invoked through its alias: by the API, or by an event source (SQS).
+    mappings = of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    assert len(uris) + len(mappings) == len(functions)
     assert all(any(f"${{{alias}}}" in uri for alias in alias_of.values()) for uri in uris)
     permissions = of_type(template, "AWS::Lambda::Permission").values()
-    assert {p["FunctionName"]["Ref"] for p in permissions} == set(alias_of.values())
+    invoked = {p["FunctionName"]["Ref"] for p in permissions} | {m["FunctionName"]["Ref"] for m in mappings}
+    assert invoked == set(alias_of.values())
 
 
 def test_samconfig_keeps_snapstart_off_in_dev_and_on_in_prod() -> None:
