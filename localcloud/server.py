@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud import asl_cache, dynamodb_atomic, request_body, sync_execution
+from localcloud import asl_cache, dynamodb_atomic, event_sources, request_body, sync_execution
 from localcloud import template as tpl
 from localcloud.runtime import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, FunctionError
 from localcloud.state import StateFile, StateFileError
@@ -261,6 +261,8 @@ class LocalCloud:
         self.sync_timeout_seconds = sync_timeout_seconds
         self.tables: dict[str, str] = {}
         self.state_machine_arns: dict[str, str] = {}
+        self.queues: dict[str, str] = {}  # logical id -> URL
+        self._pollers: list[Any] = []  # SQS event sources (localcloud.event_sources)
         self.routes: list[tuple[str, str, str]] = []  # (method, path, function)
         self.seeded: dict[str, list[dict[str, Any]]] = {}
         self.startup_seconds: float | None = None
@@ -333,8 +335,10 @@ class LocalCloud:
             self.state_machine_arns = tpl.create_state_machines(
                 self.client("stepfunctions"), template, self.project_dir, self.parameter_overrides
             )
+            self.queues = tpl.create_queues(self.client("sqs"), template)
             self._load_state()
             self._start_api(template)
+            self._pollers = event_sources.start_pollers(template, self._runner, self.client("sqs"), self.queues)
             self._started = True
             self._start_autosave()
             if self.seed:
@@ -350,6 +354,8 @@ class LocalCloud:
     def stop(self) -> None:
         """Stop everything; raises :class:`LocalCloudError` (after stopping) if the final save failed."""
         global _active
+        event_sources.stop_pollers(self._pollers)
+        self._pollers = []
         if self._api_server is not None:
             self._api_server.shutdown()
             self._api_server.server_close()
@@ -599,6 +605,8 @@ class LocalCloud:
             f"  AWS endpoint:  {self.aws_url}   (moto; region {REGION}, any credentials)",
             f"  Tables:        {', '.join(self.tables.values()) or '-'}",
             f"  Workflows:     {', '.join(self.state_machine_arns.values()) or '-'}",
+            f"  Queues:        {', '.join(self.queues) or '-'}"
+            + (f" (polled for {', '.join(p.source.function for p in self._pollers)})" if self._pollers else ""),
             "  Routes:",
             *[f"    {m:<7} {self.api_url}{p}  -> {f}" for m, p, f in sorted(self.routes, key=lambda r: r[1])],
             "  Try:",
