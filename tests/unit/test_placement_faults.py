@@ -300,3 +300,21 @@ def test_cancels_racing_placements_on_the_same_product_conserve_stock(shop, clou
     assert statuses[:3] == [200, 200, 200]
     assert set(statuses[3:]) <= {201, 409}
     assert_conserved(cloud)
+
+
+def test_start_sync_execution_failing_is_a_503(shop, cloud, monkeypatch):
+    """The call itself failed: the execution ran at most once and compensated itself if it
+    failed; the client is told to retry. (Injected in moto's Step Functions.)"""
+    from moto.core.exceptions import JsonRESTError
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def refuse(self):
+        raise JsonRESTError("ExecutionLimitExceeded", "too many executions")
+
+    monkeypatch.setattr(StepFunctionResponse, "start_sync_execution", refuse, raising=False)
+
+    reply = place(shop, (1, 3))
+
+    assert_unavailable(reply, "StartSyncExecution.ExecutionLimitExceeded")
+    assert_no_orders(cloud)
+    assert_conserved(cloud)
