@@ -66,27 +66,27 @@ def acting_as(principal: str | None) -> Iterator[None]:
         _current.reset(token)
 
 
-def _from_state_machine() -> bool:
+def _state_machine_running() -> str | None:
+    """The name of the state machine whose execution (moto's ASL interpreter) makes this call."""
     frame = sys._getframe(2)
     while frame is not None:
         if frame.f_globals.get("__name__", "").startswith("moto.stepfunctions.parser.asl"):
-            return True
+            env = frame.f_locals.get("env")
+            with contextlib.suppress(AttributeError, KeyError, TypeError):
+                return str(env.states.context_object.context_object_data["StateMachine"]["Name"])  # type: ignore[union-attr]
         frame = frame.f_back  # type: ignore[assignment]
-    return False
+    return None
 
 
 def _hook(params: dict[str, Any], model: Any, **_: Any) -> None:
     principal = _current.get()
-    if principal is None and _from_state_machine():
-        principal = STATE_MACHINE_PRINCIPAL
+    if principal is None and (machine := _state_machine_running()) is not None:
+        principal = WORKFLOW + machine
     if principal is None:
         return
     for call in calls_of(principal, model.service_model.signing_name, model.name, params):
         with _lock:
             _records.add((call.principal, call.action, call.resource, json.dumps(call.context)))
-
-
-STATE_MACHINE_PRINCIPAL = "<state machine>"
 
 
 def install() -> None:
@@ -432,15 +432,21 @@ def _tasks(definition: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
                 yield from _tasks(nested)
 
 
+WORKFLOW = "workflow:"  # prefix of calls recorded from a state machine's execution
+
+
 def _attributed(template: Mapping[str, Any], calls: Iterable[Call]) -> list[Call]:
-    """Calls recorded from moto's interpreter belong to the template's (single) state machine."""
-    machines = sorted(tpl.resources_of_type(template, *tpl.STATE_MACHINE_TYPES))
+    """Calls as the template's principals made them. State machines are named by their logical
+    id in the emulator; executions of other templates' workflows (the local cloud's own tests run
+    some) are not this template's calls."""
+    machines = set(tpl.resources_of_type(template, *tpl.STATE_MACHINE_TYPES))
     out = []
     for call in calls:
-        if call.principal == STATE_MACHINE_PRINCIPAL:
-            if len(machines) != 1:
-                raise ValueError("calls from the workflow interpreter cannot be attributed: several state machines")
-            call = Call(machines[0], call.action, call.resource, call.context)
+        if call.principal.startswith(WORKFLOW):
+            name = call.principal.removeprefix(WORKFLOW)
+            if name not in machines:
+                continue
+            call = Call(name, call.action, call.resource, call.context)
         out.append(call)
     return out
 
