@@ -66,7 +66,7 @@ def serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
     from localcloud.server import load_env_vars_file, merge_env_vars, state_machine_env_overrides
-    from localcloud.template import create_state_machines, create_tables, load_template
+    from localcloud.template import create_queues, create_state_machines, create_tables, load_template
 
     os.environ.update({**DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
     os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -92,6 +92,9 @@ def serve(args: argparse.Namespace) -> int:
     template = load_template(template_path)
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
     tables = create_tables(boto3.client("dynamodb", endpoint_url=local_url, region_name=REGION), template)
+    # The workflow sends pending releases here; `sam local start-api` runs no SQS event source,
+    # so they wait in the queue (the Docker-free local cloud polls it).
+    create_queues(boto3.client("sqs", endpoint_url=local_url, region_name=REGION), template)
     arns = create_state_machines(
         boto3.client("stepfunctions", endpoint_url=local_url, region_name=REGION),
         template,
