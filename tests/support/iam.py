@@ -324,13 +324,22 @@ def statements(
                     origin=(i, j),
                     label=f"Policies[{i}] {label}" + (f" {sid}" if sid else f"[{j}]" if j is not None else ""),
                     actions=[str(a) for a in _as_list(doc["Action"])],
-                    resources=[resolver.resolve(r, where) for r in _as_list(doc.get("Resource", "*"))],
+                    resources=[_arn(template, resolver.resolve(r, where)) for r in _as_list(doc.get("Resource", "*"))],
                     condition=doc.get("Condition") or {},
                     effect=doc.get("Effect", "Allow"),
                     reason=reasons.get((principal, i, j)) or reasons.get((principal, i, None)),
                 )
             )
     return out
+
+
+def _arn(template: Mapping[str, Any], resolved: str) -> str:
+    """Locally `!Ref Resource` resolves to the logical id (as in sam local); for resources whose
+    Ref is an ARN on AWS, use the ARN the recorder sees. (Secrets are named by logical id.)"""
+    rtype = (template.get("Resources", {}).get(resolved) or {}).get("Type")
+    if rtype == "AWS::SecretsManager::Secret":
+        return f"arn:aws:secretsmanager:{tpl.REGION}:{tpl.ACCOUNT_ID}:secret:{resolved}"
+    return resolved
 
 
 def iam_comments(text: str) -> dict[tuple[str, int, int | None], str]:
