@@ -135,9 +135,13 @@ def test_put_with_stale_if_match_is_412_and_changes_nothing(api, cloud):
     assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 10
 
 
-def test_unparseable_if_match_is_412(api):
+@pytest.mark.parametrize("value", ["banana", "null", '"1', "1" * 39, '"-1"'])
+def test_if_match_that_is_no_etag_is_400_and_changes_nothing(api, cloud, value):
     create(api)
-    assert api.put("/api/products/1", {"stock": 1}, headers={"If-Match": "banana"}).status == 412
+    r = api.put("/api/products/1", {"stock": 1}, headers={"If-Match": value})
+    assert r.status == 400
+    assert r.json["errors"][0]["field"] == "if-match"
+    assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 10
 
 
 def test_put_unknown_product_is_404_and_creates_nothing(api, cloud):

@@ -1,13 +1,10 @@
 """GET /api/customers/{id}"""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from customers import service
 from customers.models import Customer
-from sales_common.api import create_app, json_response, responses
+from sales_common.api import IdPath, create_app, json_response, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -20,7 +17,7 @@ logger, metrics = observability("customers")
     tags=["customers"],
     responses=responses(200, 400, 404, headers=("ETag",)),
 )
-def get_customer(id: Annotated[int, Path(ge=1)]) -> Response[Customer]:
+def get_customer(id: IdPath) -> Response[Customer]:
     customer = service.get_customer(id)
     return json_response(200, customer.model_dump(by_alias=True), etag=customer.version)
 

@@ -3,11 +3,11 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from customers import service
 from customers.models import Customer, CustomerUpdate
-from sales_common.api import create_app, json_response, parse_if_match, responses
+from sales_common.api import IdPath, IfMatch, create_app, json_response, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -21,9 +21,9 @@ logger, metrics = observability("customers")
     responses=responses(200, 400, 404, 409, 412, 413, 415, 422, headers=("ETag",)),
 )
 def update_customer(
-    id: Annotated[int, Path(ge=1)],
+    id: IdPath,
     data: Annotated[CustomerUpdate, Body()],
-    if_match: Annotated[str | None, Header(alias="if-match")] = None,
+    if_match: IfMatch = None,
 ) -> Response[Customer]:
     customer = service.update_customer(id, data, parse_if_match(if_match))
     return json_response(200, customer.model_dump(by_alias=True), etag=customer.version)

@@ -1,12 +1,9 @@
 """DELETE /api/orders/{id}"""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
 from orders import service
-from sales_common.api import create_app, parse_if_match, responses
+from sales_common.api import IdPath, IfMatch, create_app, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -17,8 +14,8 @@ logger, metrics = observability("orders")
     "/api/orders/<id>", summary="Delete an order", tags=["orders"], responses=responses(204, 400, 404, 409, 412)
 )
 def delete_order(
-    id: Annotated[int, Path(ge=1)],
-    if_match: Annotated[str | None, Header(alias="if-match")] = None,
+    id: IdPath,
+    if_match: IfMatch = None,
 ) -> Response[None]:
     service.delete_order(id, parse_if_match(if_match))
     return Response(status_code=204)

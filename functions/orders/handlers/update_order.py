@@ -3,11 +3,11 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from orders import service
 from orders.models import Order, OrderStatusUpdate
-from sales_common.api import create_app, json_response, parse_if_match, responses
+from sales_common.api import IdPath, IfMatch, create_app, json_response, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -21,9 +21,9 @@ logger, metrics = observability("orders")
     responses=responses(200, 400, 404, 409, 412, 413, 415, 422, headers=("ETag",)),
 )
 def update_order(
-    id: Annotated[int, Path(ge=1)],
+    id: IdPath,
     data: Annotated[OrderStatusUpdate, Body()],
-    if_match: Annotated[str | None, Header(alias="if-match")] = None,
+    if_match: IfMatch = None,
 ) -> Response[Order]:
     order = service.change_status(id, data.status, parse_if_match(if_match))
     return json_response(200, order.model_dump(by_alias=True), etag=order.version)

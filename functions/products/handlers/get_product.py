@@ -1,13 +1,10 @@
 """GET /api/products/{id}"""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from products import service
 from products.models import Product
-from sales_common.api import create_app, json_response, responses
+from sales_common.api import IdPath, create_app, json_response, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -20,7 +17,7 @@ logger, metrics = observability("products")
     tags=["products"],
     responses=responses(200, 400, 404, headers=("ETag",)),
 )
-def get_product(id: Annotated[int, Path(ge=1)]) -> Response[Product]:
+def get_product(id: IdPath) -> Response[Product]:
     product = service.get_product(id)
     return json_response(200, product.model_dump(by_alias=True), etag=product.version)
 

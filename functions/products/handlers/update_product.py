@@ -3,11 +3,11 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from products import service
 from products.models import Product, ProductUpdate
-from sales_common.api import create_app, json_response, parse_if_match, responses
+from sales_common.api import IdPath, IfMatch, create_app, json_response, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -21,9 +21,9 @@ logger, metrics = observability("products")
     responses=responses(200, 400, 404, 412, 413, 415, 422, headers=("ETag",)),
 )
 def update_product(
-    id: Annotated[int, Path(ge=1)],
+    id: IdPath,
     data: Annotated[ProductUpdate, Body()],
-    if_match: Annotated[str | None, Header(alias="if-match")] = None,
+    if_match: IfMatch = None,
 ) -> Response[Product]:
     product = service.update_product(id, data, parse_if_match(if_match))
     return json_response(200, product.model_dump(by_alias=True), etag=product.version)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from functools import partial
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -18,9 +19,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from pydantic import BeforeValidator
 
+from sales_common import jsonbody
 from sales_common.errors import DomainError
-from sales_common.models import Problem, json_number
+from sales_common.models import MAX_ID, Problem, json_number
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
@@ -38,7 +42,42 @@ def _default(o: Any) -> Any:
 
 
 dumps = partial(json.dumps, separators=(",", ":"), default=_default)
-loads = partial(json.loads, parse_float=Decimal)
+loads = jsonbody.loads
+
+# Every response may carry customer or business data: never cached by shared caches or the
+# browser, and never content-sniffed into something other than the declared type.
+SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+_ID_TEXT = re.compile(r"[1-9][0-9]{0,15}")
+
+
+def _strict_id(value: Any) -> Any:
+    """Path and query ids are plain decimal digits: `1.0`, `+1`, ` 1`, `01` and `1_0` are not ids
+    (pydantic's lax int parsing would accept every one of them as 1 or 10)."""
+    if isinstance(value, str) and not _ID_TEXT.fullmatch(value):
+        raise ValueError("must be a positive integer written in plain decimal digits")
+    return value
+
+
+PlainDigits = BeforeValidator(_strict_id)
+"""For every integer path or query parameter."""
+
+IdPath = Annotated[
+    int,
+    PlainDigits,
+    Path(ge=1, le=MAX_ID, description="The entity's id: a positive integer in plain decimal digits."),
+]
+"""The `{id}` of a route."""
+
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,16}"|[0-9]{1,16})$'
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="if-match",
+        pattern=IF_MATCH_PATTERN,
+        description='The version you read, as its ETag (`"3"`); `W/"3"` and `3` are accepted too.',
+    ),
+]
 
 
 def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> Response[str]:
@@ -63,7 +102,7 @@ def _on_validation_error(exc: RequestValidationError) -> Response[str]:
     ]
     if all((e.get("loc") or ("body",))[0] == "body" for e in errors):
         return problem(422, "Validation failed", "The request body has invalid fields.", fields)
-    return problem(400, "Invalid request parameters", "The path or query parameters are invalid.", fields)
+    return problem(400, "Invalid request parameters", "The path, query or header parameters are invalid.", fields)
 
 
 def _on_unsupported_type(_: RequestUnsupportedContentType) -> Response[str]:
@@ -92,10 +131,11 @@ def _on_unexpected(exc: Exception) -> Response[str]:
 
 # What each error status means in this API; `responses()` documents them per route.
 ERROR_DESCRIPTIONS: dict[int, str] = {
-    400: "Malformed JSON, or an invalid path or query parameter (or a tampered cursor).",
+    400: "Malformed or pathological JSON, or an invalid path, query or header parameter (or a tampered cursor).",
     404: "No entity with this id.",
     409: "The request conflicts with the current state (e.g. duplicate email, disallowed status change).",
     412: "If-Match names a version other than the entity's current one.",
+    428: "Setting `stock` needs If-Match with the version you read (or use POST .../stock-adjustments).",
     413: "The request body exceeds MAX_BODY_BYTES (16 KiB by default).",
     415: "The request body is not application/json.",
     422: "Missing, unknown or invalid fields; every bad field is listed in `errors`.",
@@ -175,12 +215,24 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaC
     a method with a body is a 415 here."""
     body = event.get("body") or ""
     limit = _max_body_bytes()
-    if len(body) > (limit * 4 // 3 + 4 if event.get("isBase64Encoded") else limit):
-        return _early_problem(413, "Payload too large", f"The request body exceeds the {limit}-byte limit.")
+    if _body_bytes(body, bool(event.get("isBase64Encoded"))) > limit:
+        return _secure(_early_problem(413, "Payload too large", f"The request body exceeds the {limit}-byte limit."))
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "").upper()
-    if method in _BODY_METHODS and _media_type(event) not in ("", "application/json"):
-        return _early_problem(415, "Unsupported media type", "Send the request body as application/json.")
-    return app.resolve(event, context)
+    if method in _BODY_METHODS and body and _media_type(event) != "application/json":
+        return _secure(_early_problem(415, "Unsupported media type", "Send the request body as application/json."))
+    return _secure(app.resolve(event, context))
+
+
+def _body_bytes(body: str, base64_encoded: bool) -> int:
+    """The body's size in bytes, as the client sent it (not in characters)."""
+    if base64_encoded:
+        return len(body) * 3 // 4 - body[-2:].count("=")
+    return len(body.encode("utf-8", "surrogatepass"))
+
+
+def _secure(response: dict[str, Any]) -> dict[str, Any]:
+    response["headers"] = {**(response.get("headers") or {}), **SECURITY_HEADERS}
+    return response
 
 
 def json_response(
@@ -198,7 +250,7 @@ def parse_if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
         from sales_common.errors import PreconditionFailed
 
         raise PreconditionFailed(f"If-Match {value!r} does not name a version this API issued.")

@@ -20,6 +20,10 @@ class BadRequest(DomainError):
     status, title = 400, "Bad request"
 
 
+class MalformedJson(BadRequest):
+    title = "Malformed JSON"
+
+
 class NotFound(DomainError):
     status, title = 404, "Not found"
 
@@ -30,6 +34,10 @@ class Conflict(DomainError):
 
 class PreconditionFailed(DomainError):
     status, title = 412, "Precondition failed"
+
+
+class PreconditionRequired(DomainError):
+    status, title = 428, "Precondition required"
 
 
 class PayloadTooLarge(DomainError):

@@ -10,14 +10,14 @@ from typing import Annotated, Any, TypeVar
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from sales_common.api import json_response
+from sales_common.api import PlainDigits, json_response
 from sales_common.dynamo import EntityStore
 from sales_common.pagination import decode_cursor, encode_cursor, link_header
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (default {DEFAULT_LIMIT}).")]
+Limit = Annotated[int, PlainDigits, Query(ge=1, le=MAX_LIMIT, description=f"Page size (default {DEFAULT_LIMIT}).")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="Opaque cursor from the previous page's Link.")]
 
 T = TypeVar("T")

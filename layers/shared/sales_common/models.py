@@ -5,10 +5,22 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictInt, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
 
 MAX_PRICE = Decimal("1000000")
+CENT = Decimal("0.01")
+MAX_ID = 2**53 - 1
+"""Ids and versions stay below 2**53: exact in every JSON client and far inside DynamoDB's 38 digits."""
 
 
 def _only_json_numbers(v: Any) -> Any:
@@ -18,10 +30,20 @@ def _only_json_numbers(v: Any) -> Any:
     return v
 
 
+def _whole_cents(v: Decimal) -> Decimal:
+    """At most 2 decimals, checked exactly (pydantic's decimal_places lets `1e-999999999` through),
+    and stored as cents so that no literal like `1.000...0` carries 40 digits into DynamoDB."""
+    cents = v.quantize(CENT)
+    if cents != v:
+        raise ValueError("must have at most 2 decimal places")
+    return cents
+
+
 Money = Annotated[
     Decimal,
     BeforeValidator(_only_json_numbers),
     Field(gt=0, le=MAX_PRICE, decimal_places=2),
+    AfterValidator(_whole_cents),
     WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1000000, "multipleOf": 0.01}),
 ]
 """A positive amount with at most 2 decimals, exact (Decimal end to end)."""
@@ -39,8 +61,21 @@ Amount = Annotated[
 """A stored exact amount in a response: a Decimal in Python, a JSON number on the wire. Our
 bounds (<= 13 significant digits) make the shortest float repr exact."""
 
-EntityId = Annotated[StrictInt, Field(ge=1)]
-Count = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
+
+def _integral(v: Any) -> Any:
+    """JSON Schema calls `1.0` an integer, so the API does too: an integral JSON number becomes an
+    int. Booleans, strings and fractions stay errors."""
+    if isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value():
+        return int(v)
+    return v
+
+
+Integer = Annotated[StrictInt, BeforeValidator(_integral)]
+"""A JSON integer (`3` or `3.0`), never a bool, string or fraction."""
+
+MAX_STOCK = 1_000_000_000
+EntityId = Annotated[Integer, Field(ge=1, le=MAX_ID)]
+Count = Annotated[Integer, Field(ge=0, le=MAX_STOCK)]
 
 
 class ApiModel(BaseModel):
