@@ -263,6 +263,7 @@ class LocalCloud:
         self.state_machine_arns: dict[str, str] = {}
         self.queues: dict[str, str] = {}  # logical id -> URL
         self._pollers: list[Any] = []  # SQS event sources (localcloud.event_sources)
+        self.secrets: dict[str, str] = {}
         self.routes: list[tuple[str, str, str]] = []  # (method, path, function)
         self.seeded: dict[str, list[dict[str, Any]]] = {}
         self.startup_seconds: float | None = None
@@ -337,6 +338,7 @@ class LocalCloud:
             )
             self.queues = tpl.create_queues(self.client("sqs"), template)
             self._load_state()
+            self._create_secrets(template)
             self._start_api(template)
             self._pollers = event_sources.start_pollers(template, self._runner, self.client("sqs"), self.queues)
             self._started = True
@@ -583,6 +585,18 @@ class LocalCloud:
                 flush=True,
             )
         self._state = state
+
+    def _create_secrets(self, template: Mapping[str, Any]) -> None:
+        """The template's secrets (the cursor key): kept in the state file with the items, so cursors
+        handed out before a restart stay valid; generated anew per start without a state file."""
+        kept = dict(self._state.secrets) if self._state is not None else {}
+        self.secrets = tpl.create_secrets(self.client("secretsmanager"), template, kept)
+        if self._state is not None and self.secrets != kept:
+            self._state.secrets = self.secrets
+            try:
+                self._state.save()  # a new key is on disk before any cursor is signed with it
+            except StateFileError as exc:
+                raise LocalCloudError(str(exc)) from None
 
     def _start_autosave(self) -> None:
         if self._state is not None:

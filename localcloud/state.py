@@ -12,7 +12,8 @@
   :class:`StateFileError`, and left untouched.
 * **Keeps what it does not know.** Tables in the file that the template does not define are not
   created, but are written back unchanged on every save.
-* **Private.** The file is created with mode 0600 (it holds customer data).
+* **Private.** The file is created with mode 0600 (it holds customer data, and the values of the
+  template's secrets under ``secretsmanager``: the cursor key lives as long as the file).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class StateFile:
         self.account = account
         self.region = region
         self.foreign: dict[str, list[Any]] = {}  # tables the template does not define, kept as read
+        self.secrets: dict[str, str] = {}  # Secrets Manager values by logical id (the cursor key)
         self.loaded = False  # False until load() succeeded: never overwrite a file we could not read
         self._saved_writes = -1
         self._stop = threading.Event()
@@ -72,6 +74,10 @@ class StateFile:
             )
         if data.get("version", VERSION) != VERSION:
             raise StateFileError(f"state file {self.path}: version {data.get('version')} is not supported")
+        secrets = data.get("secretsmanager", {})
+        if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
+            raise StateFileError(f"state file {self.path}: secretsmanager is not {{name: value}}; fix or remove it")
+        self.secrets = dict(secrets)
         return tables
 
     def load(self, dynamodb_client: Any) -> list[str]:
@@ -109,7 +115,10 @@ class StateFile:
             return
         writes = dynamodb_atomic.writes()
         try:
-            payload = json.dumps({"format": FORMAT, "version": VERSION, "dynamodb": self.snapshot()})
+            document: dict[str, Any] = {"format": FORMAT, "version": VERSION, "dynamodb": self.snapshot()}
+            if self.secrets:
+                document["secretsmanager"] = self.secrets
+            payload = json.dumps(document)
             self._write_atomically(payload.encode("utf-8"))
         except Exception as exc:
             raise StateFileError(f"cannot save the state file {self.path}: {exc}") from exc

@@ -23,6 +23,7 @@ __all__ = [
     "Resolver",
     "TemplateError",
     "create_queues",
+    "create_secrets",
     "create_state_machines",
     "create_tables",
     "load_template",
@@ -40,6 +41,7 @@ DUMMY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/localcloud-state-machine-role"
 
 TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+SECRET_TYPES = ("AWS::SecretsManager::Secret",)
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 QUEUE_TYPE = "AWS::SQS::Queue"
 
@@ -474,3 +476,47 @@ def create_queues(sqs_client: Any, template: Mapping[str, Any]) -> dict[str, str
                 QueueUrl=urls[logical_id], Attributes={"RedrivePolicy": attributes["RedrivePolicy"]}
             )
     return urls
+
+
+# ------------------------------------------------------------------ secrets
+def generate_secret_value(spec: Mapping[str, Any]) -> str:
+    """A fresh random value as Secrets Manager's GenerateSecretString makes it (length, excluded
+    characters; SecretStringTemplate/GenerateStringKey give a JSON object)."""
+    import secrets
+    import string
+
+    alphabet = string.ascii_letters + string.digits
+    if spec.get("ExcludePunctuation") not in (True, "true", "True"):
+        alphabet += string.punctuation
+    excluded = str(spec.get("ExcludeCharacters", ""))
+    alphabet = "".join(c for c in alphabet if c not in excluded)
+    value = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    template = spec.get("SecretStringTemplate")
+    if isinstance(template, str) and spec.get("GenerateStringKey"):
+        return json.dumps({**json.loads(template), str(spec["GenerateStringKey"]): value})
+    return value
+
+
+def create_secrets(client: Any, template: Mapping[str, Any], values: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Create every Secrets Manager secret of the template under its logical id (what ``!Ref``
+    resolves to locally); returns {logical id: value}.
+
+    A secret takes its value from `values` when given there (e.g. kept in a state file, so that
+    cursors survive a restart), else its literal SecretString, else a value generated as
+    GenerateSecretString describes. Idempotent: an existing secret gets the value as a new version.
+    """
+    out: dict[str, str] = {}
+    for logical_id, resource in resources_of_type(template, *SECRET_TYPES).items():
+        props = resource.get("Properties") or {}
+        value = (values or {}).get(logical_id)
+        if value is None:
+            literal = props.get("SecretString")
+            if literal is not None and not isinstance(literal, str):
+                raise TemplateError(f"Resources.{logical_id}.SecretString: only a literal string is supported locally")
+            value = literal if literal is not None else generate_secret_value(props.get("GenerateSecretString") or {})
+        try:
+            client.create_secret(Name=logical_id, SecretString=value)
+        except client.exceptions.ResourceExistsException:
+            client.put_secret_value(SecretId=logical_id, SecretString=value)
+        out[logical_id] = value
+    return out

@@ -47,6 +47,8 @@ class Cloud:
     state_machines: dict[str, str]
     sqs: Any = None
     queues: dict[str, str] | None = None
+    secretsmanager: Any = None
+    secrets: dict[str, str] | None = None
 
     def item(self, table: str, pk: str) -> dict[str, Any] | None:
         from sales_common.dynamo import from_item
@@ -61,7 +63,7 @@ class Cloud:
 
 
 @pytest.fixture(scope="session")
-def _aws_setup() -> tuple[Any, Any, dict[str, Any]]:
+def _aws_setup() -> tuple[tuple[Any, Any, Any, Any], dict[str, Any]]:
     """Once per session: moto's patches, the parsed template and boto3 clients. moto intercepts
     clients created before a mock starts, so they (and the handlers' cached clients) are reused
     across tests; each test still gets a fresh, empty emulated account."""
@@ -77,21 +79,34 @@ def _aws_setup() -> tuple[Any, Any, dict[str, Any]]:
         boto3.client("dynamodb", region_name="us-east-1"),
         boto3.client("stepfunctions", region_name="us-east-1"),
         boto3.client("sqs", region_name="us-east-1"),
+        boto3.client("secretsmanager", region_name="us-east-1"),
     )
     return clients, load_template(TEMPLATE)
 
 
 @pytest.fixture
-def cloud(_aws_setup: tuple[tuple[Any, Any, Any], dict[str, Any]]) -> Iterator[Cloud]:
+def cloud(_aws_setup: tuple[tuple[Any, Any, Any, Any], dict[str, Any]]) -> Iterator[Cloud]:
+    from aws_lambda_powertools.utilities import parameters
     from moto import mock_aws
 
-    from localcloud.template import create_queues, create_state_machines, create_tables
+    from localcloud.template import create_queues, create_secrets, create_state_machines, create_tables
 
-    (ddb, sfn, sqs), template = _aws_setup
+    (ddb, sfn, sqs, secrets), template = _aws_setup
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+        # Each test is a new deployment (fresh secret values) on new containers (empty caches).
+        parameters.clear_caches()
         tables = create_tables(ddb, template)
         queues = create_queues(sqs, template)
-        yield Cloud(ddb, sfn, tables, create_state_machines(sfn, template, ROOT), sqs, queues)
+        yield Cloud(
+            ddb,
+            sfn,
+            tables,
+            create_state_machines(sfn, template, ROOT),
+            sqs,
+            queues,
+            secretsmanager=secrets,
+            secrets=create_secrets(secrets, template),
+        )
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from customers.models import Customer, CustomerCreate, CustomerUpdate
 from customers.repository import CustomerStore
-from sales_common.listing import Page, fetch_page
+from sales_common.listing import Page, fetch_page, scope_of
 from sales_common.settings import load_settings
 
 ENTITY = "customer"
@@ -15,7 +15,7 @@ def default_store() -> CustomerStore:
 
 
 def list_customers(limit: int, cursor: str | None, store: CustomerStore | None = None) -> Page[Customer]:
-    return fetch_page(store or default_store(), limit, cursor, Customer.model_validate)
+    return fetch_page(store or default_store(), limit, cursor, Customer.model_validate, scope_of("/api/customers"))
 
 
 def get_customer(customer_id: int, store: CustomerStore | None = None) -> Customer:

@@ -16,7 +16,7 @@ from orders.settings import OrderSettings, PlacementSettings
 from orders.workflow import PlacementWorkflow
 from sales_common.dynamo import Condition, EntityStore, from_value, now_iso
 from sales_common.errors import Conflict, DomainError, ServiceUnavailable, Unprocessable
-from sales_common.listing import Page, fetch_page
+from sales_common.listing import Page, fetch_page, scope_of
 from sales_common.settings import load_settings
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ def list_orders(
         query = {"index": "byCustomer", "key_condition": "customerId = :c", "values": {":c": customer_id}}
     if status is not None:
         query["filter_by"] = Condition("#status = :status", {":status": status.value}, {"#status": "status"})
-    return fetch_page(store, limit, cursor, Order.model_validate, **query)
+    scope = scope_of("/api/orders", {"customerId": customer_id, "status": status.value if status else None})
+    return fetch_page(store, limit, cursor, Order.model_validate, scope, **query)
 
 
 def get_order(order_id: int, store: EntityStore | None = None) -> Order:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from products.models import Product, ProductCreate, ProductUpdate
 from sales_common.dynamo import EntityStore
-from sales_common.listing import Page, fetch_page
+from sales_common.listing import Page, fetch_page, scope_of
 from sales_common.settings import load_settings
 
 ENTITY = "product"
@@ -16,7 +16,7 @@ def default_store() -> EntityStore:
 
 
 def list_products(limit: int, cursor: str | None, store: EntityStore | None = None) -> Page[Product]:
-    return fetch_page(store or default_store(), limit, cursor, Product.model_validate)
+    return fetch_page(store or default_store(), limit, cursor, Product.model_validate, scope_of("/api/products"))
 
 
 def get_product(product_id: int, store: EntityStore | None = None) -> Product:

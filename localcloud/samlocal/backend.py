@@ -66,7 +66,7 @@ def serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
     from localcloud.server import load_env_vars_file, merge_env_vars, state_machine_env_overrides
-    from localcloud.template import create_queues, create_state_machines, create_tables, load_template
+    from localcloud.template import create_queues, create_secrets, create_state_machines, create_tables, load_template
 
     os.environ.update({**DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
     os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -95,6 +95,8 @@ def serve(args: argparse.Namespace) -> int:
     # The workflow sends pending releases here; `sam local start-api` runs no SQS event source,
     # so they wait in the queue (the Docker-free local cloud polls it).
     create_queues(boto3.client("sqs", endpoint_url=local_url, region_name=REGION), template)
+    # A fresh cursor-signing key (and any other secret) per backend run.
+    create_secrets(boto3.client("secretsmanager", endpoint_url=local_url, region_name=REGION), template)
     arns = create_state_machines(
         boto3.client("stepfunctions", endpoint_url=local_url, region_name=REGION),
         template,

@@ -9,18 +9,29 @@ from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import Field
 
 from sales_common.api import PlainDigits, json_response
 from sales_common.dynamo import EntityStore
+from sales_common.errors import ConfigurationError
 from sales_common.pagination import decode_cursor, encode_cursor, link_header
+from sales_common.settings import ServiceSettings, load_settings
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+SECRET_MAX_AGE = 300
+MIN_KEY_CHARS = 32
 
 Limit = Annotated[int, PlainDigits, Query(ge=1, le=MAX_LIMIT, description=f"Page size (default {DEFAULT_LIMIT}).")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="Opaque cursor from the previous page's Link.")]
 
 T = TypeVar("T")
+
+
+class CursorSettings(ServiceSettings):
+    """List functions also need the secret that signs their cursors."""
+
+    CURSOR_SECRET_ID: str = Field(min_length=1, description="ARN (or name) of the cursor signing secret")
 
 
 @dataclass(frozen=True)
@@ -29,17 +40,39 @@ class Page[T]:
     cursor: str | None
 
 
+def scope_of(path: str, filters: Mapping[str, Any] | None = None) -> str:
+    """What a cursor is bound to: the list's path and its filters (in a canonical order)."""
+    from urllib.parse import urlencode
+
+    given = {k: str(v) for k, v in sorted((filters or {}).items()) if v is not None}
+    return f"{path}?{urlencode(given)}"
+
+
+def signing_key() -> str:
+    """The deployment's cursor key, from the Secrets Manager secret CURSOR_SECRET_ID names. Read
+    once per warm container (powertools' parameters cache, refreshed after SECRET_MAX_AGE seconds,
+    so a rotation reaches every container). No default: without the setting the function refuses."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    settings = load_settings(CursorSettings)
+    value = get_secret(settings.CURSOR_SECRET_ID, max_age=SECRET_MAX_AGE)
+    if not isinstance(value, str) or len(value) < MIN_KEY_CHARS:
+        raise ConfigurationError(f"secret {settings.CURSOR_SECRET_ID} is not a string of >= {MIN_KEY_CHARS} characters")
+    return value
+
+
 def fetch_page[T](
     store: EntityStore,
     limit: int,
     cursor: str | None,
     convert: Callable[[dict[str, Any]], T],
+    scope: str,
     **query: Any,
 ) -> Page[T]:
-    key = store.settings.CURSOR_SIGNING_KEY
-    start = decode_cursor(cursor, key) if cursor else None
+    """One page; `scope` (see `scope_of`) binds the cursors given and issued to this list and filter."""
+    start = decode_cursor(cursor, signing_key(), scope) if cursor else None
     items, last = store.page(limit, start, **query)
-    return Page([convert(i) for i in items], encode_cursor(last, key) if last else None)
+    return Page([convert(i) for i in items], encode_cursor(last, signing_key(), scope) if last else None)
 
 
 def page_response(page: Page[Any], path: str, limit: int, query: Mapping[str, str] | None = None) -> Response[Any]:

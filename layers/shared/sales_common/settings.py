@@ -25,8 +25,6 @@ class ServiceSettings(BaseModel):
     AWS_ENDPOINT_URL: str | None = None
     AWS_REGION: str | None = None
     AWS_DEFAULT_REGION: str | None = None
-    # Signs pagination cursors so a tampered one is rejected. Set per stage in production.
-    CURSOR_SIGNING_KEY: str = "sales-cursor-v1"
 
     @property
     def endpoint_url(self) -> str | None:
