@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from orders.catalog import Catalog, Quote
-from orders.models import TRANSITIONS, Order, OrderCreate, OrderItemIn, OrderStatus
+from orders.models import MAX_QUANTITY, TRANSITIONS, Order, OrderCreate, OrderItemIn, OrderStatus
 from orders.repository import OrderStore
 from orders.settings import OrderSettings, PlacementSettings
 from orders.workflow import PlacementWorkflow
@@ -110,8 +110,9 @@ def place_order(
 
 
 def merge_lines(items: Iterable[OrderItemIn]) -> dict[int, OrderItemIn]:
-    """Repeated productIds are merged into one line (quantities added). Two lines for the same
-    product that name different prices contradict each other: 422."""
+    """Repeated productIds are merged into one line (quantities added), which obeys the per-line
+    cap like any line. Two lines for the same product that name different prices contradict each
+    other: 422."""
     merged: dict[int, OrderItemIn] = {}
     for item in items:
         seen = merged.get(item.product_id)
@@ -122,6 +123,17 @@ def merge_lines(items: Iterable[OrderItemIn]) -> dict[int, OrderItemIn]:
             raise Unprocessable(f"Product {item.product_id} appears twice with different prices.")
         seen.quantity += item.quantity
         seen.price = seen.price if seen.price is not None else item.price
+        if seen.quantity > MAX_QUANTITY:
+            raise Unprocessable(
+                f"Product {item.product_id}: its lines add up to more than {MAX_QUANTITY} units.",
+                errors=[
+                    {
+                        "field": "items",
+                        "message": f"quantities of product {item.product_id} add up to more than {MAX_QUANTITY}",
+                        "type": "less_than_equal",
+                    }
+                ],
+            )
     return merged
 
 

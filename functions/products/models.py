@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictStr, model_validator
 
-from sales_common.models import Amount, ApiModel, Count, Money, StoredModel
+from sales_common.models import MAX_STOCK, Amount, ApiModel, Count, Integer, Money, StoredModel
 
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 Description = Annotated[StrictStr, Field(max_length=2000)]
@@ -34,6 +34,28 @@ class ProductUpdate(ApiModel):
         for field in ("name", "price", "stock"):
             if field in self.model_fields_set and getattr(self, field) is None:
                 raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class StockAdjustmentCreate(ApiModel):
+    """POST /api/products/{id}/stock-adjustments: a relative change, e.g. goods received (+) or
+    written off (-)."""
+
+    delta: Annotated[
+        Integer,
+        Field(
+            ge=-MAX_STOCK,
+            le=MAX_STOCK,
+            json_schema_extra={"not": {"const": 0}},
+            description="Units to add (< 0: remove).",
+        ),
+    ]
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=200, description="Why, for the audit record.")]
+
+    @model_validator(mode="after")
+    def _not_zero(self) -> StockAdjustmentCreate:
+        if self.delta == 0:
+            raise ValueError("delta must not be 0")
         return self
 
 

@@ -145,7 +145,8 @@ def test_if_match_that_is_no_etag_is_400_and_changes_nothing(api, cloud, value):
 
 
 def test_put_unknown_product_is_404_and_creates_nothing(api, cloud):
-    assert api.put("/api/products/7", {"stock": 1}).status == 404
+    assert api.put("/api/products/7", {"stock": 1}, headers={"If-Match": '"1"'}).status == 404
+    assert api.put("/api/products/7", {"name": "x"}).status == 404
     assert cloud.item("ProductsTable", "PRODUCT#7") is None
 
 
@@ -165,6 +166,6 @@ def test_delete_then_gone(api, cloud):
 
 def test_delete_with_stale_if_match_is_412(api):
     create(api)
-    api.put("/api/products/1", {"stock": 1})
+    api.put("/api/products/1", {"name": "Laptop 2"})
     assert api.delete("/api/products/1", headers={"If-Match": '"1"'}).status == 412
     assert api.get("/api/products/1").status == 200

@@ -18,7 +18,7 @@ logger, metrics = observability("products")
     "/api/products/<id>",
     summary="Update a product",
     tags=["products"],
-    responses=responses(200, 400, 404, 412, 413, 415, 422, headers=("ETag",)),
+    responses=responses(200, 400, 404, 412, 413, 415, 422, 428, headers=("ETag",)),
 )
 def update_product(
     id: IdPath,
