@@ -70,7 +70,7 @@ load: install ## Locust load test (~40 s, loopback only) on the local cloud + st
 	$(BIN)/python -m tests.load.run $(ARGS)
 
 contract: install ## schemathesis contract and fuzz tests against the local cloud (also part of make test)
-	$(BIN)/pytest -m contract tests/contract -p no:cacheprovider
+	CONTRACT_EXAMPLES=500 $(BIN)/pytest -n 2 -m contract tests/contract -p no:cacheprovider
 
 bench: install ## Benchmarks against a bare boto3 baseline; prints a table, writes .localcloud/bench.json
 	$(BIN)/python -m tests.benchmarks.run $(ARGS)

@@ -138,6 +138,43 @@ def _tidy(operation: dict[str, Any]) -> None:
     operation["responses"] = {status: responses[status] for status in sorted(responses)}
 
 
+def _absent_not_null(operation: dict[str, Any]) -> None:
+    """An optional parameter is either sent or absent; it is never null. powertools documents
+    `str | None = None` as `anyOf: [{...}, {"type": "null"}]`, which tells a client (and
+    schemathesis) that the text `null` is a valid header or query value: it is not."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        options = [o for o in schema.get("anyOf", []) if o != {"type": "null"}]
+        if "anyOf" in schema and len(options) == 1:
+            del schema["anyOf"]
+            schema.update(options[0])
+
+
+def _add_links(paths: dict[str, dict[str, Any]]) -> None:
+    """OpenAPI links from each create (201) to the operations on what it created: the new id, and
+    its ETag as If-Match where the operation honours one. Clients and schemathesis' stateful
+    phase follow them."""
+    for path, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        links: dict[str, Any] = {}
+        for other_path, other_ops in paths.items():
+            if not other_path.startswith(f"{path}/{{id}}"):
+                continue
+            for method, operation in other_ops.items():
+                parameters: dict[str, str] = {"path.id": "$response.body#/id"}
+                if any(p.get("name") == "if-match" for p in operation.get("parameters", [])):
+                    parameters["header.if-match"] = "$response.header.ETag"
+                links[operation["operationId"]] = {
+                    "operationId": operation["operationId"],
+                    "parameters": parameters,
+                    "description": f"{method.upper()} {other_path} on the created entity.",
+                }
+        if links:
+            created["links"] = links
+
+
 def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
     """One OpenAPI 3.1 document for every route template.yaml declares, from the handlers' code."""
     from localcloud.template import load_template
@@ -165,6 +202,7 @@ def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
         if route.method in paths.get(route.path, {}):
             raise SpecError(f"{route.method.upper()} {route.path} is routed to two functions")
         _tidy(operation)
+        _absent_not_null(operation)
         paths.setdefault(route.path, {})[route.method] = operation
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             if name in schemas and schemas[name] != schema:
@@ -175,6 +213,7 @@ def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
             owners.setdefault(name, route.function)
 
     ordered_paths = {path: {m: paths[path][m] for m in HTTP_METHODS if m in paths[path]} for path in sorted(paths)}
+    _add_links(ordered_paths)
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": version, "description": DESCRIPTION},

@@ -5,15 +5,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from pydantic.alias_generators import to_camel
 
-from sales_common.models import Amount, ApiModel, EntityId, Integer, Money, StoredModel
+from sales_common.models import Amount, ApiModel, EntityId, Integral, Money, StoredModel
 
 MAX_ITEMS = 25
 MAX_QUANTITY = 1000
 
-Quantity = Annotated[Integer, Field(ge=1, le=MAX_QUANTITY)]
+Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY), Integral]
 
 
 class OrderStatus(StrEnum):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StrictStr, model_validator
+from pydantic import ConfigDict, Field, StrictInt, StrictStr, model_validator
 
-from sales_common.models import MAX_STOCK, Amount, ApiModel, Count, Integer, Money, StoredModel
+from sales_common.models import MAX_STOCK, Amount, ApiModel, Count, Integral, Money, StoredModel, partial_update_schema
 
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 Description = Annotated[StrictStr, Field(max_length=2000)]
@@ -20,7 +20,10 @@ class ProductCreate(ApiModel):
 
 
 class ProductUpdate(ApiModel):
-    """PUT body: only the given fields change."""
+    """PUT body: only the given fields change (at least one); `description: null` clears it.
+    Setting `stock` needs If-Match (428 without)."""
+
+    model_config = ConfigDict(json_schema_extra=partial_update_schema("name", "price", "stock"))
 
     name: Name | None = None
     price: Money | None = None
@@ -42,13 +45,14 @@ class StockAdjustmentCreate(ApiModel):
     written off (-)."""
 
     delta: Annotated[
-        Integer,
+        StrictInt,
         Field(
             ge=-MAX_STOCK,
             le=MAX_STOCK,
             json_schema_extra={"not": {"const": 0}},
-            description="Units to add (< 0: remove).",
+            description="Units to add (negative: to remove); not 0.",
         ),
+        Integral,
     ]
     reason: Annotated[StrictStr, Field(min_length=1, max_length=200, description="Why, for the audit record.")]
 

@@ -263,3 +263,10 @@ def test_no_hostile_json_body_reaches_a_5xx(api, method, path, raw, if_match):
     if reply.status >= 400:
         assert reply.header("Content-Type") == "application/problem+json"
         assert reply.json["status"] == reply.status
+
+
+def test_the_documented_special_use_domains_are_the_ones_email_validator_refuses():
+    import email_validator
+    from customers.models import SPECIAL_USE_DOMAINS
+
+    assert sorted(SPECIAL_USE_DOMAINS) == sorted(email_validator.SPECIAL_USE_DOMAIN_NAMES)

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from orders import service
 from orders.models import Order, OrderStatus
-from sales_common.api import PlainDigits, create_app, responses
+from sales_common.api import create_app, responses
 from sales_common.listing import DEFAULT_LIMIT, Cursor, Limit, page_response
 from sales_common.models import MAX_ID
 from sales_common.observability import entrypoint, observability
@@ -20,7 +20,7 @@ logger, metrics = observability("orders")
 def list_orders(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-    customer_id: Annotated[int | None, PlainDigits, Query(alias="customerId", ge=1, le=MAX_ID)] = None,
+    customer_id: Annotated[int | None, Query(alias="customerId", ge=1, le=MAX_ID)] = None,
     status: Annotated[OrderStatus | None, Query()] = None,
 ) -> Response[list[Order]]:
     page = service.list_orders(limit, cursor, customer_id, status)

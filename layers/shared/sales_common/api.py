@@ -20,7 +20,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-from pydantic import BeforeValidator
 
 from sales_common import jsonbody
 from sales_common.errors import DomainError
@@ -48,25 +47,12 @@ loads = jsonbody.loads
 # browser, and never content-sniffed into something other than the declared type.
 SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
-_ID_TEXT = re.compile(r"[1-9][0-9]{0,15}")
+# Integer path and query parameters, written as plain decimal digits. pydantic's lax int parsing
+# would take `1.0`, `+1`, ` 1`, `01` and `1_0` as 1 (or 10); `resolve` refuses them first.
+INTEGER_PARAMETERS = ("id", "limit", "customerId")
+_DIGITS = re.compile(r"0|[1-9][0-9]{0,15}")
 
-
-def _strict_id(value: Any) -> Any:
-    """Path and query ids are plain decimal digits: `1.0`, `+1`, ` 1`, `01` and `1_0` are not ids
-    (pydantic's lax int parsing would accept every one of them as 1 or 10)."""
-    if isinstance(value, str) and not _ID_TEXT.fullmatch(value):
-        raise ValueError("must be a positive integer written in plain decimal digits")
-    return value
-
-
-PlainDigits = BeforeValidator(_strict_id)
-"""For every integer path or query parameter."""
-
-IdPath = Annotated[
-    int,
-    PlainDigits,
-    Path(ge=1, le=MAX_ID, description="The entity's id: a positive integer in plain decimal digits."),
-]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The entity's id: a positive integer.")]
 """The `{id}` of a route."""
 
 IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,16}"|[0-9]{1,16})$'
@@ -198,11 +184,11 @@ def _media_type(event: dict[str, Any]) -> str:
     return value.split(";", 1)[0].strip().lower()
 
 
-def _early_problem(status: int, title: str, detail: str) -> dict[str, Any]:
+def _early_problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "statusCode": status,
         "headers": {"Content-Type": PROBLEM_JSON},
-        "body": problem(status, title, detail).body,
+        "body": problem(status, title, detail, errors).body,
         "isBase64Encoded": False,
     }
 
@@ -220,7 +206,20 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaC
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "").upper()
     if method in _BODY_METHODS and body and _media_type(event) != "application/json":
         return _secure(_early_problem(415, "Unsupported media type", "Send the request body as application/json."))
+    bad = _non_digit_parameters(event)
+    if bad:
+        detail = "The path, query or header parameters are invalid."
+        return _secure(_early_problem(400, "Invalid request parameters", detail, bad))
     return _secure(app.resolve(event, context))
+
+
+def _non_digit_parameters(event: dict[str, Any]) -> list[dict[str, Any]]:
+    given = {**(event.get("queryStringParameters") or {}), **(event.get("pathParameters") or {})}
+    return [
+        {"field": name, "message": "must be an integer written in plain decimal digits", "type": "int_parsing"}
+        for name in INTEGER_PARAMETERS
+        if name in given and not _DIGITS.fullmatch(str(given[name]))
+    ]
 
 
 def _body_bytes(body: str, base64_encoded: bool) -> int:

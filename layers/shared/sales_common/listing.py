@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import Field
 
-from sales_common.api import PlainDigits, json_response
+from sales_common.api import json_response
 from sales_common.dynamo import EntityStore
 from sales_common.errors import ConfigurationError
 from sales_common.pagination import decode_cursor, encode_cursor, link_header
@@ -22,8 +22,16 @@ MAX_LIMIT = 100
 SECRET_MAX_AGE = 300
 MIN_KEY_CHARS = 32
 
-Limit = Annotated[int, PlainDigits, Query(ge=1, le=MAX_LIMIT, description=f"Page size (default {DEFAULT_LIMIT}).")]
-Cursor = Annotated[str | None, Query(max_length=2048, description="Opaque cursor from the previous page's Link.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (default {DEFAULT_LIMIT}).")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        min_length=22,
+        max_length=2048,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Opaque cursor from the previous page's Link; valid for that list and filter only.",
+    ),
+]
 
 T = TypeVar("T")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -70,24 +71,42 @@ def _integral(v: Any) -> Any:
     return v
 
 
-Integer = Annotated[StrictInt, BeforeValidator(_integral)]
-"""A JSON integer (`3` or `3.0`), never a bool, string or fraction."""
+Integral = BeforeValidator(_integral)
+"""Put after the bounds (`Annotated[StrictInt, Field(ge=..), Integral]`): the JSON schema then
+shows them as minimum/maximum of the integer."""
 
 MAX_STOCK = 1_000_000_000
-EntityId = Annotated[Integer, Field(ge=1, le=MAX_ID)]
-Count = Annotated[Integer, Field(ge=0, le=MAX_STOCK)]
+EntityId = Annotated[StrictInt, Field(ge=1, le=MAX_ID), Integral]
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_STOCK), Integral]
 
 
 class ApiModel(BaseModel):
-    """Base for request bodies: camelCase on the wire, unknown fields rejected."""
+    """Base for request bodies: camelCase on the wire, unknown fields rejected. Strings are taken
+    as sent (no stripping), so that what the JSON schema accepts (`minLength`) is what the API
+    accepts."""
 
     model_config = ConfigDict(
         extra="forbid",
         alias_generator=to_camel,
         populate_by_name=True,
-        str_strip_whitespace=True,
         strict=False,
     )
+
+
+def partial_update_schema(*not_null: str) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` for a PUT body: at least one property (`minProperties`), and `not_null`
+    properties documented without the `null` that `X | None = None` adds (None there only means
+    "not given"; an explicit null is refused by the model)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["minProperties"] = 1
+        for name in not_null:
+            prop = schema["properties"][name]
+            options = [o for o in prop.pop("anyOf", []) if o != {"type": "null"}]
+            prop.update(options[0] if len(options) == 1 else {"anyOf": options})
+            prop.pop("default", None)
+
+    return extra
 
 
 class StoredModel(BaseModel):
