@@ -267,6 +267,7 @@ def test_no_hostile_json_body_reaches_a_5xx(api, method, path, raw, if_match):
 
 def test_the_documented_special_use_domains_are_the_ones_email_validator_refuses():
     import email_validator
+
     from customers.models import SPECIAL_USE_DOMAINS
 
     assert sorted(SPECIAL_USE_DOMAINS) == sorted(email_validator.SPECIAL_USE_DOMAIN_NAMES)
