@@ -37,6 +37,7 @@ pytestmark = pytest.mark.contract
 
 SEED = 20_260_101
 MAX_EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "50"))  # per operation, fuzzing phase
+STATEFUL_EXAMPLES = 15
 CHECKS = [check for check in REGISTRY.get_all() if check.__name__ != "unsupported_method"]
 
 DOCUMENT = json.loads(openapi.COMMITTED.read_text(encoding="utf-8"))
@@ -51,7 +52,26 @@ config = schemathesis.Config.from_dict(
         "seed": SEED,
         "request-timeout": 30,
         "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
-        "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}},
+        "checks": {
+            "positive_data_acceptance": {"expected-statuses": ACCEPTED},
+            # schemathesis' defaults, plus 413: an oversized body is refused before it is parsed.
+            "negative_data_rejection": {
+                "expected-statuses": [
+                    "400",
+                    "401",
+                    "403",
+                    "404",
+                    "405",
+                    "406",
+                    "409",
+                    "413",
+                    "415",
+                    "422",
+                    "428",
+                    "429",
+                ]
+            },
+        },
         "operations": [
             {
                 "include-method": "POST",
@@ -119,4 +139,7 @@ def test_linked_call_sequences_conform(contract_cloud) -> None:
         def validate_response(self, response, case, additional_checks=(), **kwargs):
             case.validate_response(response, checks=CHECKS)
 
-    Workflow.run(settings=settings(max_examples=max(10, MAX_EXAMPLES // 5), stateful_step_count=6, deadline=None))
+    # Bounded on purpose: which links a step can follow depends on the live server's state, which
+    # other examples change; with many more examples Hypothesis reports that as
+    # FlakyStrategyDefinition ("data generation depending on external state").
+    Workflow.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=6, deadline=None))

@@ -46,7 +46,7 @@ def test_list_pagination_over_http(http, product):
     [
         ("post", "/api/products", {"data": "{oops", "headers": {"Content-Type": "application/json"}}, 400),
         ("post", "/api/products", {"json": {"name": "", "price": -1}}, 422),
-        ("post", "/api/products", {"json": {"name": "x", "price": 1, "description": "d" * 20000}}, 413),
+        ("post", "/api/products", {"json": {"name": "x", "price": 1, "description": "d" * 40000}}, 413),
         ("get", "/api/products/abc", {}, 400),
         ("get", "/api/products/999999", {}, 404),
         ("get", "/api/customers/999999", {}, 404),

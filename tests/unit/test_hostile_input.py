@@ -121,10 +121,18 @@ def test_body_without_content_type_is_415(api, cloud):
     assert cloud.scan("ProductsTable") == []
 
 
+def test_largest_schema_valid_body_fits_the_limit(api):
+    """2,200 astral characters, JSON-escaped as 12 bytes each: about 26.5 KB, still accepted."""
+    body = {"name": "\U0001f600" * 200, "price": 1, "description": "\U0001f600" * 2000, "stock": 1}
+    raw = json.dumps(body)  # ensure_ascii: \ud83d\ude00 per character
+    assert len(raw) > 26_000
+    assert api.post("/api/products", raw_body=raw).status == 201
+
+
 def test_body_limit_counts_bytes_not_characters(api, cloud):
-    # 6,000 characters, 18,000 bytes: over the 16 KiB limit although under it in characters.
-    r = api.post("/api/products", {**PRODUCT, "description": "€" * 6000})
-    assert "16384-byte limit" in problem(r, 413)["detail"]
+    # 12,000 characters, 36,000 bytes: over the 32 KiB limit although under it in characters.
+    r = api.post("/api/products", {**PRODUCT, "description": "€" * 12_000})
+    assert "32768-byte limit" in problem(r, 413)["detail"]
     assert cloud.scan("ProductsTable") == []
     assert api.post("/api/products", {**PRODUCT, "description": "€" * 600}).status == 201
 

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 PROBLEM_JSON = "application/problem+json"
-DEFAULT_MAX_BODY_BYTES = 16 * 1024
+# The largest schema-valid body is a product: 2,200 characters of name and description, each up to
+# 12 bytes when JSON-escaped as a surrogate pair (\ud83d\ude00): about 26.5 KB. 32 KiB admits it.
+DEFAULT_MAX_BODY_BYTES = 32 * 1024
 _log = logging.getLogger("sales_common")
 
 
@@ -122,7 +124,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     409: "The request conflicts with the current state (e.g. duplicate email, disallowed status change).",
     412: "If-Match names a version other than the entity's current one.",
     428: "Setting `stock` needs If-Match with the version you read (or use POST .../stock-adjustments).",
-    413: "The request body exceeds MAX_BODY_BYTES (16 KiB by default).",
+    413: "The request body exceeds MAX_BODY_BYTES (32 KiB by default), counted in bytes.",
     415: "The request body is not application/json.",
     422: "Missing, unknown or invalid fields; every bad field is listed in `errors`.",
     500: "Unexpected error; it was logged and no details are returned.",

@@ -26,10 +26,10 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (defaul
 Cursor = Annotated[
     str | None,
     Query(
-        min_length=22,
         max_length=2048,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="Opaque cursor from the previous page's Link; valid for that list and filter only.",
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="Opaque cursor from the previous page's Link; valid for that list and filter only "
+        "(empty: the first page).",
     ),
 ]
 
