@@ -86,15 +86,15 @@ def _aws_setup() -> tuple[tuple[Any, Any, Any, Any], dict[str, Any]]:
 
 @pytest.fixture
 def cloud(_aws_setup: tuple[tuple[Any, Any, Any, Any], dict[str, Any]]) -> Iterator[Cloud]:
-    from aws_lambda_powertools.utilities import parameters
     from moto import mock_aws
 
     from localcloud.template import create_queues, create_secrets, create_state_machines, create_tables
+    from sales_common.listing import forget_signing_keys
 
     (ddb, sfn, sqs, secrets), template = _aws_setup
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
         # Each test is a new deployment (fresh secret values) on new containers (empty caches).
-        parameters.clear_caches()
+        forget_signing_keys()
         tables = create_tables(ddb, template)
         queues = create_queues(sqs, template)
         yield Cloud(

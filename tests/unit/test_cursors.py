@@ -58,11 +58,11 @@ def test_cursor_forged_with_the_old_public_key_is_400(shop):
 
 
 def test_rotated_secret_invalidates_old_cursors_cleanly(shop, cloud):
-    from aws_lambda_powertools.utilities import parameters
+    from sales_common.listing import forget_signing_keys
 
     cursor = next_cursor(shop.get("/api/products", query={"limit": 1}))
     cloud.secretsmanager.put_secret_value(SecretId="CursorSigningSecret", SecretString="r" * 64)
-    parameters.clear_caches()  # a container that reads the rotated secret
+    forget_signing_keys()  # a container that reads the rotated secret
     r = shop.get("/api/products", query={"cursor": cursor})
     assert r.status == 400
     assert r.header("Content-Type") == "application/problem+json"

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from sales_common.settings import ServiceSettings
 
-ServiceName = Literal["dynamodb", "stepfunctions"]
+ServiceName = Literal["dynamodb", "stepfunctions", "secretsmanager"]
 _clients: dict[tuple[str, str | None, str | None], Any] = {}
 _lock = threading.Lock()
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import Field
 
+from sales_common import aws
 from sales_common.api import json_response
 from sales_common.dynamo import EntityStore
 from sales_common.errors import ConfigurationError
@@ -56,17 +57,36 @@ def scope_of(path: str, filters: Mapping[str, Any] | None = None) -> str:
     return f"{path}?{urlencode(given)}"
 
 
+_providers: dict[int, Any] = {}
+
+
+def _secrets_provider(settings: CursorSettings) -> Any:
+    """powertools' SecretsProvider over the shared client for these settings' endpoint and region
+    (one per client, so an emulator restarted on another port never meets a stale client)."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    client = aws.client("secretsmanager", settings)
+    provider = _providers.get(id(client))
+    if provider is None:
+        provider = _providers.setdefault(id(client), SecretsProvider(boto3_client=client))
+    return provider
+
+
 def signing_key() -> str:
     """The deployment's cursor key, from the Secrets Manager secret CURSOR_SECRET_ID names. Read
     once per warm container (powertools' parameters cache, refreshed after SECRET_MAX_AGE seconds,
     so a rotation reaches every container). No default: without the setting the function refuses."""
-    from aws_lambda_powertools.utilities.parameters import get_secret
-
     settings = load_settings(CursorSettings)
-    value = get_secret(settings.CURSOR_SECRET_ID, max_age=SECRET_MAX_AGE)
+    value = _secrets_provider(settings).get(settings.CURSOR_SECRET_ID, max_age=SECRET_MAX_AGE)
     if not isinstance(value, str) or len(value) < MIN_KEY_CHARS:
         raise ConfigurationError(f"secret {settings.CURSOR_SECRET_ID} is not a string of >= {MIN_KEY_CHARS} characters")
     return value
+
+
+def forget_signing_keys() -> None:
+    """Drop the cached keys: what a new container starts with (tests use it after a rotation)."""
+    for provider in _providers.values():
+        provider.clear_cache()
 
 
 def fetch_page[T](
