@@ -130,11 +130,14 @@ def test_largest_schema_valid_body_fits_the_limit(api):
 
 
 def test_body_limit_counts_bytes_not_characters(api, cloud):
-    # 12,000 characters, 36,000 bytes: over the 32 KiB limit although under it in characters.
-    r = api.post("/api/products", {**PRODUCT, "description": "€" * 12_000})
-    assert "32768-byte limit" in problem(r, 413)["detail"]
+    # 12,000 characters sent as UTF-8 (not \u-escaped): 36,000 bytes, over the 32 KiB limit
+    # although under it in characters.
+    raw = json.dumps({**PRODUCT, "description": "€" * 12_000}, ensure_ascii=False)
+    assert len(raw) < 32_768 < len(raw.encode())
+    assert "32768-byte limit" in problem(api.post("/api/products", raw_body=raw), 413)["detail"]
     assert cloud.scan("ProductsTable") == []
-    assert api.post("/api/products", {**PRODUCT, "description": "€" * 600}).status == 201
+    small = json.dumps({**PRODUCT, "description": "€" * 600}, ensure_ascii=False)
+    assert api.post("/api/products", raw_body=small).status == 201
 
 
 @pytest.mark.parametrize(
