@@ -59,10 +59,10 @@ def install() -> None:
             _fix_heap_keys(program)
         return program, tree
 
-    AmazonStateLanguageParser.parse = staticmethod(parse_once)  # type: ignore[method-assign,assignment]
+    AmazonStateLanguageParser.parse = staticmethod(parse_once)  # type: ignore[method-assign]
 
     from moto.stepfunctions.parser.asl.component.common.path import result_path
     from moto.stepfunctions.parser.asl.utils import json_path
 
     for module in (json_path, result_path):  # each imports its own jsonpath_ng `parse`
-        module.parse = functools.lru_cache(maxsize=_PATHS_CACHE_SIZE)(module.parse)  # type: ignore[assignment]
+        module.parse = functools.lru_cache(maxsize=_PATHS_CACHE_SIZE)(module.parse)  # type: ignore[attr-defined]

@@ -153,7 +153,7 @@ class SqsPoller(threading.Thread):
         if not self.source.report_batch_item_failures or not isinstance(result, dict):
             return set()
         failures = result.get("batchItemFailures") or []
-        return {f.get("itemIdentifier") for f in failures if isinstance(f, dict)} & everything
+        return {str(f.get("itemIdentifier")) for f in failures if isinstance(f, dict)} & everything
 
 
 def start_pollers(

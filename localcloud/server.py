@@ -112,7 +112,7 @@ def _werkzeug_handler() -> Any:
 def _quiet(handler_class: Any) -> Any:
     """moto's request lines would drown the API's; log only errors."""
 
-    class Quiet(handler_class):  # type: ignore[misc, valid-type]
+    class Quiet(handler_class):
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
             pass
 
@@ -492,7 +492,7 @@ class LocalCloud:
             aws_region=REGION,
             env_vars_values=self._env_vars_values(template),
         )
-        stderr = StreamWriter(_CurrentStderr(), auto_flush=True)  # type: ignore[arg-type]
+        stderr = StreamWriter(_CurrentStderr(), auto_flush=True)
         service = LocalApigwService(
             api=api, lambda_runner=self._runner, port=self.api_port, host=self.host, stderr=stderr
         )
@@ -523,7 +523,7 @@ class LocalCloud:
             logical_id,
             json.dumps(event),
             stdout=StreamWriter(out),
-            stderr=StreamWriter(_CurrentStderr(), auto_flush=True),  # type: ignore[arg-type]
+            stderr=StreamWriter(_CurrentStderr(), auto_flush=True),
         )
         result = json.loads(out.getvalue() or "null")
         if (

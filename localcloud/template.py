@@ -63,7 +63,7 @@ def load_template(path: str | Path) -> dict[str, Any]:
     template = yaml_parse(text)
     if not isinstance(template, Mapping) or not isinstance(template.get("Resources"), Mapping):
         raise TemplateError(f"{path}: not a CloudFormation/SAM template (no Resources)")
-    return _plain(template)
+    return _plain(template)  # type: ignore[no-any-return]
 
 
 def _plain(value: Any) -> Any:
@@ -348,7 +348,7 @@ def _cfn_definition(props: Mapping[str, Any], template_dir: str | Path, where: s
     if "Definition" in props:
         return json.dumps(props["Definition"])
     if isinstance(props.get("DefinitionString"), str):
-        return props["DefinitionString"]
+        return str(props["DefinitionString"])
     raise TemplateError(f"{where}: only Definition / literal DefinitionString are supported locally")
 
 
