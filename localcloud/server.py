@@ -748,17 +748,3 @@ class LocalCloudProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
-
-
-def wait_for_http(url: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import re
 import threading
 import time
@@ -162,10 +161,3 @@ def _sync_output(execution: Any, timed_out: bool = False) -> dict[str, Any]:
         out.setdefault("error", "States.Timeout")
         out.setdefault("cause", "The execution timed out")
     return out
-
-
-def apply_local_env(environ: Any = None) -> None:
-    """Set :data:`LOCAL_ENV` in ``environ`` (default ``os.environ``) -- for fixtures / startup."""
-    target = os.environ if environ is None else environ
-    for key, value in LOCAL_ENV.items():
-        target[key] = value

@@ -39,7 +39,7 @@ ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
 DUMMY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/localcloud-state-machine-role"
 
-TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
+TABLE_TYPES = ("AWS::DynamoDB::Table",)
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 SECRET_TYPES = ("AWS::SecretsManager::Secret",)
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
@@ -206,10 +206,7 @@ def table_definitions(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for logical_id, resource in resources_of_type(template, *TABLE_TYPES).items():
         props = resource.get("Properties") or {}
-        if resource["Type"] == "AWS::Serverless::SimpleTable":
-            out[logical_id] = _simple_table(logical_id, props)
-        else:
-            out[logical_id] = _dynamodb_table(logical_id, props, resolver)
+        out[logical_id] = _dynamodb_table(logical_id, props, resolver)
     return out
 
 
@@ -257,22 +254,6 @@ def _throughput(value: Mapping[str, Any] | None) -> dict[str, int]:
         "ReadCapacityUnits": int(value.get("ReadCapacityUnits", 5)),
         "WriteCapacityUnits": int(value.get("WriteCapacityUnits", 5)),
     }
-
-
-def _simple_table(logical_id: str, props: Mapping[str, Any]) -> dict[str, Any]:
-    pk = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
-    attr_type = {"String": "S", "Number": "N", "Binary": "B"}[pk.get("Type", "String")]
-    kwargs: dict[str, Any] = {
-        "TableName": logical_id,
-        "KeySchema": [{"AttributeName": pk["Name"], "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": pk["Name"], "AttributeType": attr_type}],
-    }
-    if props.get("ProvisionedThroughput"):
-        kwargs["BillingMode"] = "PROVISIONED"
-        kwargs["ProvisionedThroughput"] = _throughput(props["ProvisionedThroughput"])
-    else:
-        kwargs["BillingMode"] = "PAY_PER_REQUEST"
-    return kwargs
 
 
 def create_tables(dynamodb_client: Any, template: Mapping[str, Any]) -> dict[str, str]:

@@ -44,9 +44,11 @@ Resources:
           Projection: {ProjectionType: ALL}
       TimeToLiveSpecification: {AttributeName: expiresAt, Enabled: true}
   OtherTable:
-    Type: AWS::Serverless::SimpleTable
+    Type: AWS::DynamoDB::Table
     Properties:
-      PrimaryKey: {Name: code, Type: Number}
+      AttributeDefinitions: [{AttributeName: code, AttributeType: N}]
+      KeySchema: [{AttributeName: code, KeyType: HASH}]
+      ProvisionedThroughput: {ReadCapacityUnits: 2, WriteCapacityUnits: 2}
   Flow:
     Type: AWS::Serverless::StateMachine
     Properties:

@@ -125,7 +125,7 @@ def test_real_template(aws) -> None:
     declared = [
         lid
         for lid, r in template["Resources"].items()
-        if r["Type"] in ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
+        if r["Type"] == "AWS::DynamoDB::Table"
     ]
     assert sorted(create_tables(ddb, template)) == sorted(declared)
     assert sorted(ddb.list_tables()["TableNames"]) == sorted(declared)

@@ -40,10 +40,6 @@ class PreconditionRequired(DomainError):
     status, title = 428, "Precondition required"
 
 
-class PayloadTooLarge(DomainError):
-    status, title = 413, "Payload too large"
-
-
 class Unprocessable(DomainError):
     status, title = 422, "Unprocessable entity"
 
