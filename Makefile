@@ -37,13 +37,13 @@ format: install ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix functions layers localcloud tests tools
 	$(BIN)/ruff format functions layers localcloud tests tools
 
-typecheck: install ## mypy (pydantic plugin) over functions/, layers/, localcloud/ and tools/
+typecheck: install ## mypy (pydantic plugin) over functions/, layers/ and localcloud/
 	$(BIN)/mypy
 
-openapi: install ## Regenerate localcloud/openapi.json from the handlers' models and routes
+openapi: install ## Regenerate docs/openapi.json from the handlers' models and routes
 	$(BIN)/python -m localcloud.openapi --write
 
-openapi-check: install ## Fail if the committed localcloud/openapi.json is stale
+openapi-check: install ## Fail if the committed docs/openapi.json is stale
 	$(BIN)/python -m localcloud.openapi --check
 
 validate: install ## sam validate --lint (cfn-lint), offline: as is (SnapStart off) and with SnapStart on
@@ -67,13 +67,13 @@ test-unit: install ## pytest (all tiers but Docker) with the 90% coverage gate, 
 test: lint typecheck openapi-check validate build test-unit ## Everything CI checks, but the Docker tier
 
 load: install ## Locust load test (~40 s, loopback only) on the local cloud + stock invariant; writes .localcloud/load-report.*
-	$(BIN)/python -m tests.load.run $(ARGS)
+	$(BIN)/python -m tools.load.run $(ARGS)
 
 contract: install ## schemathesis contract and fuzz tests against the local cloud (also part of make test)
 	CONTRACT_EXAMPLES=500 $(BIN)/pytest -n 2 -m contract tests/contract -p no:cacheprovider
 
 bench: install ## Benchmarks against a bare boto3 baseline; prints a table, writes .localcloud/bench.json
-	$(BIN)/python -m tests.benchmarks.run $(ARGS)
+	$(BIN)/python -m tools.bench.run $(ARGS)
 
 sam-local: install ## sam local start-api in Lambda containers (installs Docker if needed); Ctrl-C stops
 	SAMLOCAL_VENV=$(VENV) localcloud/samlocal/start-api.sh --foreground

@@ -3,7 +3,7 @@
 Every function template.yaml routes is imported; its powertools resolver (`app`) already knows
 the route, the pydantic request/response models and the documented error responses (see
 `sales_common.api.responses`). Their per-function documents are merged path by path into one.
-A copy is committed as ``localcloud/openapi.json`` so reviewers see API changes in diffs:
+A copy is committed as ``docs/openapi.json`` so reviewers see API changes in diffs:
 
     python -m localcloud.openapi            # print the document
     python -m localcloud.openapi --write    # regenerate the committed copy
@@ -27,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
-COMMITTED = Path(__file__).resolve().parent / "openapi.json"
+COMMITTED = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
 
 TITLE = "Sales management API"
 DESCRIPTION = (

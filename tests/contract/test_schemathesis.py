@@ -13,7 +13,7 @@ the document's links (stateful). Every schemathesis check runs except `unsupport
 
 `CONTRACT_EXAMPLES` (default 50; `make contract` uses 500) sets the examples per operation.
 
-The cases come from the committed `localcloud/openapi.json` (so pytest collects one test per
+The cases come from the committed `docs/openapi.json` (so pytest collects one test per
 operation and xdist can spread them); `test_served_document_is_the_committed_one` ties that copy
 to what the cloud serves at `/api/openapi.json`, and `tests/unit/test_openapi.py` ties it to the
 code. A fixed seed and Hypothesis' derandomize make every run send the same requests.

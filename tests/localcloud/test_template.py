@@ -122,11 +122,7 @@ def test_real_template(aws) -> None:
     """The project's own template.yaml: every table and workflow is creatable."""
     ddb, sfn = aws
     template = load_template(ROOT / "template.yaml")
-    declared = [
-        lid
-        for lid, r in template["Resources"].items()
-        if r["Type"] == "AWS::DynamoDB::Table"
-    ]
+    declared = [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"]
     assert sorted(create_tables(ddb, template)) == sorted(declared)
     assert sorted(ddb.list_tables()["TableNames"]) == sorted(declared)
     machines = create_state_machines(sfn, template, ROOT)

@@ -1,4 +1,4 @@
-"""The load scenario, run by `python -m tests.load.run` (which starts the local cloud, seeds it and
+"""The load scenario, run by `python -m tools.load.run` (which starts the local cloud, seeds it and
 hands this file its ids through LOAD_* environment variables).
 
 Each simulated user browses the catalog (list + get), creates customers, places orders over a few

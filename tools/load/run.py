@@ -1,10 +1,10 @@
 """`make load`: a bounded locust run against the local cloud, then the stock invariant.
 
-    .venv/bin/python -m tests.load.run [--users 12] [--spawn-rate 6] [--run-time 30s] [--max-requests 2000]
+    .venv/bin/python -m tools.load.run [--users 12] [--spawn-rate 6] [--run-time 30s] [--max-requests 2000]
 
 1. Starts the local cloud (`LocalCloudProcess`) on free loopback ports.
 2. Seeds a few products with small stock and some customers through the API.
-3. Runs locust headless (`tests/load/locustfile.py`) against 127.0.0.1, stopping at --max-requests
+3. Runs locust headless (`tools/load/locustfile.py`) against 127.0.0.1, stopping at --max-requests
    requests or --run-time, whichever comes first.
 4. Prints per-endpoint and overall latency (p50/p95/p99, exact from every sample) and the error
    rate; a 409 on an order (insufficient stock) is an expected business answer, counted apart.
@@ -228,7 +228,7 @@ def render(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.load.run", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.load.run", description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=12, help="concurrent locust users (default: %(default)s)")
     parser.add_argument("--spawn-rate", type=float, default=6, help="users started per second (default: %(default)s)")
     parser.add_argument("--run-time", default="30s", help="locust --run-time (default: %(default)s)")

@@ -1,12 +1,12 @@
 """`make bench`: the handlers against a bare boto3 baseline, measured side by side in one run.
 
-    .venv/bin/python -m tests.benchmarks.run [--quick] [--no-suite] [--only abcde] [--json PATH]
+    .venv/bin/python -m tools.bench.run [--quick] [--no-suite] [--only abcde] [--json PATH]
 
 Everything runs on loopback against a moto server this script starts on a free port (tables and
 the PlaceOrder state machine from template.yaml). It measures:
 
   a. cold start: a fresh interpreter imports the handler module and invokes it once, against the
-     same for `tests/benchmarks/bare.py` making the same AWS requests (goal: ratio <= 1.3);
+     same for `tools/bench/bare.py` making the same AWS requests (goal: ratio <= 1.3);
   b. warm invocations in-process, p50/p99, alternating real and bare calls (goal: p50 ratio <= 1.15);
   c. order placement cost for 1, 5 and 20 items: DynamoDB requests seen by the emulator and state
      transitions from the execution history (goal: <= n + 2 DynamoDB requests);
@@ -291,7 +291,7 @@ def cold_once(case: Case, emulator: Emulator, bare: bool) -> dict[str, float]:
     env.update(
         PRODUCTS_TABLE_NAME=emulator.tables["ProductsTable"],
         PYTHONPATH=os.pathsep.join(str(p) for p in (ROOT / "functions", ROOT / "layers" / "shared", ROOT)),
-        BENCH_HANDLER="tests.benchmarks.bare.handler" if bare else case.function.handler,
+        BENCH_HANDLER="tools.bench.bare.handler" if bare else case.function.handler,
         BENCH_EVENT=json.dumps(case.event()),
         BARE_KIND=case.kind,
         BARE_ENTITY=case.entity,
@@ -336,7 +336,7 @@ def cold_start(all_cases: list[Case], emulator: Emulator, reps: int) -> list[dic
 
 # ------------------------------------------------------------------ b. warm
 def warm(all_cases: list[Case], emulator: Emulator, iterations: int) -> list[dict[str, Any]]:
-    from tests.benchmarks import bare
+    from tools.bench import bare
 
     rows = []
     sink = io.StringIO()
@@ -738,7 +738,7 @@ def report(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.run", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument("--no-suite", action="store_true", help="skip d. (the wall time of make test)")
     parser.add_argument("--only", default="abcde", help="which parts to run, e.g. 'bc' (default: abcde)")
