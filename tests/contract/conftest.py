@@ -25,7 +25,36 @@ def contract_cloud() -> Iterator[object]:
 
     with LocalCloudProcess(TEMPLATE) as cloud:
         _seed(cloud.api_url)
+        cloud.seeded = _snapshot(cloud)  # type: ignore[attr-defined]
         yield cloud
+
+
+def _snapshot(cloud) -> dict[str, list[dict]]:
+    """Every item of every table, as the emulator holds them right now."""
+    ddb = cloud.client("dynamodb")
+    out: dict[str, list[dict]] = {}
+    for table in ddb.list_tables()["TableNames"]:
+        out[table] = [item for page in ddb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
+    return out
+
+
+def _is_counter(item: dict) -> bool:
+    return item.get("pk", {}).get("S", "").startswith("COUNTER#")
+
+
+def restore(cloud) -> None:
+    """Put every table back to the seeded entities. The id counters keep counting, as they do in
+    AWS: an id is never given twice (order ids also name the workflow's executions)."""
+    ddb = cloud.client("dynamodb")
+    for table, items in cloud.seeded.items():
+        keys = [k["AttributeName"] for k in ddb.describe_table(TableName=table)["Table"]["KeySchema"]]
+        for page in ddb.get_paginator("scan").paginate(TableName=table):
+            for item in page["Items"]:
+                if not _is_counter(item):
+                    ddb.delete_item(TableName=table, Key={k: item[k] for k in keys})
+        for item in items:
+            if not _is_counter(item):
+                ddb.put_item(TableName=table, Item=item)
 
 
 def _seed(base: str) -> None:
