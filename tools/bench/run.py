@@ -89,7 +89,7 @@ def start_emulator() -> Emulator:
     from moto.server import ThreadedMotoServer
 
     from localcloud import asl_cache, dynamodb_atomic, sync_execution
-    from localcloud.template import create_state_machines, create_tables, load_template
+    from localcloud.template import create_secrets, create_state_machines, create_tables, load_template
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -128,6 +128,7 @@ def start_emulator() -> Emulator:
     template = load_template(ROOT / "template.yaml")
     emulator.tables = create_tables(emulator.client("dynamodb"), template)
     emulator.arns = create_state_machines(emulator.client("stepfunctions"), template, ROOT)
+    create_secrets(emulator.client("secretsmanager"), template)  # the cursor signing key
     os.environ["PRODUCTS_TABLE_NAME"] = emulator.tables["ProductsTable"]
     os.environ["PLACE_ORDER_STATE_MACHINE_ARN"] = emulator.arns["PlaceOrderStateMachine"]
     return emulator
@@ -209,7 +210,10 @@ def cases(fx: Fixtures) -> list[Case]:
         verb = fn.logical_id[: next(i for i in range(1, len(fn.logical_id)) if fn.logical_id[i].isupper())].lower()
         service = fn.route.split("/")[2]
         entity = service.removesuffix("s")
-        kind = {"list": "list", "get": "get", "create": "create", "update": "update", "delete": "delete"}[verb]
+        kind = {"list": "list", "get": "get", "create": "create", "update": "update", "delete": "delete"}.get(verb)
+        if kind is None:  # no bare baseline for this route yet (e.g. stock adjustments)
+            print(f"  {fn.logical_id}: no bare baseline, not measured", flush=True)
+            continue
         if service != "products" and verb in ("create", "delete"):
             kind = f"{verb}_{entity}"
         if service == "orders" and verb == "update":
