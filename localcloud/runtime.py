@@ -138,21 +138,12 @@ class Worker:
         while not invocation.done.wait(0.25):
             started = invocation.started
             if started is not None and time.monotonic() - started > limit:
-                invocation.error = {
-                    "errorMessage": f"RequestId: {invocation.request_id} Error: "
-                    f"Task timed out after {limit:.2f} seconds",
-                    "errorType": "Sandbox.Timedout",
-                }
-                invocation.done.set()
+                _fail(invocation, "Sandbox.Timedout", f"Task timed out after {limit:.2f} seconds")
                 return False
             if not self.alive:
                 if not invocation.done.is_set():
-                    invocation.error = {
-                        "errorMessage": f"RequestId: {invocation.request_id} Error: Runtime exited with error: "
-                        f"exit status {self.proc.returncode}",
-                        "errorType": "Runtime.ExitError",
-                    }
-                    invocation.done.set()
+                    status = self.proc.returncode
+                    _fail(invocation, "Runtime.ExitError", f"Runtime exited with error: exit status {status}")
                 return False
         self.last_used = time.monotonic()
         return self.alive
@@ -545,3 +536,9 @@ class ProcessRuntime:
             stopped.extend(pool.close())
         for worker in stopped:
             worker.reap()
+
+
+def _fail(invocation: Invocation, error_type: str, message: str) -> None:
+    """End `invocation` with the error document Lambda gives for a failed environment."""
+    invocation.error = {"errorMessage": f"RequestId: {invocation.request_id} Error: {message}", "errorType": error_type}
+    invocation.done.set()

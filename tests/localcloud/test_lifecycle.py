@@ -18,6 +18,7 @@ import requests
 
 from localcloud.server import LocalCloud, LocalCloudError, LocalCloudProcess, PortInUseError, free_port
 from tests.support.ports import port_is_closed
+from tests.support.waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,15 +52,6 @@ def test_port_in_use_is_a_clear_error(project: Path) -> None:
         with pytest.raises(PortInUseError, match="AWS"):
             LocalCloud(project, api_port=0, aws_port=port).start()
     assert "AWS_ENDPOINT_URL" not in os.environ
-
-
-def _until(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def _gone(pid: int) -> bool:
@@ -112,7 +104,7 @@ def test_acknowledged_writes_survive_sigkill_and_workers_go_too(project: Path, t
     finally:
         cloud.stop()
     # the busy one too, long before its invocation would have ended
-    assert _until(lambda: all(_gone(pid) for pid in workers), timeout=15), "workers outlived the local cloud"
+    assert until(lambda: all(_gone(pid) for pid in workers), timeout=15), "workers outlived the local cloud"
     busy.shutdown(wait=False, cancel_futures=True)
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
     with LocalCloudProcess(project, extra_args=["--state-file", str(state)]) as again:
@@ -181,8 +173,8 @@ def test_idle_environments_stop(project: Path) -> None:
         assert requests.get(f"{cloud.api_url}/api/other", timeout=30).status_code == 200
         pids = cloud.worker_pids()
         assert pids
-        assert _until(lambda: cloud.environments() == {})
-        assert _until(lambda: all(_gone(pid) for pid in pids))
+        assert until(lambda: cloud.environments() == {})
+        assert until(lambda: all(_gone(pid) for pid in pids))
 
 
 def test_stop_stops_every_environment(project: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from localcloud.server import FunctionError, LocalCloud
+from tests.support.waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,15 +25,6 @@ def cloud(module_project: Path):
         c.test_startup_seconds = time.monotonic() - started  # type: ignore[attr-defined]
         c.client("dynamodb").put_item(TableName="ItemsTable", Item={"pk": {"S": "a"}, "name": {"S": "Apple"}})
         yield c
-
-
-def _until(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def test_starts_quickly_and_serves_routes(cloud: LocalCloud) -> None:
@@ -137,7 +129,7 @@ def test_timeout_kills_the_environment_and_answers_500(cloud: LocalCloud, capfd:
     assert r.status_code == 500
     assert r.json() == {"message": "Internal server error"}
     assert "Task timed out after 1.00 seconds" in capfd.readouterr().err
-    assert _until(lambda: not os.path.exists(f"/proc/{first}") or _is_zombie(first))
+    assert until(lambda: not os.path.exists(f"/proc/{first}") or _is_zombie(first))
     again = requests.get(f"{cloud.api_url}/api/slow", timeout=30)
     assert again.status_code == 200 and again.json()["pid"] != first
 
@@ -180,7 +172,7 @@ def test_edited_handler_takes_effect_without_restart(cloud: LocalCloud, module_p
     warm = set(cloud.worker_pids())
     try:
         source.write_text(original.replace("VERSION = 1", "VERSION = 2"))
-        after = _until(
+        after = until(
             lambda: (b := requests.get(f"{cloud.api_url}/api/other", timeout=30).json())["version"] == 2 and b
         )
         assert after and after["pid"] not in warm  # a new environment: a cold start on the new code
@@ -190,7 +182,7 @@ def test_edited_handler_takes_effect_without_restart(cloud: LocalCloud, module_p
         edited = source.stat().st_mtime_ns
         source.write_text(original)
         os.utime(source, ns=(edited, edited + 1))
-    assert _until(lambda: requests.get(f"{cloud.api_url}/api/other", timeout=30).json()["version"] == 1)
+    assert until(lambda: requests.get(f"{cloud.api_url}/api/other", timeout=30).json()["version"] == 1)
 
 
 def test_edited_layer_retires_warm_environments(cloud: LocalCloud, module_project: Path) -> None:
@@ -200,6 +192,6 @@ def test_edited_layer_retires_warm_environments(cloud: LocalCloud, module_projec
     warm = set(cloud.worker_pids())
     try:
         layer.write_text(original + "\nLAYER_EDITED = True\n")
-        assert _until(lambda: requests.get(f"{cloud.api_url}/api/other", timeout=30).json()["pid"] not in warm)
+        assert until(lambda: requests.get(f"{cloud.api_url}/api/other", timeout=30).json()["pid"] not in warm)
     finally:
         layer.write_text(original)
