@@ -41,6 +41,21 @@ TAGS = [
     {"name": "orders", "description": "Orders: placement reserves stock; cancelling restocks."},
 ]
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# template.yaml's HTTP API has a JWT authorizer (`CognitoJwt`, the Cognito user pool) as the
+# default for every route: the document requires its bearer token everywhere.
+SECURITY_SCHEME = "cognitoJwt"
+SECURITY_SCHEMES = {
+    SECURITY_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": (
+            "An access (or ID) token of the stack's Cognito user pool, for its app client, from "
+            "`InitiateAuth`. Each route also needs a role: the token's `cognito:groups` must include "
+            "one the route allows (`admin`, `sales`), else 403."
+        ),
+    }
+}
 
 
 class SpecError(RuntimeError):
@@ -220,7 +235,11 @@ def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "tags": TAGS,
         "paths": ordered_paths,
-        "components": {"schemas": {name: schemas[name] for name in _reachable(ordered_paths, schemas)}},
+        "security": [{SECURITY_SCHEME: []}],
+        "components": {
+            "schemas": {name: schemas[name] for name in _reachable(ordered_paths, schemas)},
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
     dangling = sorted(set(_refs(spec)) - set(spec["components"]["schemas"]))
     if dangling:

@@ -22,16 +22,21 @@ def get_customer(customer_id: int, store: CustomerStore | None = None) -> Custom
     return Customer.model_validate((store or default_store()).require(customer_id))
 
 
-def create_customer(data: CustomerCreate, store: CustomerStore | None = None) -> Customer:
+def create_customer(data: CustomerCreate, actor: str, store: CustomerStore | None = None) -> Customer:
     """Create a customer; 409 when another customer has the same email (case-insensitive)."""
-    return Customer.model_validate((store or default_store()).create_with_email(data.model_dump()))
+    attributes = {**data.model_dump(), "createdBy": actor, "updatedBy": actor}
+    return Customer.model_validate((store or default_store()).create_with_email(attributes))
 
 
 def update_customer(
-    customer_id: int, data: CustomerUpdate, expected_version: int | None, store: CustomerStore | None = None
+    customer_id: int,
+    data: CustomerUpdate,
+    expected_version: int | None,
+    actor: str,
+    store: CustomerStore | None = None,
 ) -> Customer:
     store = store or default_store()
-    changes = data.model_dump(include=data.model_fields_set)
+    changes = {**data.model_dump(include=data.model_fields_set), "updatedBy": actor}
     new_email = changes.get("email")
     if new_email is None:
         return Customer.model_validate(store.update(customer_id, changes, expected_version))

@@ -38,14 +38,20 @@ class OrderStore(EntityStore):
             }
         }
 
-    def set_status(self, order: dict[str, Any], status: OrderStatus, expected_version: int | None) -> dict[str, Any]:
+    def set_status(
+        self, order: dict[str, Any], status: OrderStatus, expected_version: int | None, actor: str
+    ) -> dict[str, Any]:
         """Move `order` to `status`; a cancellation restocks every line in the same transaction."""
         restock = order["items"] if status is OrderStatus.CANCELLED else []
 
         def write(lines: Sequence[dict[str, Any]]) -> dict[str, Any]:
             ops = [self.restock_op(line) for line in lines]
             return self.update(
-                order["id"], {"status": status.value}, expected_version, ops, _in_status(order["status"])
+                order["id"],
+                {"status": status.value, "updatedBy": actor},
+                expected_version,
+                ops,
+                _in_status(order["status"]),
             )
 
         return self._with_restock(order, restock, write)

@@ -40,15 +40,32 @@ def list_orders(
     cursor: str | None,
     customer_id: int | None = None,
     status: OrderStatus | None = None,
+    created_by: str | None = None,
     store: EntityStore | None = None,
 ) -> Page[Order]:
+    """Orders in id order: a customer's through the byCustomer index, else a user's through
+    byCreator, else all; the other filters (status, and createdBy next to customerId) filter."""
     store = store or EntityStore(load_settings(), "order")
     query: dict[str, Any] = {}
+    filters: list[Condition] = []
     if customer_id is not None:
         query = {"index": "byCustomer", "key_condition": "customerId = :c", "values": {":c": customer_id}}
+        if created_by is not None:
+            filters.append(Condition("#createdBy = :by", {":by": created_by}, {"#createdBy": "createdBy"}))
+    elif created_by is not None:
+        query = {"index": "byCreator", "key_condition": "createdBy = :by", "values": {":by": created_by}}
     if status is not None:
-        query["filter_by"] = Condition("#status = :status", {":status": status.value}, {"#status": "status"})
-    scope = scope_of("/api/orders", {"customerId": customer_id, "status": status.value if status else None})
+        filters.append(Condition("#status = :status", {":status": status.value}, {"#status": "status"}))
+    if filters:
+        query["filter_by"] = Condition(
+            " AND ".join(f.expression for f in filters),
+            {k: v for f in filters for k, v in f.values.items()},
+            {k: v for f in filters for k, v in f.names.items()},
+        )
+    scope = scope_of(
+        "/api/orders",
+        {"customerId": customer_id, "status": status.value if status else None, "createdBy": created_by},
+    )
     return fetch_page(store, limit, cursor, Order.model_validate, scope, **query)
 
 
@@ -59,7 +76,7 @@ def get_order(order_id: int, store: EntityStore | None = None) -> Order:
 
 # ---------------------------------------------------------------- lifecycle
 def change_status(
-    order_id: int, status: OrderStatus, expected_version: int | None, store: OrderStore | None = None
+    order_id: int, status: OrderStatus, expected_version: int | None, actor: str, store: OrderStore | None = None
 ) -> Order:
     """CONFIRMED -> SHIPPED -> DELIVERED, CONFIRMED -> CANCELLED (restocks); else 409."""
     store = store or default_store()
@@ -67,7 +84,7 @@ def change_status(
     current = OrderStatus(order["status"])
     if status not in TRANSITIONS[current]:
         raise Conflict(f"Order {order_id} is {current.value}; it cannot become {status.value}.")
-    return Order.model_validate(store.set_status(order, status, expected_version))
+    return Order.model_validate(store.set_status(order, status, expected_version, actor))
 
 
 def delete_order(order_id: int, expected_version: int | None, store: OrderStore | None = None) -> None:
@@ -99,14 +116,15 @@ class Placement:
 
 def place_order(
     data: OrderCreate,
+    actor: str,
     idempotency_key: str | None = None,
     context: LambdaContext | None = None,
     deps: Placement | None = None,
 ) -> Order:
     deps = deps or Placement.default()
     if idempotency_key is None:
-        return _place(data, deps)
-    return _place_idempotently(data, idempotency_key, context, deps)
+        return _place(data, actor, deps)
+    return _place_idempotently(data, actor, idempotency_key, context, deps)
 
 
 def merge_lines(items: Iterable[OrderItemIn]) -> dict[int, OrderItemIn]:
@@ -167,13 +185,14 @@ def _out_of_stock(short: list[int], lines: dict[int, OrderItemIn], quotes: dict[
     return rejection(Conflict, "OutOfStock", f"Insufficient stock ({details}). Nothing was reserved.")
 
 
-def _place(data: OrderCreate, deps: Placement) -> Order:
+def _place(data: OrderCreate, actor: str, deps: Placement) -> Order:
     lines = merge_lines(data.items)
     priced = _priced_lines(lines, deps.catalog.quote(list(lines)))
     order_id = deps.store.allocate_id()
     payload = {
         "orderId": order_id,
         "customerId": data.customer_id,
+        "createdBy": actor,
         "createdAt": now_iso(),
         "total": str(sum((Decimal(line["lineTotal"]) for line in priced), Decimal(0))),
         "items": priced,
@@ -190,6 +209,8 @@ def _stored_order(payload: dict[str, Any], output: dict[str, Any]) -> Order:
         {
             "id": payload["orderId"],
             "customerId": payload["customerId"],
+            "createdBy": payload["createdBy"],
+            "updatedBy": payload["createdBy"],
             "status": output["status"],
             "items": [from_value(record) for record in output["items"]],
             "total": Decimal(payload["total"]),
@@ -228,9 +249,12 @@ UNAVAILABLE = {
 }
 
 
-def _place_idempotently(data: OrderCreate, key: str, context: LambdaContext | None, deps: Placement) -> Order:
+def _place_idempotently(
+    data: OrderCreate, actor: str, key: str, context: LambdaContext | None, deps: Placement
+) -> Order:
     """Same key and body: the same order, placed once. Same key, other body: 422. A retry that
-    races the first request waits for it (bounded) and then returns its order."""
+    races the first request waits for it (bounded) and then returns its order. Keys are per user:
+    another user's identical key is another request."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
@@ -248,7 +272,7 @@ def _place_idempotently(data: OrderCreate, key: str, context: LambdaContext | No
         table_name=settings.IDEMPOTENCY_TABLE_NAME, boto3_client=aws.dynamodb(settings)
     )
     config = IdempotencyConfig(
-        event_key_jmespath="key",
+        event_key_jmespath="[user, key]",
         payload_validation_jmespath="body",
         raise_on_no_idempotency_key=True,
         expires_after_seconds=settings.IDEMPOTENCY_TTL_SECONDS,
@@ -258,9 +282,9 @@ def _place_idempotently(data: OrderCreate, key: str, context: LambdaContext | No
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def place(request: dict[str, Any]) -> dict[str, Any]:
-        return _place(data, deps).model_dump(mode="json", by_alias=True)
+        return _place(data, actor, deps).model_dump(mode="json", by_alias=True)
 
-    request = {"key": key, "body": data.model_dump(mode="json", by_alias=True)}
+    request = {"user": actor, "key": key, "body": data.model_dump(mode="json", by_alias=True)}
     deadline = time.monotonic() + settings.IDEMPOTENCY_WAIT_SECONDS
     while True:
         try:

@@ -25,17 +25,18 @@ def get_product(product_id: int, store: EntityStore | None = None) -> Product:
     return Product.model_validate((store or default_store()).require(product_id))
 
 
-def create_product(data: ProductCreate, store: EntityStore | None = None) -> Product:
-    return Product.model_validate((store or default_store()).create(data.model_dump()))
+def create_product(data: ProductCreate, actor: str, store: EntityStore | None = None) -> Product:
+    attributes = {**data.model_dump(), "createdBy": actor, "updatedBy": actor}
+    return Product.model_validate((store or default_store()).create(attributes))
 
 
 def update_product(
-    product_id: int, data: ProductUpdate, expected_version: int | None, store: EntityStore | None = None
+    product_id: int, data: ProductUpdate, expected_version: int | None, actor: str, store: EntityStore | None = None
 ) -> Product:
     """Change the given fields. The write is conditional on the version when If-Match is sent.
     Setting `stock` requires it (428 otherwise): an absolute stock written blind would erase the
     units orders took since the client read it. Relative changes go through `adjust_stock`."""
-    changes = data.model_dump(include=data.model_fields_set)
+    changes = {**data.model_dump(include=data.model_fields_set), "updatedBy": actor}
     if "stock" in changes and expected_version is None:
         raise PreconditionRequired(
             "Setting stock needs If-Match with the version you read (its ETag), so that units taken by "

@@ -6,7 +6,11 @@ Invocations here are sequential (one at a time, as in one Lambda environment): e
 function's variables set in this test process's environment for the duration of the call
 (:func:`function_env`), restored afterwards. Concurrency is tested through the local cloud, whose
 functions run in separate processes as on Lambda (tests/e2e).
-"""
+
+Requests carry the JWT authorizer's claims of an `admin` user by default, in the form a deployed
+HTTP API sends them (every claim a string, `cognito:groups` as "[admin]"); pass `role="sales"`,
+`role="admin sales"` (several groups), `role=""` (a user in no group) or `role=None` (no
+authorizer context at all), and `user=` for the username."""
 
 from __future__ import annotations
 
@@ -131,6 +135,31 @@ def route(method: str, path: str) -> tuple[Function, dict[str, str]]:
     raise LookupError(f"no function in template.yaml serves {method} {path}")
 
 
+DEFAULT_ROLE = "admin"
+
+
+def claims(role: str, user: str | None = None) -> dict[str, str]:
+    """Claims of a Cognito access token as the HTTP API JWT authorizer passes them: strings, the
+    groups list as "[a b]". `role` is a space-separated list of groups ("" for none)."""
+    username = user or f"{role.replace(' ', '-') or 'nogroup'}-user"
+    out = {
+        "auth_time": "1795521500",
+        "client_id": "4example5client6id7abc8def9",
+        "event_id": "5b0ddb6a-7a4b-4a5d-9d3f-2c1e8f6a9b10",
+        "exp": "1795525100",
+        "iat": "1795521500",
+        "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE",
+        "jti": "0f7e2c1a-3b4d-4e5f-8a9b-1c2d3e4f5a6b",
+        "scope": "aws.cognito.signin.user.admin",
+        "sub": username,
+        "token_use": "access",
+        "username": username,
+    }
+    if role:
+        out["cognito:groups"] = f"[{role}]"
+    return out
+
+
 def build_event(
     fn: Function,
     path: str,
@@ -139,8 +168,14 @@ def build_event(
     headers: dict[str, str] | None = None,
     query: dict[str, Any] | None = None,
     raw_body: str | None = None,
+    role: str | None = DEFAULT_ROLE,
+    user: str | None = None,
 ) -> dict[str, Any]:
     event = json.loads(fn.event_file.read_text())
+    if role is None:
+        event["requestContext"].pop("authorizer", None)
+    else:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims(role, user), "scopes": None}}
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["pathParameters"] = params or None
     if not params:

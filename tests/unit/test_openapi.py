@@ -53,11 +53,13 @@ def test_errors_are_problem_json_and_match_each_route_shape() -> None:
         for status, response in responses.items():
             if status.startswith("2"):
                 continue
-            assert response["content"] == {
-                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-            }, f"{where} {status}"
+            problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            if status == "401":  # the gateway's own {"message": ...} or a function's Problem
+                assert response["content"]["application/json"]["schema"]["required"] == ["message"], where
+                problem["application/json"] = response["content"]["application/json"]
+            assert response["content"] == problem, f"{where} {status}"
         codes = {int(s) for s in responses}
-        assert {400, 500} <= codes, where
+        assert {400, 401, 403, 500} <= codes, where
         if "requestBody" in op:
             assert {413, 415, 422} <= codes, where
         else:
@@ -68,6 +70,13 @@ def test_errors_are_problem_json_and_match_each_route_shape() -> None:
             assert 412 in codes, f"{where} honours If-Match"
         if method == "get" and "{id}" not in path:
             assert "Link" in responses["200"]["headers"], where
+
+
+def test_every_operation_needs_the_bearer_token() -> None:
+    scheme = spec()["components"]["securitySchemes"][openapi.SECURITY_SCHEME]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    assert spec()["security"] == [{openapi.SECURITY_SCHEME: []}]
+    assert all("security" not in op for _, _, op in operations())  # nothing opts out
 
 
 def test_schemas_come_from_the_pydantic_models() -> None:

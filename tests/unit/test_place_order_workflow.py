@@ -20,6 +20,7 @@ def run(cloud, items, customer=1, order_id=100):
     payload = {
         "orderId": order_id,
         "customerId": customer,
+        "createdBy": "workflow-test",
         "createdAt": "2026-01-01T00:00:00Z",
         "total": "0",
         "items": items,

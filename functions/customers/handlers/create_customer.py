@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from customers import service
 from customers.models import Customer, CustomerCreate
-from sales_common.api import create_app, json_response, responses
+from sales_common.api import create_app, current_user, json_response, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -22,7 +22,7 @@ logger, metrics = observability("customers")
     responses=responses(201, 400, 409, 413, 415, 422, headers=("Location", "ETag")),
 )
 def create_customer(data: Annotated[CustomerCreate, Body()]) -> Response[Customer]:
-    customer = service.create_customer(data)
+    customer = service.create_customer(data, current_user(app))
     metrics.add_metric(name="CustomersCreated", unit=MetricUnit.Count, value=1)
     return json_response(
         201,

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from customers import service
 from customers.models import Customer, CustomerUpdate
-from sales_common.api import IdPath, IfMatch, create_app, json_response, parse_if_match, responses
+from sales_common.api import IdPath, IfMatch, create_app, current_user, json_response, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -25,7 +25,7 @@ def update_customer(
     data: Annotated[CustomerUpdate, Body()],
     if_match: IfMatch = None,
 ) -> Response[Customer]:
-    customer = service.update_customer(id, data, parse_if_match(if_match))
+    customer = service.update_customer(id, data, parse_if_match(if_match), current_user(app))
     return json_response(200, customer.model_dump(by_alias=True), etag=customer.version)
 
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from orders import service
 from orders.models import Order, OrderCreate
-from sales_common.api import create_app, json_response, responses
+from sales_common.api import create_app, current_user, json_response, responses
 from sales_common.errors import DomainError
 from sales_common.observability import entrypoint, observability
 
@@ -27,7 +27,7 @@ def create_order(
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=128)] = None,
 ) -> Response[Order]:
     try:
-        order = service.place_order(data, idempotency_key, app.lambda_context)
+        order = service.place_order(data, current_user(app), idempotency_key, app.lambda_context)
     except DomainError as exc:
         if reason := getattr(exc, "reason", None):
             metrics.add_dimension(name="reason", value=reason)

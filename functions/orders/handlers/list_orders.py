@@ -1,4 +1,4 @@
-"""GET /api/orders?customerId=&status=: one page of orders in id order."""
+"""GET /api/orders?customerId=&status=&createdBy=: one page of orders in id order."""
 
 from typing import Annotated
 
@@ -22,9 +22,16 @@ def list_orders(
     cursor: Cursor = None,
     customer_id: Annotated[int | None, Query(alias="customerId", ge=1, le=MAX_ID)] = None,
     status: Annotated[OrderStatus | None, Query()] = None,
+    created_by: Annotated[
+        str | None, Query(alias="createdBy", min_length=1, max_length=128, description="Username of who placed it.")
+    ] = None,
 ) -> Response[list[Order]]:
-    page = service.list_orders(limit, cursor, customer_id, status)
-    filters = {k: str(v) for k, v in {"customerId": customer_id, "status": status}.items() if v is not None}
+    page = service.list_orders(limit, cursor, customer_id, status, created_by)
+    filters = {
+        k: str(v)
+        for k, v in {"customerId": customer_id, "status": status, "createdBy": created_by}.items()
+        if v is not None
+    }
     return page_response(page, "/api/orders", limit, filters)
 
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from orders import service
 from orders.models import Order, OrderStatusUpdate
-from sales_common.api import IdPath, IfMatch, create_app, json_response, parse_if_match, responses
+from sales_common.api import IdPath, IfMatch, create_app, current_user, json_response, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -25,7 +25,7 @@ def update_order(
     data: Annotated[OrderStatusUpdate, Body()],
     if_match: IfMatch = None,
 ) -> Response[Order]:
-    order = service.change_status(id, data.status, parse_if_match(if_match))
+    order = service.change_status(id, data.status, parse_if_match(if_match), current_user(app))
     return json_response(200, order.model_dump(by_alias=True), etag=order.version)
 
 

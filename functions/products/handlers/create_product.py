@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from products import service
 from products.models import Product, ProductCreate
-from sales_common.api import create_app, json_response, responses
+from sales_common.api import create_app, current_user, json_response, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -22,7 +22,7 @@ logger, metrics = observability("products")
     responses=responses(201, 400, 413, 415, 422, headers=("Location", "ETag")),
 )
 def create_product(data: Annotated[ProductCreate, Body()]) -> Response[Product]:
-    product = service.create_product(data)
+    product = service.create_product(data, current_user(app))
     metrics.add_metric(name="ProductsCreated", unit=MetricUnit.Count, value=1)
     return json_response(
         201,

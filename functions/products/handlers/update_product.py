@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from products import service
 from products.models import Product, ProductUpdate
-from sales_common.api import IdPath, IfMatch, create_app, json_response, parse_if_match, responses
+from sales_common.api import IdPath, IfMatch, create_app, current_user, json_response, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -25,7 +25,7 @@ def update_product(
     data: Annotated[ProductUpdate, Body()],
     if_match: IfMatch = None,
 ) -> Response[Product]:
-    product = service.update_product(id, data, parse_if_match(if_match))
+    product = service.update_product(id, data, parse_if_match(if_match), current_user(app))
     return json_response(200, product.model_dump(by_alias=True), etag=product.version)
 
 

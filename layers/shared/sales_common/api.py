@@ -120,6 +120,12 @@ def _on_unexpected(exc: Exception) -> Response[str]:
 # What each error status means in this API; `responses()` documents them per route.
 ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "Malformed or pathological JSON, or an invalid path, query or header parameter (or a tampered cursor).",
+    401: (
+        "No valid token: missing, malformed, badly signed, expired, or for another issuer or app client. "
+        'The API Gateway JWT authorizer answers `{"message": "Unauthorized"}`; a function reached without '
+        "the authorizer's claims answers a Problem."
+    ),
+    403: "The caller's groups (`cognito:groups`) include no role allowed on this route.",
     404: "No entity with this id.",
     409: "The request conflicts with the current state (e.g. duplicate email, disallowed status change).",
     412: "If-Match names a version other than the entity's current one.",
@@ -138,20 +144,30 @@ HEADER_DESCRIPTIONS: dict[str, str] = {
 }
 
 
+# The body API Gateway itself sends with a 401 from the JWT authorizer (not customisable on HTTP APIs).
+GATEWAY_MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+}
+
+
 def responses(success: int, *errors: int, headers: Sequence[str] = ()) -> dict[int, OpenAPIResponse]:
     """OpenAPI `responses=` for a route: `success` (its body schema comes from the handler's return
-    annotation; none for 204) with `headers`, each of `errors` plus 500 as application/problem+json."""
+    annotation; none for 204) with `headers`, each of `errors` plus 401, 403 (every route needs a
+    token and a role) and 500 as application/problem+json."""
     ok: OpenAPIResponse = {"description": HTTPStatus(success).phrase}
     if success == 204:
         ok["content"] = {}
     if headers:
         ok["headers"] = {name: _header(HEADER_DESCRIPTIONS[name]) for name in headers}
     out: dict[int, OpenAPIResponse] = {success: ok}
-    for status in sorted({*errors, 500}):
+    for status in sorted({*errors, 401, 403, 500}):
         out[status] = {
             "description": ERROR_DESCRIPTIONS[status],
             "content": {PROBLEM_JSON: {"model": Problem}},
         }
+    out[401]["content"] = {PROBLEM_JSON: {"model": Problem}, "application/json": {"schema": GATEWAY_MESSAGE_SCHEMA}}
     return out
 
 
@@ -187,20 +203,30 @@ def _media_type(event: dict[str, Any]) -> str:
 
 
 def _early_problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    headers = {"Content-Type": PROBLEM_JSON}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return {
         "statusCode": status,
-        "headers": {"Content-Type": PROBLEM_JSON},
+        "headers": headers,
         "body": problem(status, title, detail, errors).body,
         "isBase64Encoded": False,
     }
 
 
 def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Route the event, refusing oversized and non-JSON bodies before any parsing happens.
+    """Route the event: first refuse a caller without the route's role (401/403, see
+    `sales_common.auth`), then oversized and non-JSON bodies, before any parsing happens.
 
     powertools would parse form and multipart bodies itself (and answer 500 for a multipart type
     without a boundary); this API takes application/json only, so any other declared media type on
     a method with a body is a 415 here."""
+    from sales_common.auth import authorize
+
+    try:
+        authorize(event)
+    except DomainError as exc:
+        return _early_problem(exc.status, exc.title, exc.detail)
     body = event.get("body") or ""
     limit = _max_body_bytes()
     if _body_bytes(body, bool(event.get("isBase64Encoded"))) > limit:
@@ -234,6 +260,13 @@ def _body_bytes(body: str, base64_encoded: bool) -> int:
 def _secure(response: dict[str, Any]) -> dict[str, Any]:
     response["headers"] = {**(response.get("headers") or {}), **SECURITY_HEADERS}
     return response
+
+
+def current_user(app: APIGatewayHttpResolver) -> str:
+    """The username of the caller of the request `app` is handling (already authorized)."""
+    from sales_common.auth import caller
+
+    return caller(app.current_event.raw_event).username
 
 
 def json_response(

@@ -118,6 +118,10 @@ class StoredModel(BaseModel):
     version: int
     created_at: str
     updated_at: str
+    # The username (token's `username` claim) of who created it and who last changed it through
+    # its own routes. Absent on items stored before sign-in existed.
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 class FieldError(BaseModel):
