@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev test test-unit lint format typecheck openapi openapi-check validate build bench load contract sam-local test-sam-local sam-local-down deploy clean
+.PHONY: help install dev token test test-unit lint format typecheck openapi openapi-check validate build bench load contract sam-local test-sam-local sam-local-down deploy clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ install: $(STAMP) ## Create .venv with every dependency
 
 dev: install ## Serve the whole API on http://localhost:$(PORT), backed by moto (no Docker); ARGS=--seed
 	$(BIN)/python -m localcloud --port $(PORT) $(ARGS)
+
+token: install ## Print a fresh access token of the running `make dev` (ROLE=admin|sales; AWS_URL=...)
+	@$(BIN)/python -m localcloud.token --role $(or $(ROLE),admin) --aws-url $(or $(AWS_URL),http://127.0.0.1:4566)
 
 lint: install ## ruff lint + format check
 	$(BIN)/ruff check functions layers localcloud tests tools

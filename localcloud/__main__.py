@@ -1,10 +1,11 @@
 """python -m localcloud [--port 8080] [--aws-port N] [--host 127.0.0.1] [--aws-host 127.0.0.1] [--seed]
 [--env-vars FILE] [--template template.yaml] [--state-file .localcloud/state.json] [--max-concurrency N]
-[--idle-timeout SECONDS]"""
+[--idle-timeout SECONDS] [--no-auth]"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -67,6 +68,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS",
         help="stop an execution environment unused for this long (default: %(default)g)",
     )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="do not check tokens: every request runs as the dev admin user (a loud banner says so)",
+    )
     parser.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)  # for LocalCloudProcess
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="debug logging, including moto's workflow interpreter"
@@ -123,6 +129,7 @@ def _serve(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         max_concurrency=args.max_concurrency,
         idle_timeout=args.idle_timeout,
         on_fatal=lambda _exc: stop.set(),
+        auth=not args.no_auth,
     )
     try:
         cloud.start()
@@ -140,6 +147,9 @@ def _serve(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
                 "aws_url": cloud.aws_url,
                 "tables": cloud.tables,
                 "state_machine_arns": cloud.state_machine_arns,
+                "user_pools": cloud.user_pools,
+                "dev_users": dataclasses.asdict(cloud.dev_users) if cloud.dev_users else None,
+                "auth": cloud.auth,
             }
             print("LOCALCLOUD_READY " + json.dumps(info), flush=True)
         print("Press Ctrl-C to stop.", flush=True)

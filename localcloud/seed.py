@@ -22,10 +22,11 @@ CUSTOMERS: list[dict[str, Any]] = [
 ]
 
 
-def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
-    )
+def _post(url: str, body: dict[str, Any], token: str | None = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             status, raw = response.status, response.read()
@@ -37,12 +38,13 @@ def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
         return status, raw.decode(errors="replace")
 
 
-def seed_through_api(api_url: str) -> dict[str, list[dict[str, Any]]]:
-    """POST the samples to /api/products and /api/customers; raises if any is rejected."""
+def seed_through_api(api_url: str, token: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """POST the samples to /api/products and /api/customers (as the holder of `token`, an
+    admin's); raises if any is rejected."""
     created: dict[str, list[dict[str, Any]]] = {"products": [], "customers": []}
     for collection, rows in (("products", PRODUCTS), ("customers", CUSTOMERS)):
         for row in rows:
-            status, body = _post(f"{api_url}/api/{collection}", row)
+            status, body = _post(f"{api_url}/api/{collection}", row, token)
             if status not in (200, 201):
                 raise RuntimeError(f"seeding POST /api/{collection} {row} -> {status} {body}")
             created[collection].append(body)

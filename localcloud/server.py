@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud import asl_cache, dynamodb_atomic, event_sources, request_body, sync_execution
+from localcloud import asl_cache, authorizer, dynamodb_atomic, event_sources, request_body, sync_execution
 from localcloud import template as tpl
 from localcloud.runtime import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, FunctionError
 from localcloud.state import StateFile, StateFileError
@@ -239,8 +239,13 @@ class LocalCloud:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         on_fatal: Any = None,
+        auth: bool = True,
     ) -> None:
         self.workflow_logs = workflow_logs
+        # False (--no-auth): tokens are not checked; every request gets the dev admin's claims.
+        self.auth = auth
+        self.user_pools: dict[str, str] = {}
+        self.dev_users: authorizer.DevUsers | None = None
         self._saved_log_level: int | None = None
         self.template_path = Path(template).resolve()
         self.project_dir = self.template_path.parent
@@ -301,6 +306,15 @@ class LocalCloud:
             config=Config(inject_host_prefix=False),
         )
 
+    def token(self, role: str = "admin", kind: str = "AccessToken") -> str:
+        """A fresh token of the dev user of `role` (a group), from the emulator's InitiateAuth."""
+        if self.dev_users is None or role not in self.dev_users.users:
+            raise LocalCloudError(f"no dev user for role {role!r}")
+        result = authorizer.initiate_auth(
+            self.client("cognito-idp"), self.dev_users.client_id, self.dev_users.users[role], self.dev_users.password
+        )
+        return str(result[kind])
+
     # ------------------------------------------------------------- lifecycle
     def __enter__(self) -> LocalCloud:
         return self.start()
@@ -337,6 +351,9 @@ class LocalCloud:
                 self.client("stepfunctions"), template, self.project_dir, self.parameter_overrides
             )
             self.queues = tpl.create_queues(self.client("sqs"), template)
+            pools = tpl.create_user_pools(self.client("cognito-idp"), template, self.parameter_overrides)
+            self.user_pools = dict(pools)
+            self.dev_users = authorizer.create_dev_users(self.client("cognito-idp"), pools, template)
             self._load_state()
             self._create_secrets(template)
             self._start_api(template)
@@ -346,7 +363,8 @@ class LocalCloud:
             if self.seed:
                 from localcloud.seed import seed_through_api
 
-                self.seeded = seed_through_api(self.api_url)
+                signed_in = self.auth and self.dev_users is not None and "admin" in self.dev_users.users
+                self.seeded = seed_through_api(self.api_url, self.token("admin") if signed_in else None)
         except BaseException:
             self.stop()
             raise
@@ -493,9 +511,8 @@ class LocalCloud:
             env_vars_values=self._env_vars_values(template),
         )
         stderr = StreamWriter(_CurrentStderr(), auto_flush=True)
-        service = LocalApigwService(
-            api=api, lambda_runner=self._runner, port=self.api_port, host=self.host, stderr=stderr
-        )
+        gateway = self._gateway_class(LocalApigwService, template)
+        service = gateway(api=api, lambda_runner=self._runner, port=self.api_port, host=self.host, stderr=stderr)
         service.create()
         self._add_openapi_routes(service._app)
         self.routes = [
@@ -506,6 +523,15 @@ class LocalCloud:
         handler = None if self.workflow_logs else _quiet(_werkzeug_handler())
         self._api_server, self._api_thread = _serve_in_thread(service._app, self.host, self.api_port, "api", handler)
         self.api_port = int(self._api_server.server_address[1])
+
+    def _gateway_class(self, base: type, template: Mapping[str, Any]) -> type:
+        """SAM's gateway with template.yaml's JWT authorizers (:mod:`localcloud.authorizer`)."""
+        fixed = None
+        if not self.auth and self.dev_users is not None and "admin" in self.dev_users.users:
+            fixed = authorizer.dev_claims(self.client("cognito-idp"), self.dev_users, "admin", self.aws_url)
+        return authorizer.local_gateway(
+            base, template, self.user_pools, self.aws_url, self.parameter_overrides, fixed, LOG.info
+        )
 
     # ------------------------------------------------------------- direct invocation
     def invoke(self, logical_id: str, event: Any) -> Any:
@@ -634,6 +660,7 @@ class LocalCloud:
             f"  Functions:     up to {self.max_concurrency} execution environments each (processes), "
             f"idle ones stop after {self.idle_timeout:g}s"
         )
+        lines += authorizer.banner_lines(self.dev_users, self.auth, self.api_url, self.aws_url, example)
         return "\n".join(lines)
 
 
@@ -686,12 +713,15 @@ class LocalCloudProcess:
         self.output: list[str] = []
         self.state_machine_arns: dict[str, str] = {}
         self.tables: dict[str, str] = {}
+        self.user_pools: dict[str, str] = {}
+        self.dev_users: authorizer.DevUsers | None = None
 
     aws_host = "127.0.0.1"
     _connect_host = staticmethod(LocalCloud._connect_host)
     api_url = LocalCloud.api_url
     aws_url = LocalCloud.aws_url
     client = LocalCloud.client
+    token = LocalCloud.token
 
     def __enter__(self) -> LocalCloudProcess:
         return self.start()
@@ -734,6 +764,9 @@ class LocalCloudProcess:
                 info = json.loads(line.split(" ", 1)[1])
                 self.state_machine_arns = info["state_machine_arns"]
                 self.tables = info["tables"]
+                self.user_pools = info.get("user_pools") or {}
+                dev = info.get("dev_users")
+                self.dev_users = authorizer.DevUsers(**dev) if dev else None
                 ready.set()
         ready.set()
 

@@ -22,10 +22,12 @@ __all__ = [
     "REGION",
     "Resolver",
     "TemplateError",
+    "UserPools",
     "create_queues",
     "create_secrets",
     "create_state_machines",
     "create_tables",
+    "create_user_pools",
     "load_template",
     "queue_arn",
     "queue_url",
@@ -44,6 +46,9 @@ STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::Sta
 SECRET_TYPES = ("AWS::SecretsManager::Secret",)
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 QUEUE_TYPE = "AWS::SQS::Queue"
+USER_POOL_TYPE = "AWS::Cognito::UserPool"
+USER_POOL_CLIENT_TYPE = "AWS::Cognito::UserPoolClient"
+USER_POOL_GROUP_TYPE = "AWS::Cognito::UserPoolGroup"
 
 
 class TemplateError(ValueError):
@@ -107,12 +112,15 @@ class _Resolver:
         template: Mapping[str, Any],
         parameter_overrides: Mapping[str, str] | None = None,
         state_machine_arns: Mapping[str, str] | None = None,
+        physical_ids: Mapping[str, str] | None = None,
     ) -> None:
         self.template = template
         self.resources: Mapping[str, Any] = template.get("Resources", {})
         self.parameters: Mapping[str, Any] = template.get("Parameters", {}) or {}
         self.overrides = dict(parameter_overrides or {})
         self.state_machine_arns = dict(state_machine_arns or {})
+        # Resources whose Ref is an id the emulator chose (user pools, app clients).
+        self.physical_ids: Mapping[str, str] = physical_ids if physical_ids is not None else {}
 
     def resolve(self, value: Any, where: str) -> str:
         if isinstance(value, bool):
@@ -158,6 +166,10 @@ class _Resolver:
             return self.state_machine_arns.get(name, state_machine_arn(name))
         if resource.get("Type") == QUEUE_TYPE:  # Ref of a queue is its URL
             return queue_url(name)
+        if name in self.physical_ids:
+            return self.physical_ids[name]
+        if resource.get("Type") in (USER_POOL_TYPE, USER_POOL_CLIENT_TYPE):
+            raise TemplateError(f"{where}: !Ref {name}: the user pool (client) is not created yet")
         return name  # tables, functions, queues, ...: the logical id, as sam local does
 
     def get_att(self, name: str, attribute: str, where: str) -> str:
@@ -501,3 +513,120 @@ def create_secrets(client: Any, template: Mapping[str, Any], values: Mapping[str
             client.put_secret_value(SecretId=logical_id, SecretString=value)
         out[logical_id] = value
     return out
+
+
+# ------------------------------------------------------------------ user pools (Cognito)
+# CloudFormation properties passed to the API unchanged (same names, literal values only).
+_POOL_PROPERTIES = (
+    "Policies",
+    "UsernameAttributes",
+    "AliasAttributes",
+    "UsernameConfiguration",
+    "AutoVerifiedAttributes",
+    "AdminCreateUserConfig",
+    "MfaConfiguration",
+    "AccountRecoverySetting",
+    "Schema",
+)
+_CLIENT_PROPERTIES = (
+    "GenerateSecret",
+    "ExplicitAuthFlows",
+    "PreventUserExistenceErrors",
+    "EnableTokenRevocation",
+    "AccessTokenValidity",
+    "IdTokenValidity",
+    "RefreshTokenValidity",
+    "TokenValidityUnits",
+    "AllowedOAuthFlows",
+    "AllowedOAuthScopes",
+    "AllowedOAuthFlowsUserPoolClient",
+    "CallbackURLs",
+    "SupportedIdentityProviders",
+)
+
+
+class UserPools(dict[str, str]):
+    """{logical id: physical id} of the template's user pools and app clients, plus ``groups``:
+    {pool logical id: [group names]}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.groups: dict[str, list[str]] = {}
+
+
+def _literal(value: Any, where: str) -> Any:
+    if isinstance(value, Mapping):
+        if any(k == "Ref" or str(k).startswith("Fn::") for k in value):
+            raise TemplateError(f"{where}: intrinsic functions are not supported locally here")
+        return {k: _literal(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_literal(v, where) for v in value]
+    return value
+
+
+def create_user_pools(
+    cognito_client: Any,
+    template: Mapping[str, Any],
+    parameter_overrides: Mapping[str, str] | None = None,
+) -> UserPools:
+    """Create every Cognito user pool, app client and group of the template in the emulator.
+
+    Returns the physical ids (``!Ref`` of a pool is its id, of a client its client id); with
+    them, `resolver_with` resolves e.g. a JWT authorizer's issuer. Idempotent: a pool or client of
+    the same name is reused.
+    """
+    ids = UserPools()
+    resolver = _Resolver(template, parameter_overrides, physical_ids=ids)
+    existing_pools = {p["Name"]: p["Id"] for p in cognito_client.list_user_pools(MaxResults=60)["UserPools"]}
+    for logical_id, resource in resources_of_type(template, USER_POOL_TYPE).items():
+        props = resource.get("Properties") or {}
+        where = f"Resources.{logical_id}"
+        name = resolver.resolve(props.get("UserPoolName", logical_id), f"{where}.UserPoolName")
+        if name in existing_pools:
+            ids[logical_id] = existing_pools[name]
+            continue
+        kwargs = {k: _literal(props[k], f"{where}.{k}") for k in _POOL_PROPERTIES if k in props}
+        pool_id = cognito_client.create_user_pool(PoolName=name, **kwargs)["UserPool"]["Id"]
+        if "SOFTWARE_TOKEN_MFA" in (props.get("EnabledMfas") or []):
+            cognito_client.set_user_pool_mfa_config(
+                UserPoolId=pool_id,
+                SoftwareTokenMfaConfiguration={"Enabled": True},
+                MfaConfiguration=props.get("MfaConfiguration", "OPTIONAL"),
+            )
+        ids[logical_id] = pool_id
+    for logical_id, resource in resources_of_type(template, USER_POOL_CLIENT_TYPE).items():
+        props = resource.get("Properties") or {}
+        where = f"Resources.{logical_id}"
+        pool_id = resolver.resolve(props.get("UserPoolId"), f"{where}.UserPoolId")
+        name = resolver.resolve(props.get("ClientName", logical_id), f"{where}.ClientName")
+        clients = cognito_client.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+        found = next((c["ClientId"] for c in clients if c["ClientName"] == name), None)
+        if found is None:
+            kwargs = {k: _literal(props[k], f"{where}.{k}") for k in _CLIENT_PROPERTIES if k in props}
+            found = cognito_client.create_user_pool_client(UserPoolId=pool_id, ClientName=name, **kwargs)[
+                "UserPoolClient"
+            ]["ClientId"]
+        ids[logical_id] = found
+    for logical_id, resource in resources_of_type(template, USER_POOL_GROUP_TYPE).items():
+        props = resource.get("Properties") or {}
+        where = f"Resources.{logical_id}"
+        pool_ref = props.get("UserPoolId")
+        pool_id = resolver.resolve(pool_ref, f"{where}.UserPoolId")
+        group = resolver.resolve(props.get("GroupName", logical_id), f"{where}.GroupName")
+        names = {g["GroupName"] for g in cognito_client.list_groups(UserPoolId=pool_id)["Groups"]}
+        if group not in names:
+            extra = {k: _literal(props[k], f"{where}.{k}") for k in ("Description", "Precedence") if k in props}
+            cognito_client.create_group(UserPoolId=pool_id, GroupName=group, **extra)
+        pool_logical = next((k for k, v in ids.items() if v == pool_id), pool_id)
+        ids.groups.setdefault(pool_logical, []).append(group)
+    return ids
+
+
+def resolver_with(
+    template: Mapping[str, Any],
+    parameter_overrides: Mapping[str, str] | None = None,
+    physical_ids: Mapping[str, str] | None = None,
+) -> Any:
+    """A resolver for template values (``!Ref``, ``!Sub``, ``!GetAtt``) once the emulator has
+    given physical ids to some resources: ``resolver_with(...).resolve(value, where)``."""
+    return _Resolver(template, parameter_overrides, physical_ids=physical_ids)

@@ -24,7 +24,7 @@ def contract_cloud() -> Iterator[object]:
     from localcloud.server import LocalCloudProcess
 
     with LocalCloudProcess(TEMPLATE) as cloud:
-        _seed(cloud.api_url)
+        _seed(cloud.api_url, cloud.token("admin"))
         cloud.seeded = _snapshot(cloud)  # type: ignore[attr-defined]
         yield cloud
 
@@ -57,8 +57,15 @@ def restore(cloud) -> None:
                 ddb.put_item(TableName=table, Item=item)
 
 
-def _seed(base: str) -> None:
+@pytest.fixture(scope="session")
+def admin_headers(contract_cloud) -> dict[str, str]:
+    """Every generated request is sent as the dev admin user (a token from the emulated Cognito)."""
+    return {"Authorization": f"Bearer {contract_cloud.token('admin')}"}
+
+
+def _seed(base: str, token: str) -> None:
     with requests.Session() as http:
+        http.headers["Authorization"] = f"Bearer {token}"
         for i in range(1, SEEDED + 1):
             product = {"name": f"Seed {i}", "price": 2.5 + i, "stock": 1000}
             customer = {"name": f"Seed {i}", "email": f"seed-{i}@example.com"}

@@ -16,7 +16,8 @@ the document's links (stateful). Every schemathesis check runs except `unsupport
 The cases come from the committed `docs/openapi.json` (so pytest collects one test per
 operation and xdist can spread them); `test_served_document_is_the_committed_one` ties that copy
 to what the cloud serves at `/api/openapi.json`, and `tests/unit/test_openapi.py` ties it to the
-code. A fixed seed and Hypothesis' derandomize make every run send the same requests.
+code. A fixed seed and Hypothesis' derandomize make every run send the same requests. Every
+request carries an admin's bearer token from the emulated Cognito (`admin_headers`).
 """
 
 from __future__ import annotations
@@ -104,13 +105,13 @@ def test_all_checks_but_unsupported_method_run() -> None:
     assert "unsupported_method" not in names
 
 
-def _with_real_cursor(case, base: str) -> None:
+def _with_real_cursor(case, base: str, headers: dict[str, str]) -> None:
     """A cursor is only valid as the API issued it (signed, for that list and filter), which no
     schema can say: in positive cases, replace a generated one by a real one (or drop it)."""
     if not case.query or "cursor" not in case.query or not case.meta.generation.mode.is_positive:
         return
     filters = {k: v for k, v in case.query.items() if k not in ("cursor", "limit")}
-    first = requests.get(f"{base}{case.path}", params={**filters, "limit": 1}, timeout=30)
+    first = requests.get(f"{base}{case.path}", params={**filters, "limit": 1}, headers=headers, timeout=30)
     link = first.links.get("next", {}).get("url") if first.status_code == 200 else None
     if link is None:
         del case.query["cursor"]
@@ -121,10 +122,10 @@ def _with_real_cursor(case, base: str) -> None:
 
 
 @schema.parametrize()
-def test_api_conforms_to_its_contract(case, contract_cloud) -> None:
+def test_api_conforms_to_its_contract(case, contract_cloud, admin_headers) -> None:
     _with_real_cursor(case, contract_cloud.api_url)
     try:
-        case.call_and_validate(base_url=contract_cloud.api_url, checks=CHECKS)
+        case.call_and_validate(base_url=contract_cloud.api_url, checks=CHECKS, headers=admin_headers)
     except Exception as exc:
         exc.add_note(f"-- the local cloud's errors:\n{_cloud_errors(contract_cloud)}")
         raise
@@ -136,7 +137,7 @@ def _cloud_errors(cloud) -> str:
     return "\n".join([line for line in list(cloud.output)[-400:] if any(m in line for m in markers)][-40:])
 
 
-def test_linked_call_sequences_conform(contract_cloud) -> None:
+def test_linked_call_sequences_conform(contract_cloud, admin_headers) -> None:
     """Stateful: create, then read, change, adjust and delete what was created, through the links."""
 
     from tests.contract.conftest import restore
@@ -148,10 +149,10 @@ def test_linked_call_sequences_conform(contract_cloud) -> None:
             restore(contract_cloud)
 
         def get_call_kwargs(self, case):
-            return {"base_url": contract_cloud.api_url}
+            return {"base_url": contract_cloud.api_url, "headers": admin_headers}
 
         def before_call(self, case):
-            _with_real_cursor(case, contract_cloud.api_url)
+            _with_real_cursor(case, contract_cloud.api_url, admin_headers)
 
         def validate_response(self, response, case, additional_checks=(), **kwargs):
             case.validate_response(response, checks=CHECKS)

@@ -21,9 +21,15 @@ def local_cloud() -> Iterator[object]:
 
 
 class Http:
-    def __init__(self, base: str) -> None:
+    """Requests to the local cloud, with `token` as the bearer token (None: no Authorization)."""
+
+    def __init__(self, base: str, token: str | None = None) -> None:
         self.base = base
         self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        # for callers that use `requests` directly (e.g. from threads)
+        self.auth = {"Authorization": f"Bearer {token}"} if token else {}
 
     def __getattr__(self, method: str):  # get/post/put/delete
         def call(path: str, **kwargs):
@@ -34,7 +40,18 @@ class Http:
 
 @pytest.fixture(scope="session")
 def http(local_cloud) -> Http:
-    return Http(local_cloud.api_url)
+    """Signed in as the dev admin user, with a token from the emulated Cognito (InitiateAuth)."""
+    return Http(local_cloud.api_url, local_cloud.token("admin"))
+
+
+@pytest.fixture(scope="session")
+def as_role(local_cloud):
+    """`as_role("sales")`: an Http signed in as that group's dev user; `as_role(None)`: no token."""
+
+    def make(role: str | None) -> Http:
+        return Http(local_cloud.api_url, local_cloud.token(role) if role else None)
+
+    return make
 
 
 @pytest.fixture

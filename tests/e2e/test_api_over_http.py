@@ -130,7 +130,7 @@ def test_fifty_concurrent_orders_never_oversell(http, product, customer):
     def place(_):
         import requests
 
-        return requests.post(f"{http.base}/api/orders", json=body, timeout=60).status_code
+        return requests.post(f"{http.base}/api/orders", headers=http.auth, json=body, timeout=60).status_code
 
     with ThreadPoolExecutor(50) as pool:
         statuses = list(pool.map(place, range(50)))
@@ -148,7 +148,7 @@ def test_concurrent_reads_see_their_own_answers(http, product):
     def fetch(pid):
         import requests
 
-        return pid, requests.get(f"{http.base}/api/products/{pid}", timeout=30).json()["id"]
+        return pid, requests.get(f"{http.base}/api/products/{pid}", headers=http.auth, timeout=30).json()["id"]
 
     with ThreadPoolExecutor(12) as pool:
         for asked, got in pool.map(fetch, ids * 3):
@@ -160,7 +160,12 @@ def test_concurrent_writes_to_one_function_keep_their_own_bodies(http):
     import requests
 
     def create(i):
-        r = requests.post(f"{http.base}/api/products", json={"name": f"body-{i}", "price": 1, "stock": i}, timeout=30)
+        r = requests.post(
+            f"{http.base}/api/products",
+            headers=http.auth,
+            json={"name": f"body-{i}", "price": 1, "stock": i},
+            timeout=30,
+        )
         return i, r.json()
 
     with ThreadPoolExecutor(16) as pool:

@@ -17,7 +17,7 @@ def test_start_then_stop_frees_ports_and_process():
     cloud.start()
     api_port = int(cloud.api_url.rsplit(":", 1)[1])
     aws_port = int(cloud.aws_url.rsplit(":", 1)[1])
-    assert requests.get(cloud.api_url + "/api/products", timeout=10).status_code == 200
+    assert requests.get(cloud.api_url + "/api/products", timeout=10).status_code == 401  # up, and signed-in only
     proc = cloud.proc
     cloud.stop()
     assert proc.poll() is not None

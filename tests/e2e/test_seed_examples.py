@@ -1,4 +1,5 @@
-"""The seed README's three curl examples, verbatim, against a fresh local cloud."""
+"""The seed README's three curl examples, verbatim, against a fresh local cloud started with
+--no-auth (they send no token); with sign-in on, the same curl is refused."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ SEED_CURLS = [
 def test_seed_curl_examples_work_verbatim():
     from localcloud.server import LocalCloudProcess
 
-    with LocalCloudProcess(TEMPLATE) as cloud:
+    with LocalCloudProcess(TEMPLATE, extra_args=["--no-auth"]) as cloud:
+        assert "AUTH DISABLED" in "".join(cloud.output)
         port = cloud.api_url.rsplit(":", 1)[1]
         replies = []
         for command in SEED_CURLS:
@@ -46,3 +48,13 @@ def test_seed_curl_examples_work_verbatim():
     assert placed["status"] == "CONFIRMED"
     assert placed["total"] == 1999.98
     assert json.loads(check.stdout)["stock"] == 8
+    assert placed["createdBy"]  # as the dev admin user
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_seed_curl_without_a_token_is_401_when_sign_in_is_on(local_cloud):
+    port = local_cloud.api_url.rsplit(":", 1)[1]
+    script = SEED_CURLS[0].replace("localhost:8080", f"localhost:{port}") + " -s -w '\n%{http_code}'"
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=True).stdout
+    body, status = out.rsplit("\n", 1)
+    assert (int(status), json.loads(body)) == (401, {"message": "Unauthorized"})

@@ -190,8 +190,10 @@ def test_real_template_in_process() -> None:
     """The project's template.yaml and handlers, seeded through the API."""
     with LocalCloud(ROOT / "template.yaml", api_port=0, aws_port=0, seed=True) as cloud:
         assert cloud.seeded["products"] and cloud.seeded["customers"]
+        auth = {"Authorization": f"Bearer {cloud.token('sales')}"}
         for collection in ("products", "customers"):
-            r = requests.get(f"{cloud.api_url}/api/{collection}", timeout=10)
+            assert requests.get(f"{cloud.api_url}/api/{collection}", timeout=10).status_code == 401
+            r = requests.get(f"{cloud.api_url}/api/{collection}", headers=auth, timeout=10)
             assert r.status_code == 200, r.text
         scan = cloud.client("dynamodb").scan(TableName="ProductsTable")
         assert scan["Count"] >= len(cloud.seeded["products"])

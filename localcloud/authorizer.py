@@ -1,0 +1,386 @@
+"""The HTTP API JWT authorizer, emulated in front of SAM's local gateway.
+
+SAM CLI's gateway runs Lambda authorizers only: for a route whose authorizer is a JWT authorizer
+it invokes the function with no ``requestContext.authorizer`` at all (the functions then refuse
+with 401, as they must). This module does what API Gateway does for such a route, from the
+template's own ``Auth`` section:
+
+* take the token from the identity source (``$request.header.Authorization``; a ``Bearer``
+  prefix is optional);
+* verify its RS256 signature against the issuer's JWKS (for a Cognito issuer, the JWKS that the
+  emulator serves for that pool), refusing ``alg: none`` and any other algorithm;
+* check ``iss`` (the configured issuer), ``aud`` or else ``client_id`` (one of the configured
+  audiences), ``exp``, ``nbf`` and ``iat``, and ``token_use`` (``access`` or ``id``);
+* on success pass the claims in ``requestContext.authorizer.jwt.claims`` as API Gateway does,
+  every value a string and lists as ``"[a b]"``; on failure answer 401
+  ``{"message": "Unauthorized"}`` without invoking the function.
+
+CORS preflight (OPTIONS on an API with a CORS configuration) is answered without a token, as on
+AWS. ``--no-auth`` replaces the verification by a fixed identity (the dev admin user's claims).
+
+Hook: :func:`gateway_service` wraps SAM's ``LocalApigwService`` class; the local cloud builds its
+gateway from the wrapped class and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import re
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from localcloud import template as tpl
+
+__all__ = [
+    "DEV_PASSWORD",
+    "Denied",
+    "DevUsers",
+    "EmulatorJwks",
+    "JwtAuthorizer",
+    "JwtVerifier",
+    "create_dev_users",
+    "gateway_claims",
+    "gateway_service",
+    "initiate_auth",
+    "route_authorizers",
+]
+
+DEFAULT_IDENTITY_SOURCE = "$request.header.Authorization"
+ALGORITHMS = ("RS256",)  # what Cognito signs with; API Gateway accepts RSA keys only
+TOKEN_USES = frozenset({"access", "id"})
+COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[\w-]+)$")
+# A password that meets template.yaml's policy; the dev users exist only in the emulator.
+DEV_PASSWORD = "Local-dev-Passw0rd!"
+
+
+class Denied(Exception):
+    """The request carries no acceptable token (API Gateway answers 401)."""
+
+
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    name: str
+    header: str  # lower-case header name of the identity source
+    issuer: str
+    audience: frozenset[str]
+
+
+# ------------------------------------------------------------------ from the template
+def route_authorizers(
+    template: Mapping[str, Any],
+    physical_ids: Mapping[str, str],
+    parameter_overrides: Mapping[str, str] | None = None,
+) -> dict[tuple[str, str], JwtAuthorizer | None]:
+    """{(METHOD, path): its JWT authorizer, or None when the route has none} for every HttpApi
+    event of the template. Lambda authorizers are left to SAM's gateway (None here); an authorizer
+    that can be neither emulated here nor by SAM is an error, so nothing is served unprotected."""
+    resolver = tpl.resolver_with(template, parameter_overrides, physical_ids)
+    resources = template.get("Resources", {})
+    out: dict[tuple[str, str], JwtAuthorizer | None] = {}
+    for logical_id, resource in tpl.resources_of_type(template, *tpl.FUNCTION_TYPES).items():
+        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
+            if event.get("Type") != "HttpApi":
+                continue
+            props = event.get("Properties") or {}
+            where = f"Resources.{logical_id}.Events.{event_name}"
+            api_ref = props.get("ApiId")
+            api_id = api_ref.get("Ref") if isinstance(api_ref, Mapping) else None
+            auth = ((resources.get(api_id) or {}).get("Properties") or {}).get("Auth") or {}
+            name = (props.get("Auth") or {}).get("Authorizer") or auth.get("DefaultAuthorizer")
+            key = (str(props.get("Method", "ANY")).upper(), str(props.get("Path", "/")))
+            if not name or name == "NONE":
+                out[key] = None
+                continue
+            spec = (auth.get("Authorizers") or {}).get(name)
+            if spec is None:
+                raise tpl.TemplateError(f"{where}: authorizer {name!r} is not defined on {api_id}")
+            if "FunctionArn" in spec:
+                out[key] = None  # a Lambda authorizer: SAM's gateway invokes it itself
+                continue
+            jwt = spec.get("JwtConfiguration")
+            if not isinstance(jwt, Mapping):
+                raise tpl.TemplateError(f"{where}: authorizer {name!r} cannot be emulated locally (use --no-auth)")
+            out[key] = _jwt_authorizer(name, spec, jwt, resolver, f"Resources.{api_id}.Properties.Auth.{name}")
+    return out
+
+
+def _jwt_authorizer(
+    name: str, spec: Mapping[str, Any], jwt: Mapping[str, Any], resolver: Any, where: str
+) -> JwtAuthorizer:
+    source = str(spec.get("IdentitySource", DEFAULT_IDENTITY_SOURCE))
+    if not source.startswith("$request.header."):
+        raise tpl.TemplateError(f"{where}: identity source {source!r} is not a header")
+    issuer = resolver.resolve(jwt.get("issuer"), f"{where}.JwtConfiguration.issuer")
+    audience = frozenset(resolver.resolve(a, f"{where}.JwtConfiguration.audience") for a in jwt.get("audience") or [])
+    if not audience:
+        raise tpl.TemplateError(f"{where}: JwtConfiguration.audience is empty")
+    return JwtAuthorizer(name, source.removeprefix("$request.header.").lower(), issuer, audience)
+
+
+# ------------------------------------------------------------------ verification
+class EmulatorJwks:
+    """The JWKS of a Cognito issuer, read from the emulator (moto serves one per user pool at
+    ``/<pool id>/.well-known/jwks.json``), cached per issuer and re-read for an unknown key id,
+    as API Gateway caches and refreshes it."""
+
+    def __init__(self, aws_url: str) -> None:
+        self.aws_url = aws_url.rstrip("/")
+        self._cache: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def key_set(self, issuer: str, refresh: bool = False) -> Any:
+        from joserfc.jwk import KeySet
+
+        with self._lock:
+            if refresh or issuer not in self._cache:
+                match = COGNITO_ISSUER.match(issuer)
+                if match is None:
+                    raise Denied(f"no JWKS for issuer {issuer}")
+                request = urllib.request.Request(
+                    f"{self.aws_url}/{match['pool']}/.well-known/jwks.json",
+                    headers={"Host": f"cognito-idp.{match['region']}.amazonaws.com"},
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    self._cache[issuer] = KeySet.import_key_set(json.loads(response.read()))
+            return self._cache[issuer]
+
+
+class JwtVerifier:
+    """Verifies bearer tokens for a :class:`JwtAuthorizer`; ``verify`` returns the claims."""
+
+    def __init__(self, jwks: EmulatorJwks, clock: Callable[[], float] = time.time) -> None:
+        self.jwks = jwks
+        self.clock = clock
+
+    def verify(self, authorizer: JwtAuthorizer, headers: Mapping[str, str]) -> dict[str, Any]:
+        from joserfc import jws, jwt
+        from joserfc.errors import JoseError
+
+        value = next((v for k, v in headers.items() if k.lower() == authorizer.header), "").strip()
+        if value[:7].lower() == "bearer ":
+            value = value[7:].strip()
+        if not value:
+            raise Denied("missing token")
+        try:
+            header = jws.extract_compact(value.encode()).protected
+        except (JoseError, ValueError) as exc:
+            raise Denied("malformed token") from exc
+        if header.get("alg") not in ALGORITHMS:
+            raise Denied(f"signing method {header.get('alg')} is invalid")
+        keys = self.jwks.key_set(authorizer.issuer)
+        if not any(k.kid == header.get("kid") for k in keys.keys):
+            keys = self.jwks.key_set(authorizer.issuer, refresh=True)
+        try:
+            token = jwt.decode(value, keys, algorithms=list(ALGORITHMS))
+        except (JoseError, ValueError) as exc:
+            raise Denied("invalid signature") from exc
+        claims = dict(token.claims)
+        self._check_claims(authorizer, claims)
+        return claims
+
+    def _check_claims(self, authorizer: JwtAuthorizer, claims: Mapping[str, Any]) -> None:
+        now = self.clock()
+        if claims.get("iss") != authorizer.issuer:
+            raise Denied("the token has an invalid issuer")
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or isinstance(exp, bool) or exp <= now:
+            raise Denied("the token has expired")
+        for name in ("nbf", "iat"):
+            value = claims.get(name)
+            if value is not None and (not isinstance(value, int | float) or value > now):
+                raise Denied(f"the token's {name} is in the future")
+        aud = claims.get("aud")
+        audiences = set(aud if isinstance(aud, list) else [aud]) if aud is not None else {claims.get("client_id")}
+        if not audiences & authorizer.audience:
+            raise Denied("the token does not have a valid audience")
+        if claims.get("token_use") not in TOKEN_USES:
+            raise Denied("the token has an invalid token_use")
+
+
+def gateway_claims(claims: Mapping[str, Any]) -> dict[str, str]:
+    """Claims as API Gateway's HTTP API passes them to the function: strings, lists as "[a b]"."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, list | tuple):
+            return "[" + " ".join(text(v) for v in value) + "]"
+        if isinstance(value, dict):
+            return json.dumps(value, separators=(",", ":"))
+        return str(value)
+
+    return {name: text(value) for name, value in claims.items()}
+
+
+# ------------------------------------------------------------------ the gateway hook
+_claims: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("jwt_claims", default=None)
+
+
+def gateway_service(
+    base: type,
+    routes: Mapping[tuple[str, str], JwtAuthorizer | None],
+    verify: Callable[[JwtAuthorizer, Mapping[str, str]], Mapping[str, Any]],
+    log: Callable[[str], None] | None = None,
+) -> type:
+    """SAM's ``LocalApigwService`` (``base``) with the JWT authorizer in front of each route that
+    has one: ``verify(authorizer, headers)`` returns the claims or raises :class:`Denied`."""
+
+    class JwtAuthorizedApigwService(base):  # type: ignore[misc, valid-type]
+        def _request_handler(self, **kwargs: Any) -> Any:
+            from flask import request
+
+            route = self._get_current_route(request)
+            cors = route.cors if route.cors is not None else self.api.cors
+            authorizer = routes.get((request.method.upper(), route.path))
+            if authorizer is None or (request.method == "OPTIONS" and cors):
+                return super()._request_handler(**kwargs)
+            try:
+                claims = verify(authorizer, request.headers)
+            except Denied as denied:
+                if log is not None:
+                    log(f"401 {request.method} {request.path}: {denied}")
+                return self._unauthorized(route, cors, str(denied))
+            token = _claims.set(gateway_claims(claims))
+            try:
+                return super()._request_handler(**kwargs)
+            finally:
+                _claims.reset(token)
+
+        def _generate_lambda_event(self, flask_request: Any, route: Any, method: str, endpoint: str) -> dict[str, Any]:
+            event: dict[str, Any] = super()._generate_lambda_event(flask_request, route, method, endpoint)
+            claims = _claims.get()
+            if claims is not None and isinstance(event.get("requestContext"), dict):
+                event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+            return event
+
+        def _unauthorized(self, route: Any, cors: Any, reason: str) -> Any:
+            from flask import request
+            from samcli.local.apigw.local_apigw_service import Cors
+            from werkzeug.datastructures import Headers
+
+            headers = Headers(Cors.cors_to_headers(cors, request.headers.get("Origin"), route.event_type))
+            headers["Content-Type"] = "application/json"
+            headers["WWW-Authenticate"] = f'Bearer error="invalid_token" error_description="{reason}"'
+            return self.service_response(json.dumps({"message": "Unauthorized"}), headers, 401)
+
+    return JwtAuthorizedApigwService
+
+
+# ------------------------------------------------------------------ dev users and tokens
+@dataclass(frozen=True)
+class DevUsers:
+    pool_id: str
+    client_id: str
+    issuer: str
+    users: dict[str, str]  # group -> email (the sign-in name)
+    password: str = DEV_PASSWORD
+
+
+def create_dev_users(cognito_client: Any, pools: tpl.UserPools, template: Mapping[str, Any]) -> DevUsers | None:
+    """One user per group of the template's (first) user pool: ``<group>@example.com`` with
+    :data:`DEV_PASSWORD`, confirmed and in that group. None when the template has no pool."""
+    pool_logical = next(iter(tpl.resources_of_type(template, tpl.USER_POOL_TYPE)), None)
+    if pool_logical is None:
+        return None
+    pool_id = pools[pool_logical]
+    client_logical = next(
+        (
+            k
+            for k, r in tpl.resources_of_type(template, tpl.USER_POOL_CLIENT_TYPE).items()
+            if (r.get("Properties") or {}).get("UserPoolId") == {"Ref": pool_logical}
+        ),
+        None,
+    )
+    if client_logical is None:
+        return None
+    users: dict[str, str] = {}
+    for group in pools.groups.get(pool_logical, []):
+        email = f"{group}@example.com"
+        with contextlib.suppress(cognito_client.exceptions.UsernameExistsException):
+            cognito_client.admin_create_user(
+                UserPoolId=pool_id,
+                Username=email,
+                MessageAction="SUPPRESS",
+                UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            )
+        cognito_client.admin_set_user_password(
+            UserPoolId=pool_id, Username=email, Password=DEV_PASSWORD, Permanent=True
+        )
+        cognito_client.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
+        users[group] = email
+    region = cognito_client.meta.region_name
+    return DevUsers(pool_id, pools[client_logical], f"https://cognito-idp.{region}.amazonaws.com/{pool_id}", users)
+
+
+def initiate_auth(cognito_client: Any, client_id: str, username: str, password: str) -> dict[str, Any]:
+    """``InitiateAuth`` with USER_PASSWORD_AUTH, as a client of the deployed stack would call it:
+    the ``AuthenticationResult`` (AccessToken, IdToken, RefreshToken, ExpiresIn)."""
+    result = cognito_client.initiate_auth(
+        AuthFlow="USER_PASSWORD_AUTH",
+        ClientId=client_id,
+        AuthParameters={"USERNAME": username, "PASSWORD": password},
+    )
+    if "AuthenticationResult" not in result:
+        raise RuntimeError(f"sign-in needs a challenge: {result.get('ChallengeName')}")
+    return dict(result["AuthenticationResult"])
+
+
+def local_gateway(
+    base: type,
+    template: Mapping[str, Any],
+    pools: Mapping[str, str],
+    aws_url: str,
+    parameter_overrides: Mapping[str, str] | None = None,
+    no_auth_claims: Mapping[str, Any] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> type:
+    """The local cloud's gateway class: ``base`` with the template's JWT authorizers verified
+    against the emulator, or, with ``no_auth_claims`` (``--no-auth``), every JWT-protected route
+    given those claims without looking at any token."""
+    routes = route_authorizers(template, pools, parameter_overrides)
+    if no_auth_claims is not None:
+        fixed = dict(no_auth_claims)
+        return gateway_service(base, routes, lambda _authorizer, _headers: fixed, log)
+    return gateway_service(base, routes, JwtVerifier(EmulatorJwks(aws_url)).verify, log)
+
+
+def dev_claims(cognito_client: Any, dev: DevUsers, group: str, aws_url: str) -> dict[str, Any]:
+    """The verified claims of a fresh access token of the dev user of `group`."""
+    token = initiate_auth(cognito_client, dev.client_id, dev.users[group], dev.password)["AccessToken"]
+    authorizer = JwtAuthorizer("dev", "authorization", dev.issuer, frozenset({dev.client_id}))
+    return JwtVerifier(EmulatorJwks(aws_url)).verify(authorizer, {"authorization": token})
+
+
+NO_AUTH_BANNER = (
+    "!" * 100,
+    "!!  AUTH DISABLED (--no-auth): tokens are NOT checked. Every request runs as the dev admin user",
+    "!!  {admin}, with its claims. Never expose this server.",
+    "!" * 100,
+)
+
+
+def banner_lines(dev: DevUsers | None, auth: bool, api_url: str, aws_url: str, example: str) -> list[str]:
+    """What the local cloud prints about signing in."""
+    if dev is None:
+        return ["  Sign-in:       the template has no user pool"]
+    if not auth:
+        return [line.format(admin=dev.users.get("admin", "-")) for line in NO_AUTH_BANNER]
+    users = ", ".join(f"{email} ({group})" for group, email in dev.users.items())
+    aws_port = aws_url.rsplit(":", 1)[-1]
+    token_cmd = "make -s token ROLE=admin" + ("" if aws_port == "4566" else f" AWS_URL={aws_url}")
+    return [
+        "  Sign-in:       every route needs `Authorization: Bearer <token>` (401 without, 403 without the role)",
+        f"    User pool {dev.pool_id}, app client {dev.client_id}",
+        f"    Dev users: {users}; password {dev.password}",
+        f"    Token: {token_cmd}   (or ROLE=sales; InitiateAuth on the emulator)",
+        f'    curl -H "Authorization: Bearer $({token_cmd})" {api_url}{example}',
+        f"    aws cognito-idp initiate-auth --auth-flow USER_PASSWORD_AUTH --client-id {dev.client_id} "
+        f"--auth-parameters USERNAME={next(iter(dev.users.values()), '-')},PASSWORD='{dev.password}' "
+        f"--endpoint-url {aws_url} --region {tpl.REGION} --query AuthenticationResult.AccessToken --output text",
+    ]
