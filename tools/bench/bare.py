@@ -132,6 +132,7 @@ def create_order(event: dict[str, Any], table: str, entity: str) -> dict[str, An
     payload = {
         "orderId": order_id,
         "customerId": body["customerId"],
+        "createdBy": "bench",
         "createdAt": _now(),
         "total": str(sum(Decimal(line["lineTotal"]) for line in lines)),
         "items": lines,

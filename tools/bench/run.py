@@ -501,7 +501,9 @@ class _Gateway:
         self.api = cloud.api_url
         self.local = threading.local()
         self.requests = requests
+        self.auth = {"Authorization": f"Bearer {cloud.token('admin')}"}
         http = requests.Session()
+        http.headers.update(self.auth)
         make = {"name": "Bench", "price": 9.99, "stock": 10_000_000}
         self.product = http.post(f"{self.api}/api/products", json=make, timeout=30).json()["id"]
         for _ in range(25):  # a full first page for the list
@@ -515,6 +517,7 @@ class _Gateway:
     def _session(self) -> Any:
         if not hasattr(self.local, "session"):
             self.local.session = self.requests.Session()
+            self.local.session.headers.update(self.auth)
         return self.local.session
 
     def _aws(self, service: str) -> Any:
@@ -576,6 +579,7 @@ class _Gateway:
         payload = {
             "orderId": order_id,
             "customerId": self.customer,
+            "createdBy": "bench",
             "createdAt": "2026-01-01T00:00:00.000Z",
             "total": "9.99",
             "items": [line],

@@ -27,6 +27,7 @@ CUSTOMERS: list[int] = json.loads(os.environ.get("LOAD_CUSTOMERS", "[]"))
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "2000"))
 SAMPLES_PATH = os.environ.get("LOAD_SAMPLES", "")
 SEED = int(os.environ.get("LOAD_SEED", "1"))
+TOKEN = os.environ.get("LOAD_TOKEN", "")  # an admin's access token (shoppers delete orders)
 
 _lock = threading.Lock()
 _samples: list[tuple[str, int, float, str]] = []  # (endpoint, status, ms, outcome)
@@ -93,6 +94,8 @@ class Shopper(HttpUser):
         self.number = next(_user_counter)
         self.rng = random.Random(SEED * 1000 + self.number)
         self.my_orders: list[tuple[int, str]] = []  # (id, ETag)
+        if TOKEN:
+            self.client.headers["Authorization"] = f"Bearer {TOKEN}"
 
     # ------------------------------------------------------------ browsing
     @task(4)

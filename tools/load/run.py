@@ -48,10 +48,11 @@ SEED_CUSTOMERS = 20
 
 
 # ------------------------------------------------------------------ seeding
-def seed(base: str) -> tuple[dict[int, int], list[int]]:
+def seed(base: str, token: str) -> tuple[dict[int, int], list[int]]:
     initial: dict[int, int] = {}
     customers: list[int] = []
     with requests.Session() as http:
+        http.headers["Authorization"] = f"Bearer {token}"
         for name, price, stock in SEED_PRODUCTS:
             body = {"name": name, "price": float(price), "stock": stock}
             r = http.post(f"{base}/api/products", json=body, timeout=30)
@@ -66,7 +67,9 @@ def seed(base: str) -> tuple[dict[int, int], list[int]]:
 
 
 # ------------------------------------------------------------------ locust
-def run_locust(base: str, products: list[int], customers: list[int], args: argparse.Namespace) -> dict[str, Any]:
+def run_locust(
+    base: str, products: list[int], customers: list[int], args: argparse.Namespace, token: str
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="load-") as tmp:
         samples_path = Path(tmp) / "samples.json"
         env = dict(os.environ)
@@ -76,6 +79,7 @@ def run_locust(base: str, products: list[int], customers: list[int], args: argpa
             LOAD_MAX_REQUESTS=str(args.max_requests),
             LOAD_SAMPLES=str(samples_path),
             LOAD_SEED=str(args.seed),
+            LOAD_TOKEN=token,
             PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
         )
         cmd = [
@@ -156,8 +160,9 @@ def paged(http: requests.Session, url: str) -> list[dict[str, Any]]:
     return out
 
 
-def check_invariant(base: str, initial: dict[int, int], run: dict[str, Any]) -> dict[str, Any]:
+def check_invariant(base: str, initial: dict[int, int], run: dict[str, Any], token: str) -> dict[str, Any]:
     with requests.Session() as http:
+        http.headers["Authorization"] = f"Bearer {token}"
         products = {p["id"]: p for p in paged(http, f"{base}/api/products?limit=100")}
         orders = paged(http, f"{base}/api/orders?limit=100")
     held: dict[int, int] = defaultdict(int)
@@ -243,12 +248,14 @@ def main(argv: list[str] | None = None) -> int:
     with LocalCloudProcess(ROOT / "template.yaml", host="127.0.0.1") as cloud:
         base = cloud.api_url
         print(f"local cloud at {base}; seeding ...", flush=True)
-        initial, customers = seed(base)
+        admin = cloud.token("admin")
+        initial, customers = seed(base, admin)
         print(
             f"running locust: {args.users} users, <= {args.max_requests} requests, <= {args.run_time} ...", flush=True
         )
-        run = run_locust(base, list(initial), customers, args)
-        invariant = check_invariant(base, initial, run)
+        # shoppers also delete orders, which takes the admin role (a fresh token lasts an hour)
+        run = run_locust(base, list(initial), customers, args, admin)
+        invariant = check_invariant(base, initial, run, admin)
 
     summary = summarise(run["samples"], run["wall_seconds"])
     overall = summary["overall"]

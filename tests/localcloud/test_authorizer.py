@@ -1,0 +1,214 @@
+"""The local JWT authorizer's pieces: the user pool created from template.yaml, the routes'
+authorizers read from it, the claims' gateway form, and the verifier with a controlled clock
+(end-to-end behaviour over HTTP is in tests/e2e/test_sign_in.py)."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from localcloud import authorizer
+from localcloud import template as tpl
+from tests.support.apigw import TEMPLATE, functions
+
+
+@pytest.fixture
+def cognito() -> Any:
+    with mock_aws():
+        yield boto3.client("cognito-idp", region_name="us-east-1")
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return tpl.load_template(TEMPLATE)
+
+
+def test_the_pool_client_and_groups_come_from_the_template(cognito, template):
+    pools = tpl.create_user_pools(cognito, template)
+
+    pool = cognito.describe_user_pool(UserPoolId=pools["UserPool"])["UserPool"]
+    props = template["Resources"]["UserPool"]["Properties"]
+    assert pool["Name"] == "sales-users-dev"
+    assert pool["UsernameAttributes"] == ["email"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == props["Policies"]["PasswordPolicy"]["MinimumLength"]
+    mfa = cognito.get_user_pool_mfa_config(UserPoolId=pools["UserPool"])
+    assert (mfa["MfaConfiguration"], mfa["SoftwareTokenMfaConfiguration"]["Enabled"]) == ("OPTIONAL", True)
+    client = cognito.describe_user_pool_client(UserPoolId=pools["UserPool"], ClientId=pools["UserPoolClient"])
+    assert set(client["UserPoolClient"]["ExplicitAuthFlows"]) == set(
+        template["Resources"]["UserPoolClient"]["Properties"]["ExplicitAuthFlows"]
+    )
+    assert "ClientSecret" not in client["UserPoolClient"]
+    groups = {g["GroupName"] for g in cognito.list_groups(UserPoolId=pools["UserPool"])["Groups"]}
+    assert groups == set(pools.groups["UserPool"]) == {"admin", "sales"}
+
+
+def test_creating_twice_reuses_the_pool(cognito, template):
+    first = tpl.create_user_pools(cognito, template)
+    second = tpl.create_user_pools(cognito, template)
+    assert dict(first) == dict(second)
+    assert len(cognito.list_user_pools(MaxResults=60)["UserPools"]) == 1
+
+
+def test_the_dev_users_can_sign_in_with_the_pool_password_policy(cognito, template):
+    pools = tpl.create_user_pools(cognito, template)
+    dev = authorizer.create_dev_users(cognito, pools, template)
+    assert dev is not None and dev.users == {"admin": "admin@example.com", "sales": "sales@example.com"}
+    result = authorizer.initiate_auth(cognito, dev.client_id, dev.users["sales"], dev.password)
+    assert result["AccessToken"] and result["IdToken"] and result["RefreshToken"]
+    with pytest.raises(cognito.exceptions.InvalidPasswordException):  # the policy is enforced
+        cognito.admin_set_user_password(UserPoolId=dev.pool_id, Username="sales@example.com", Password="weak")
+
+
+def test_every_route_has_the_jwt_authorizer_with_the_pools_issuer_and_client(template):
+    routes = authorizer.route_authorizers(template, {"UserPool": "us-east-1_POOL", "UserPoolClient": "client-1"})
+    assert set(routes) == {(fn.method, fn.route) for fn in functions()}
+    for route_authorizer in routes.values():
+        assert route_authorizer == authorizer.JwtAuthorizer(
+            "CognitoJwt",
+            "authorization",
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_POOL",
+            frozenset({"client-1"}),
+        )
+
+
+def test_route_level_none_opts_out_and_unknown_authorizers_are_errors(template):
+    ids = {"UserPool": "p", "UserPoolClient": "c"}
+    opted_out = copy.deepcopy(template)
+    event = opted_out["Resources"]["ListProductsFunction"]["Properties"]["Events"]["Api"]["Properties"]
+    event["Auth"] = {"Authorizer": "NONE"}
+    assert authorizer.route_authorizers(opted_out, ids)[("GET", "/api/products")] is None
+
+    event["Auth"] = {"Authorizer": "Missing"}
+    with pytest.raises(tpl.TemplateError, match="not defined"):
+        authorizer.route_authorizers(opted_out, ids)
+
+    iam = copy.deepcopy(template)
+    iam["Resources"]["SalesApi"]["Properties"]["Auth"]["Authorizers"]["CognitoJwt"] = {"EnableIamAuthorizer": True}
+    with pytest.raises(tpl.TemplateError, match="cannot be emulated"):
+        authorizer.route_authorizers(iam, ids)
+
+    with pytest.raises(tpl.TemplateError, match="not created yet"):
+        authorizer.route_authorizers(template, {})
+
+
+def test_claims_reach_the_function_as_api_gateway_formats_them():
+    claims = {
+        "cognito:groups": ["admin", "sales"],
+        "exp": 1700000000,
+        "email_verified": True,
+        "sub": "u",
+        "x": {"a": 1},
+    }
+    assert authorizer.gateway_claims(claims) == {
+        "cognito:groups": "[admin sales]",
+        "exp": "1700000000",
+        "email_verified": "true",
+        "sub": "u",
+        "x": '{"a":1}',
+    }
+
+
+class _Keys:
+    """A JWKS source backed by moto's signing key, counting fetches."""
+
+    def __init__(self) -> None:
+        from joserfc.jwk import KeySet, RSAKey
+        from moto.utilities.utils import load_resource
+
+        self.private = RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
+        self.keys = KeySet.import_key_set(load_resource("cognitoidp/resources/jwks-public.json"))
+        self.fetches = 0
+
+    def key_set(self, issuer: str, refresh: bool = False) -> Any:
+        self.fetches += 1
+        return self.keys
+
+
+ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_POOL"
+AUTHORIZER = authorizer.JwtAuthorizer("CognitoJwt", "authorization", ISSUER, frozenset({"client-1"}))
+NOW = 1_800_000_000
+
+
+def _token(keys: _Keys, header: dict[str, Any] | None = None, **claims: Any) -> str:
+    from joserfc import jwt
+
+    base = {"iss": ISSUER, "client_id": "client-1", "token_use": "access", "exp": NOW + 60, "iat": NOW - 1}
+    base.update(claims)
+    return jwt.encode(
+        header or {"alg": "RS256", "kid": "dummy"}, {k: v for k, v in base.items() if v is not None}, keys.private
+    )
+
+
+def _verify(keys: _Keys, token: str, now: float = NOW) -> dict[str, Any]:
+    verifier = authorizer.JwtVerifier(keys, clock=lambda: now)  # type: ignore[arg-type]
+    return verifier.verify(AUTHORIZER, {"Authorization": f"Bearer {token}"})
+
+
+def test_a_valid_token_is_accepted_until_it_expires():
+    keys = _Keys()
+    token = _token(keys, username="u1")
+    assert _verify(keys, token)["username"] == "u1"
+    assert _verify(keys, token, now=NOW + 59)["username"] == "u1"
+    with pytest.raises(authorizer.Denied, match="expired"):
+        _verify(keys, token, now=NOW + 60)
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"iss": ISSUER + "x"}, "issuer"),
+        ({"client_id": "client-2"}, "audience"),
+        ({"client_id": None}, "audience"),
+        ({"client_id": None, "aud": "client-2"}, "audience"),
+        ({"client_id": "client-1", "aud": ["client-2"]}, "audience"),  # aud, when present, decides
+        ({"token_use": "refresh"}, "token_use"),
+        ({"exp": None}, "expired"),
+        ({"exp": "soon"}, "expired"),
+        ({"nbf": NOW + 10}, "nbf"),
+        ({"iat": NOW + 10}, "iat"),
+    ],
+)
+def test_each_bad_claim_is_denied(claims, reason):
+    keys = _Keys()
+    with pytest.raises(authorizer.Denied, match=reason):
+        _verify(keys, _token(keys, **claims))
+
+
+def test_an_id_token_is_accepted_by_its_audience():
+    keys = _Keys()
+    assert _verify(keys, _token(keys, client_id=None, aud="client-1", token_use="id"))["aud"] == "client-1"
+
+
+@pytest.mark.parametrize(
+    "header", [{"alg": "none"}, {"alg": "HS256", "kid": "dummy"}, {"alg": "RS512", "kid": "dummy"}]
+)
+def test_other_algorithms_are_denied(header):
+    import base64
+    import json
+
+    keys = _Keys()
+    good = _token(keys)
+    forged = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode() + good[good.index(".") :]
+    with pytest.raises(authorizer.Denied, match="signing method"):
+        _verify(keys, forged)
+
+
+def test_an_unknown_key_id_refreshes_the_jwks_once_then_denies():
+    keys = _Keys()
+    with pytest.raises(authorizer.Denied):
+        _verify(keys, _token(keys, header={"alg": "RS256", "kid": "rotated"}))
+    assert keys.fetches == 2
+
+
+def test_verification_is_not_a_clock_free_pass():
+    """The default clock is the real one: a token that expired an hour ago is denied."""
+    keys = _Keys()
+    token = _token(keys, exp=int(time.time()) - 3600, iat=int(time.time()) - 7200)
+    with pytest.raises(authorizer.Denied, match="expired"):
+        authorizer.JwtVerifier(keys).verify(AUTHORIZER, {"authorization": token})  # type: ignore[arg-type]
