@@ -14,6 +14,10 @@ parse-once patches, same tables and state machines from template.yaml via
 * the real ARNs of the state machines for variables set to ``!Ref``/``!GetAtt ...Arn`` of one;
 * then the user's own ``--env-vars`` file on top.
 
+It also creates template.yaml's Cognito user pool, app client and groups, and one dev user per
+group (as the local cloud does); ``--auth-out`` writes their ids for the JWT authorizer that
+:mod:`localcloud.samlocal.sam_cli` puts in front of SAM's gateway, and for tests.
+
 SAM applies an entry only to variables a function declares in template.yaml.
 
 When the env file is written, the server is ready; it serves until SIGTERM/SIGINT.
@@ -22,6 +26,7 @@ When the env file is written, the server is ready; it serves until SIGTERM/SIGIN
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -42,6 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--template", default="template.yaml")
     parser.add_argument("--env-out", required=True, help="write SAM's --env-vars JSON here when ready")
     parser.add_argument("--env-vars", help="user env-vars JSON merged on top")
+    parser.add_argument(
+        "--auth-out", help="write the user pools' ids and the dev users here (for the JWT authorizer and tests)"
+    )
     parser.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
     return parser.parse_args(argv)
 
@@ -61,12 +69,27 @@ def _install_patches() -> None:
     asl_cache.install()
 
 
+def _write_atomically(out: Path, text: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+
+
 def serve(args: argparse.Namespace) -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    from localcloud.authorizer import create_dev_users
     from localcloud.server import load_env_vars_file, merge_env_vars, state_machine_env_overrides
-    from localcloud.template import create_queues, create_secrets, create_state_machines, create_tables, load_template
+    from localcloud.template import (
+        create_queues,
+        create_secrets,
+        create_state_machines,
+        create_tables,
+        create_user_pools,
+        load_template,
+    )
 
     os.environ.update({**DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
     os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -103,6 +126,12 @@ def serve(args: argparse.Namespace) -> int:
         template_path.parent,
         overrides,
     )
+    cognito = boto3.client("cognito-idp", endpoint_url=local_url, region_name=REGION)
+    pools = create_user_pools(cognito, template, overrides)
+    dev = create_dev_users(cognito, pools, template)
+    if args.auth_out:
+        auth = {"user_pools": dict(pools), "dev_users": dataclasses.asdict(dev) if dev else None}
+        _write_atomically(Path(args.auth_out), json.dumps(auth, indent=2) + "\n")
     env = merge_env_vars(
         {
             "Parameters": {
@@ -113,11 +142,7 @@ def serve(args: argparse.Namespace) -> int:
         state_machine_env_overrides(template, arns),
         load_env_vars_file(args.env_vars),
     )
-    out = Path(args.env_out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(env, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(out)  # atomic: the file appearing means "ready"
+    _write_atomically(Path(args.env_out), json.dumps(env, indent=2) + "\n")  # its appearing means "ready"
     print(json.dumps({"aws_url": local_url, "tables": tables, "state_machines": arns}), flush=True)
 
     stop = threading.Event()

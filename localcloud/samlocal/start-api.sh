@@ -19,10 +19,14 @@
 #                                first (the containers run on this machine's architecture)
 #   SAMLOCAL_WARM_CONTAINERS     LAZY (default), EAGER, or off (a new container per request)
 #   SAMLOCAL_SKIP_BUILD=1        reuse the last `sam build`
+#   SAMLOCAL_JWT                 on (default): SAM runs with the HTTP API JWT authorizer emulated
+#                                (localcloud/samlocal/sam_cli.py); off: plain `sam`, which ignores JWT
+#                                authorizers, so every function answers 401 (no claims, fail closed)
 #   SAMLOCAL_START_WAIT          seconds to wait for the API (default 120)
 #   SAMLOCAL_VENV                virtualenv with sam and moto (default <repo>/.venv)
 #   LAMBDA_IMAGE                 see ensure-image.sh
-# Files in $SAMLOCAL_RUN_DIR (default $STATE_DIR): sam.pid, sam.log, backend.pid, backend.log, env.json, sam-build/.
+# Files in $SAMLOCAL_RUN_DIR (default $STATE_DIR): sam.pid, sam.log, backend.pid, backend.log, env.json,
+# auth.json (user pool, app client, dev users), sam-build/.
 set -euo pipefail
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -48,6 +52,8 @@ SAM="${VENV_BIN}/sam"
 PYTHON="${VENV_BIN}/python"
 BUILD_DIR="${RUN_DIR}/sam-build"
 ENV_FILE="${RUN_DIR}/env.json"
+AUTH_FILE="${RUN_DIR}/auth.json"
+JWT="${SAMLOCAL_JWT:-on}"
 API_URL="http://127.0.0.1:${API_PORT}"
 read -r -a param_overrides <<<"Architecture=x86_64 ${SAMLOCAL_PARAMETER_OVERRIDES:-}"
 
@@ -83,9 +89,9 @@ fi
 
 # ---- the moto backend ---------------------------------------------------------------------
 stop_pidfile "previous moto backend" "${RUN_DIR}/backend.pid" localcloud.samlocal.backend 10
-rm -f "${ENV_FILE}"
+rm -f "${ENV_FILE}" "${AUTH_FILE}"
 log "starting the moto backend on 0.0.0.0:${AWS_PORT} (log: ${RUN_DIR}/backend.log)"
-backend_args=(--port "${AWS_PORT}" --template "${TEMPLATE}" --env-out "${ENV_FILE}")
+backend_args=(--port "${AWS_PORT}" --template "${TEMPLATE}" --env-out "${ENV_FILE}" --auth-out "${AUTH_FILE}")
 [[ -n "${SAMLOCAL_ENV_VARS:-}" ]] && backend_args+=(--env-vars "$(realpath "${SAMLOCAL_ENV_VARS}")")
 ((${#param_overrides[@]})) && backend_args+=(--parameter-overrides "${param_overrides[@]}")
 (cd "${REPO_ROOT}" && exec setsid "${PYTHON}" -m localcloud.samlocal.backend "${backend_args[@]}") \
@@ -110,6 +116,17 @@ sam_env=(
 for var in DOCKER_HOST DOCKER_CONFIG DOCKER_CERT_PATH DOCKER_TLS_VERIFY TMPDIR; do
     [[ -n "${!var:-}" ]] && sam_env+=("${var}=${!var}")
 done
+sam_cmd=("${SAM}")
+if [[ "${JWT}" == on ]]; then
+    # SAM itself, with the JWT authorizer (tokens verified against the backend's user pool) in front.
+    sam_env+=(
+        "PYTHONPATH=${REPO_ROOT}" "SAMLOCAL_AUTH_FILE=${AUTH_FILE}" "SAMLOCAL_AWS_URL=http://127.0.0.1:${AWS_PORT}"
+        "SAMLOCAL_TEMPLATE=${TEMPLATE}"
+    )
+    sam_cmd=("${PYTHON}" -m localcloud.samlocal.sam_cli)
+else
+    log "SAMLOCAL_JWT=${JWT}: plain sam; it ignores the JWT authorizer, so every route answers 401"
+fi
 sam_args=(
     local start-api --template "${BUILD_DIR}/template.yaml" --host 127.0.0.1 --port "${API_PORT}"
     --invoke-image "${TAG}" --add-host host.docker.internal:host-gateway --env-vars "${ENV_FILE}"
@@ -126,12 +143,12 @@ if ((foreground)); then
     trap 'stop_pidfile "moto backend" "${RUN_DIR}/backend.pid" localcloud.samlocal.backend 10' EXIT
     trap 'exit 130' INT TERM
     log "sam local start-api on ${API_URL} (foreground; Ctrl-C stops it and the backend)"
-    (cd "${BUILD_DIR}" && "${sam_env[@]}" "${SAM}" "${sam_args[@]}") || true
+    (cd "${BUILD_DIR}" && "${sam_env[@]}" "${sam_cmd[@]}" "${sam_args[@]}") || true
     exit 0
 fi
 
 log "starting sam local start-api on ${API_URL} (log: ${RUN_DIR}/sam.log)"
-(cd "${BUILD_DIR}" && exec setsid "${sam_env[@]}" "${SAM}" "${sam_args[@]}") >"${RUN_DIR}/sam.log" 2>&1 </dev/null &
+(cd "${BUILD_DIR}" && exec setsid "${sam_env[@]}" "${sam_cmd[@]}" "${sam_args[@]}") >"${RUN_DIR}/sam.log" 2>&1 </dev/null &
 echo $! >"${RUN_DIR}/sam.pid"
 deadline=$((SECONDS + START_WAIT))
 until [[ "$(http_status "${API_URL}/")" != 000 ]]; do

@@ -212,3 +212,69 @@ def test_verification_is_not_a_clock_free_pass():
     token = _token(keys, exp=int(time.time()) - 3600, iat=int(time.time()) - 7200)
     with pytest.raises(authorizer.Denied, match="expired"):
         authorizer.JwtVerifier(keys).verify(AUTHORIZER, {"authorization": token})  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ what SAM CLI itself does
+class _CapturingRunner:
+    """Stands in for SAM's LocalLambdaRunner: records the event, answers 200."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def is_debugging(self) -> bool:
+        return False
+
+    def invoke(self, function_name: str, event: str, stdout: Any = None, **_: Any) -> None:
+        import json
+
+        self.events.append(json.loads(event))
+        stdout.write_str(json.dumps({"statusCode": 200, "body": "{}"}))
+
+
+def _sam_gateway(service_class: Any) -> tuple[Any, _CapturingRunner]:
+    from samcli.lib.providers.api_provider import ApiProvider
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+    stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE))
+    runner = _CapturingRunner()
+    service = service_class(api=ApiProvider(stacks, cwd=str(TEMPLATE.parent)).api, lambda_runner=runner, port=0)
+    service.create()
+    return service._app.test_client(), runner
+
+
+def test_sam_cli_itself_passes_no_authorizer_context_for_a_jwt_route():
+    """What `sam local start-api` does with template.yaml's JWT authorizer: it links no
+    authorizer to the routes, checks no token and invokes the function with no
+    requestContext.authorizer (so our functions answer 401). This is why the Docker tier runs
+    SAM through localcloud/samlocal/sam_cli.py."""
+    from samcli.local.apigw.local_apigw_service import LocalApigwService
+
+    client, runner = _sam_gateway(LocalApigwService)
+    assert client.get("/api/products", headers={"Authorization": "Bearer not-even-a-jwt"}).status_code == 200
+    (event,) = runner.events
+    assert event["routeKey"] == "GET /api/products"
+    assert "authorizer" not in event["requestContext"]
+
+
+def test_the_wrapped_sam_gateway_verifies_and_passes_the_claims():
+    from samcli.local.apigw.local_apigw_service import LocalApigwService
+
+    keys = _Keys()
+    routes = {(fn.method, fn.route): AUTHORIZER for fn in functions()}
+    verifier = authorizer.JwtVerifier(keys, clock=lambda: NOW)  # type: ignore[arg-type]
+    client, runner = _sam_gateway(authorizer.gateway_service(LocalApigwService, routes, verifier.verify))
+
+    refused = client.get("/api/products", headers={"Authorization": "Bearer not-even-a-jwt"})
+    assert (refused.status_code, refused.json) == (401, {"message": "Unauthorized"})
+    assert runner.events == []  # the function was not invoked
+
+    token = _token(keys, username="u1", **{"cognito:groups": ["sales"]})
+    assert client.get("/api/products/7", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    (event,) = runner.events
+    assert event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] == "[sales]"
+    assert event["requestContext"]["authorizer"]["jwt"]["claims"]["username"] == "u1"
+
+    preflight = client.options(
+        "/api/products", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}
+    )
+    assert preflight.status_code == 200 and len(runner.events) == 1  # answered by the gateway, no token

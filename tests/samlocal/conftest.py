@@ -81,6 +81,22 @@ class SamLocal:
     def env_vars(self) -> dict[str, dict[str, str]]:
         return json.loads((self.run_dir / "env.json").read_text())
 
+    def token(self, role: str = "admin") -> str:
+        """A fresh access token of the backend's dev user of `role`, from its InitiateAuth."""
+        import boto3
+
+        from localcloud.authorizer import initiate_auth
+
+        dev = json.loads((self.run_dir / "auth.json").read_text())["dev_users"]
+        cognito = boto3.client(
+            "cognito-idp",
+            endpoint_url=self.aws_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        return str(initiate_auth(cognito, dev["client_id"], dev["users"][role], dev["password"])["AccessToken"])
+
 
 @pytest.fixture(scope="session")
 def lambda_image() -> str:

@@ -15,9 +15,16 @@ from tests.samlocal.conftest import SamLocal, run_script
 pytestmark = pytest.mark.samlocal
 
 
-def request(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+_TOKENS: dict[str, str] = {}
+
+
+def request(method: str, url: str, body: dict[str, Any] | None = None, token: str | None = "admin") -> tuple[int, Any]:
+    """`token`: a role whose dev user signs in (default admin), a raw token, or None for none."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {_TOKENS.get(token, token)}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=60) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -48,6 +55,25 @@ def test_second_ensure_image_reuses_the_tag_without_building(lambda_image: str) 
 
 
 # ------------------------------------------------------------------ the API in containers
+@pytest.fixture(scope="module", autouse=True)
+def _tokens(sam_local: SamLocal) -> None:
+    _TOKENS.update({role: sam_local.token(role) for role in ("admin", "sales")})
+
+
+def test_sign_in_and_roles_in_containers(sam_local: SamLocal) -> None:
+    """The JWT authorizer in front of SAM (localcloud/samlocal/sam_cli.py) and the functions'
+    role checks, in real Lambda containers."""
+    base = sam_local.api_url
+    assert request("GET", f"{base}/api/products", token=None) == (401, {"message": "Unauthorized"})
+    header, payload, signature = _TOKENS["sales"].split(".")
+    assert request("GET", f"{base}/api/products", token=f"{header}.{payload}.{signature[::-1]}")[0] == 401
+    assert request("GET", f"{base}/api/products", token="sales")[0] == 200
+    status, refused = request("POST", f"{base}/api/products", {"name": "No", "price": 1}, token="sales")
+    assert (status, refused["title"]) == (403, "Forbidden")
+    status, created = request("POST", f"{base}/api/products", {"name": "Yes", "price": 1}, token="admin")
+    assert status == 201 and created["createdBy"]
+
+
 def test_unknown_route_answers_like_api_gateway(sam_local: SamLocal) -> None:
     status, body = request("GET", f"{sam_local.api_url}/api/no-such-route")
 
