@@ -26,7 +26,7 @@ $(STAMP):
 
 install: $(STAMP) ## Create .venv with every dependency
 
-dev: install ## Serve the whole API on http://localhost:$(PORT), backed by moto (no Docker); ARGS=--seed
+dev: install ## Serve the whole API on http://localhost:$(PORT), backed by moto (no Docker); ARGS=--seed, ARGS=--no-auth
 	$(BIN)/python -m localcloud --port $(PORT) $(ARGS)
 
 token: install ## Print a fresh access token of the running `make dev` (ROLE=admin|sales; AWS_URL=...)
