@@ -146,8 +146,11 @@ class EmulatorJwks:
                     f"{self.aws_url}/{match['pool']}/.well-known/jwks.json",
                     headers={"Host": f"cognito-idp.{match['region']}.amazonaws.com"},
                 )
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    self._cache[issuer] = KeySet.import_key_set(json.loads(response.read()))
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        self._cache[issuer] = KeySet.import_key_set(json.loads(response.read()))
+                except (OSError, ValueError) as exc:  # unreachable or not a JWKS: nobody gets in
+                    raise Denied(f"the issuer's JWKS is unavailable ({exc})") from exc
             return self._cache[issuer]
 
 

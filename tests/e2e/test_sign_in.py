@@ -201,3 +201,27 @@ def test_other_bad_claims_are_401(local_cloud, admin_token, changes):
 @pytest.mark.parametrize("value", ["Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", "not.a.jwt", "a.b.c", "Bearer x.y"])
 def test_a_malformed_authorization_header_is_401(local_cloud, value):
     assert_gateway_401(call(local_cloud, "GET", "/api/products", raw_authorization=value))
+
+
+def test_the_token_command_prints_a_working_token_from_the_emulator(local_cloud):
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "localcloud.token", "--role", "sales", "--aws-url", local_cloud.aws_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    assert _claims(out)["cognito:groups"] == ["sales"]
+    assert call(local_cloud, "GET", "/api/customers", out).status_code == 200
+    assert call(local_cloud, "DELETE", "/api/customers/999999", out).status_code == 403
+    unknown = subprocess.run(
+        [sys.executable, "-m", "localcloud.token", "--role", "auditor", "--aws-url", local_cloud.aws_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert unknown.returncode != 0 and "auditor@example.com" in unknown.stderr + unknown.stdout
