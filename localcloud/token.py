@@ -4,8 +4,8 @@
 
 It signs in with the emulator's own Cognito API (InitiateAuth, USER_PASSWORD_AUTH), exactly as a
 client of a deployed stack does, as the user `make dev` created for that group
-(``<role>@example.com``). The user pool and app client are found in the emulator: the only pool
-(or the one with that user) and its only client (or the template's, by name).
+(``<role>@example.com``). The user pool and app client are found in the emulator: the pool that
+has that user, and its only app client or else the one named as template.yaml's.
 """
 
 from __future__ import annotations
@@ -32,7 +32,18 @@ def _client(aws_url: str) -> object:
     )
 
 
-def find_client_id(client: object, username: str) -> str:
+def _template_client_names(template_path: str) -> set[str]:
+    from localcloud import template as tpl
+
+    template = tpl.load_template(template_path)
+    resolver = tpl.resolver_with(template)
+    return {
+        resolver.resolve((r.get("Properties") or {}).get("ClientName", logical_id), logical_id)
+        for logical_id, r in tpl.resources_of_type(template, tpl.USER_POOL_CLIENT_TYPE).items()
+    }
+
+
+def find_client_id(client: object, username: str, template_path: str) -> str:
     """The app client of the emulator's user pool that has `username`."""
     pools = client.list_user_pools(MaxResults=60)["UserPools"]  # type: ignore[attr-defined]
     for pool in pools:
@@ -41,9 +52,12 @@ def find_client_id(client: object, username: str) -> str:
         except ClientError:
             continue
         clients = client.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)["UserPoolClients"]  # type: ignore[attr-defined]
+        if len(clients) != 1:
+            names = _template_client_names(template_path)
+            clients = [c for c in clients if c["ClientName"] in names]
         if len(clients) == 1:
             return str(clients[0]["ClientId"])
-        raise SystemExit(f"error: pool {pool['Id']} has {len(clients)} app clients; pass --client-id")
+        raise SystemExit(f"error: cannot tell which app client of pool {pool['Id']} to use; pass --client-id")
     raise SystemExit(f"error: no user pool in the emulator has the user {username} (is `make dev` running?)")
 
 
@@ -52,13 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--role", default="admin", help="the dev user's group (default: %(default)s)")
     parser.add_argument("--aws-url", default="http://127.0.0.1:4566", help="the emulator (default: %(default)s)")
     parser.add_argument("--client-id", help="app client id (default: found in the emulator)")
+    parser.add_argument("--template", default="template.yaml", help="names the app client (default: %(default)s)")
     parser.add_argument("--id-token", action="store_true", help="print the ID token instead of the access token")
     args = parser.parse_args(argv)
 
     username = f"{args.role}@example.com"
     client = _client(args.aws_url)
     try:
-        client_id = args.client_id or find_client_id(client, username)
+        client_id = args.client_id or find_client_id(client, username, args.template)
         result = authorizer.initiate_auth(client, client_id, username, authorizer.DEV_PASSWORD)
     except (BotoCoreError, ClientError) as exc:
         print(f"error: cannot sign in as {username} at {args.aws_url}: {exc}", file=sys.stderr)

@@ -204,8 +204,12 @@ def test_a_malformed_authorization_header_is_401(local_cloud, value):
 
 
 def test_the_token_command_prints_a_working_token_from_the_emulator(local_cloud):
+    """Also when the pool has other app clients (test_a_token_of_another_app_client_is_401)."""
     import subprocess
     import sys
+
+    dev = local_cloud.dev_users
+    local_cloud.client("cognito-idp").create_user_pool_client(UserPoolId=dev.pool_id, ClientName="yet-another")
 
     out = subprocess.run(
         [sys.executable, "-m", "localcloud.token", "--role", "sales", "--aws-url", local_cloud.aws_url],
