@@ -18,7 +18,12 @@ def _pool(n, fn, items):
 
 def test_concurrent_creates_get_distinct_consecutive_ids(http):
     def create(i):
-        r = requests.post(f"{http.base}/api/products", json={"name": f"race-{i}", "price": 1, "stock": 1}, timeout=60)
+        r = requests.post(
+            f"{http.base}/api/products",
+            json={"name": f"race-{i}", "price": 1, "stock": 1},
+            headers=http.auth,
+            timeout=60,
+        )
         assert r.status_code == 201, r.text
         return r.json()["id"]
 
@@ -32,7 +37,7 @@ def test_concurrent_conditional_puts_have_one_winner(http, product):
     url = f"{http.base}/api/products/{p['id']}"
 
     def put(i):
-        return requests.put(url, json={"stock": i}, headers={"If-Match": '"1"'}, timeout=60).status_code
+        return requests.put(url, json={"stock": i}, headers={**http.auth, "If-Match": '"1"'}, timeout=60).status_code
 
     statuses = _pool(8, put, range(12))
     assert sorted(statuses) == [200] + [412] * 11
@@ -45,7 +50,7 @@ def test_concurrent_creates_with_one_email_have_exactly_one_winner(http, local_c
 
     def attempt(i):
         body = {"name": f"n{i}", "email": spellings[i % 2]}
-        return requests.post(f"{http.base}/api/customers", json=body, timeout=60).status_code
+        return requests.post(f"{http.base}/api/customers", json=body, headers=http.auth, timeout=60).status_code
 
     statuses = _pool(8, attempt, range(16))
     assert sorted(statuses) == [201] + [409] * 15
@@ -62,7 +67,11 @@ def test_concurrent_cancels_restock_once(http, product, customer):
     assert r.status_code == 201, r.text
     url = f"{http.base}/api/orders/{r.json()['id']}"
 
-    statuses = _pool(6, lambda _: requests.put(url, json={"status": "CANCELLED"}, timeout=60).status_code, range(6))
+    statuses = _pool(
+        6,
+        lambda _: requests.put(url, json={"status": "CANCELLED"}, headers=http.auth, timeout=60).status_code,
+        range(6),
+    )
     assert statuses.count(200) == 1
     assert statuses.count(409) == 5
     assert http.get(f"/api/products/{p['id']}").json()["stock"] == 10
@@ -74,7 +83,7 @@ def test_racing_retries_place_one_order(http, product, customer):
     key = {"Idempotency-Key": f"race-{uuid.uuid4().hex}"}
 
     def place(_):
-        r = requests.post(f"{http.base}/api/orders", json=body, headers=key, timeout=60)
+        r = requests.post(f"{http.base}/api/orders", json=body, headers={**http.auth, **key}, timeout=60)
         return r.status_code, r.json()
 
     replies = _pool(6, place, range(6))

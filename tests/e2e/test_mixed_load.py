@@ -19,8 +19,8 @@ INITIAL_STOCK = 25
 class Traffic:
     """One simulated client: browses, creates and updates customers and products, orders, cancels."""
 
-    def __init__(self, base: str, products: list[int], customers: list[int]) -> None:
-        self.base, self.products, self.customers = base, products, customers
+    def __init__(self, base: str, products: list[int], customers: list[int], auth: dict[str, str]) -> None:
+        self.base, self.products, self.customers, self.auth = base, products, customers, auth
         self.lock = threading.Lock()
         self.answers: list[tuple[str, int]] = []
 
@@ -31,6 +31,7 @@ class Traffic:
 
     def user(self, seed: int) -> None:
         rnd, s, base = random.Random(seed), requests.Session(), self.base
+        s.headers.update(self.auth)  # an admin's token
         for _ in range(ROUNDS):
             pid = rnd.choice(self.products)
             self.record("GET product", s.get(f"{base}/api/products/{pid}", timeout=60))
@@ -74,7 +75,7 @@ def held_by_live_orders(http, products: list[int], customers: list[int]) -> dict
 def test_sixteen_threads_of_mixed_traffic_get_no_server_error(http, product, customer):
     products = [product(stock=INITIAL_STOCK, name=f"mixed-{i}")["id"] for i in range(3)]
     customers = [customer()["id"] for _ in range(2)]
-    traffic = Traffic(http.base, products, customers)
+    traffic = Traffic(http.base, products, customers, http.auth)
 
     with ThreadPoolExecutor(THREADS) as pool:
         list(pool.map(traffic.user, range(THREADS)))
