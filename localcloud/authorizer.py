@@ -269,7 +269,8 @@ def gateway_service(
 
             headers = Headers(Cors.cors_to_headers(cors, request.headers.get("Origin"), route.event_type))
             headers["Content-Type"] = "application/json"
-            headers["WWW-Authenticate"] = f'Bearer error="invalid_token" error_description="{reason}"'
+            description = reason.replace('"', "'").replace("\n", " ")
+            headers["WWW-Authenticate"] = f'Bearer error="invalid_token" error_description="{description}"'
             return self.service_response(json.dumps({"message": "Unauthorized"}), headers, 401)
 
     return JwtAuthorizedApigwService
