@@ -19,6 +19,8 @@ import json
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sales_common import auth
 from tests.support.apigw import build_event, functions, invoke, route
@@ -218,3 +220,32 @@ def test_sample_events_carry_claims_as_a_deployed_http_api_sends_them():
         assert jwt["claims"]["cognito:groups"] == "[admin]"
         assert jwt["claims"]["token_use"] == "access"
         assert event["headers"]["authorization"].startswith("Bearer ")
+
+
+_claim_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=30),
+    st.lists(st.text(max_size=10), max_size=4),
+    st.sampled_from(["[admin]", "[sales]", "[admin sales]", '["admin"]', "admin", "[ admin ]", "[admin", "ADMIN"]),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    claims=st.dictionaries(
+        st.sampled_from(["username", "cognito:username", "cognito:groups", "sub", "token_use", "x"]), _claim_values
+    ),
+    route_key=st.sampled_from([*auth.PERMISSIONS, "$default", "GET /api/other", "", None]),
+)
+def test_hostile_claims_are_either_refused_or_grant_exactly_the_declared_roles(claims, route_key):
+    event = {"requestContext": {"routeKey": route_key, "authorizer": {"jwt": {"claims": claims}}}}
+    try:
+        who = auth.authorize(event)
+    except (auth.Unauthenticated, auth.Forbidden):
+        return
+    assert isinstance(who.username, str) and who.username.strip()
+    assert who.groups & auth.PERMISSIONS[route_key]
+    raw = claims.get("cognito:groups")
+    assert any(role in (raw if isinstance(raw, list) else str(raw)) for role in who.groups & auth.ROLES)
