@@ -76,10 +76,13 @@ def route_authorizers(
     template: Mapping[str, Any],
     physical_ids: Mapping[str, str],
     parameter_overrides: Mapping[str, str] | None = None,
+    lenient: bool = False,
 ) -> dict[tuple[str, str], JwtAuthorizer | None]:
     """{(METHOD, path): its JWT authorizer, or None when the route has none} for every HttpApi
     event of the template. Lambda authorizers are left to SAM's gateway (None here); an authorizer
-    that can be neither emulated here nor by SAM is an error, so nothing is served unprotected."""
+    that can be neither emulated here nor by SAM is an error, so nothing is served unprotected --
+    unless `lenient` (``--no-auth``, where no token is checked anyway): then it is listed as a
+    JWT authorizer that nothing can satisfy."""
     resolver = tpl.resolver_with(template, parameter_overrides, physical_ids)
     resources = template.get("Resources", {})
     out: dict[tuple[str, str], JwtAuthorizer | None] = {}
@@ -104,6 +107,9 @@ def route_authorizers(
                 out[key] = None  # a Lambda authorizer: SAM's gateway invokes it itself
                 continue
             jwt = spec.get("JwtConfiguration")
+            if not isinstance(jwt, Mapping) and lenient:
+                out[key] = JwtAuthorizer(name, "authorization", "", frozenset())
+                continue
             if not isinstance(jwt, Mapping):
                 raise tpl.TemplateError(f"{where}: authorizer {name!r} cannot be emulated locally (use --no-auth)")
             out[key] = _jwt_authorizer(name, spec, jwt, resolver, f"Resources.{api_id}.Properties.Auth.{name}")
@@ -347,7 +353,7 @@ def local_gateway(
     """The local cloud's gateway class: ``base`` with the template's JWT authorizers verified
     against the emulator, or, with ``no_auth_claims`` (``--no-auth``), every JWT-protected route
     given those claims without looking at any token."""
-    routes = route_authorizers(template, pools, parameter_overrides)
+    routes = route_authorizers(template, pools, parameter_overrides, lenient=no_auth_claims is not None)
     if no_auth_claims is not None:
         fixed = dict(no_auth_claims)
         return gateway_service(base, routes, lambda _authorizer, _headers: fixed, log)
