@@ -7,10 +7,13 @@ template's own ``Auth`` section:
 
 * take the token from the identity source (``$request.header.Authorization``; a ``Bearer``
   prefix is optional);
-* verify its RS256 signature against the issuer's JWKS (for a Cognito issuer, the JWKS that the
-  emulator serves for that pool), refusing ``alg: none`` and any other algorithm;
-* check ``iss`` (the configured issuer), ``aud`` or else ``client_id`` (one of the configured
-  audiences), ``exp``, ``nbf`` and ``iat``, and ``token_use`` (``access`` or ``id``);
+* verify its RSA signature (RS256, as Cognito signs) against the issuer's JWKS (for a Cognito
+  issuer, the JWKS that the emulator serves for that pool), refusing ``alg: none``, HMAC and any
+  other non-RSA algorithm, and a ``kid`` the JWKS does not have;
+* check ``iss`` (the configured issuer), ``aud`` or, only when there is no ``aud``,
+  ``client_id`` (one of the configured audiences), ``exp``, ``nbf`` and ``iat``, as API Gateway
+  does; and ``token_use`` (``access`` or ``id``), which API Gateway does not check but every
+  Cognito token carries;
 * on success pass the claims in ``requestContext.authorizer.jwt.claims`` as API Gateway does,
   every value a string and lists as ``"[a b]"``; on failure answer 401
   ``{"message": "Unauthorized"}`` without invoking the function.
@@ -52,7 +55,7 @@ __all__ = [
 ]
 
 DEFAULT_IDENTITY_SOURCE = "$request.header.Authorization"
-ALGORITHMS = ("RS256",)  # what Cognito signs with; API Gateway accepts RSA keys only
+ALGORITHMS = ("RS256", "RS384", "RS512")  # API Gateway accepts RSA-based algorithms only; Cognito uses RS256
 TOKEN_USES = frozenset({"access", "id"})
 COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[\w-]+)$")
 # A password that meets template.yaml's policy; the dev users exist only in the emulator.
@@ -276,7 +279,7 @@ def gateway_service(
             headers = Headers(Cors.cors_to_headers(cors, request.headers.get("Origin"), route.event_type))
             headers["Content-Type"] = "application/json"
             description = reason.replace('"', "'").replace("\n", " ")
-            headers["WWW-Authenticate"] = f'Bearer error="invalid_token" error_description="{description}"'
+            headers["WWW-Authenticate"] = f'Bearer scope="" error="invalid_token" error_description="{description}"'
             return self.service_response(json.dumps({"message": "Unauthorized"}), headers, 401)
 
     return JwtAuthorizedApigwService

@@ -188,7 +188,7 @@ def test_an_id_token_is_accepted_by_its_audience():
 
 
 @pytest.mark.parametrize(
-    "header", [{"alg": "none"}, {"alg": "HS256", "kid": "dummy"}, {"alg": "RS512", "kid": "dummy"}]
+    "header", [{"alg": "none"}, {"alg": "HS256", "kid": "dummy"}, {"alg": "ES256", "kid": "dummy"}]
 )
 def test_other_algorithms_are_denied(header):
     import base64
@@ -199,6 +199,17 @@ def test_other_algorithms_are_denied(header):
     forged = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode() + good[good.index(".") :]
     with pytest.raises(authorizer.Denied, match="signing method"):
         _verify(keys, forged)
+
+
+def test_a_header_naming_another_rsa_algorithm_than_the_signature_is_denied():
+    import base64
+    import json
+
+    keys = _Keys()
+    good = _token(keys)
+    header = base64.urlsafe_b64encode(json.dumps({"alg": "RS512", "kid": "dummy"}).encode()).rstrip(b"=").decode()
+    with pytest.raises(authorizer.Denied, match="invalid signature"):
+        _verify(keys, header + good[good.index(".") :])
 
 
 def test_an_unknown_key_id_refreshes_the_jwks_once_then_denies():
