@@ -243,7 +243,7 @@ def gateway_service(
     """SAM's ``LocalApigwService`` (``base``) with the JWT authorizer in front of each route that
     has one: ``verify(authorizer, headers)`` returns the claims or raises :class:`Denied`."""
 
-    class JwtAuthorizedApigwService(base):  # type: ignore[misc, valid-type]
+    class JwtAuthorizedApigwService(base):
         def _request_handler(self, **kwargs: Any) -> Any:
             from flask import request
 
@@ -253,7 +253,7 @@ def gateway_service(
             if authorizer is None or (request.method == "OPTIONS" and cors):
                 return super()._request_handler(**kwargs)
             try:
-                claims = verify(authorizer, request.headers)
+                claims = verify(authorizer, dict(request.headers.items()))
             except Denied as denied:
                 if log is not None:
                     log(f"401 {request.method} {request.path}: {denied}")

@@ -17,9 +17,9 @@ def adjustment_key(product_id: int, adjustment_id: str) -> str:
 
 
 class ProductStore(EntityStore):
-    def adjust_stock(self, product_id: int, delta: int, reason: str) -> dict[str, Any]:
+    def adjust_stock(self, product_id: int, delta: int, reason: str, actor: str) -> dict[str, Any]:
         """Add `delta` to the product's stock in one transaction with its audit record
-        (`STOCKADJ#<product>#<uuid>`: delta, reason, time), conditional on the product existing
+        (`STOCKADJ#<product>#<uuid>`: delta, reason, time, who), conditional on the product existing
         and the stock staying within 0..MAX_STOCK. No read first: concurrent orders and other
         adjustments all compose. Returns the product as it stands right after (a strongly
         consistent read: its stock includes this adjustment and any write that landed since)."""
@@ -28,11 +28,12 @@ class ProductStore(EntityStore):
         update = {
             "TableName": self.table,
             "Key": self.key(product_id),
-            "UpdateExpression": "SET updatedAt = :now ADD stock :delta, version :one",
+            "UpdateExpression": "SET updatedAt = :now, updatedBy = :by ADD stock :delta, version :one",
             "ConditionExpression": "attribute_exists(pk) AND stock >= :floor AND stock <= :ceiling",
             "ExpressionAttributeValues": to_item(
                 {
                     ":now": stamp,
+                    ":by": actor,
                     ":delta": delta,
                     ":one": 1,
                     ":floor": max(0, -delta),
@@ -50,6 +51,7 @@ class ProductStore(EntityStore):
                     "delta": delta,
                     "reason": reason,
                     "createdAt": stamp,
+                    "createdBy": actor,
                 }
             ),
             "ConditionExpression": "attribute_not_exists(pk)",

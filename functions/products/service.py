@@ -50,6 +50,9 @@ def delete_product(product_id: int, expected_version: int | None, store: EntityS
     (store or default_store()).delete(product_id, expected_version)
 
 
-def adjust_stock(product_id: int, data: StockAdjustmentCreate, store: ProductStore | None = None) -> Product:
-    """Add `data.delta` to the stock atomically (never below 0: 409), with an audit record."""
-    return Product.model_validate((store or default_store()).adjust_stock(product_id, data.delta, data.reason))
+def adjust_stock(
+    product_id: int, data: StockAdjustmentCreate, actor: str, store: ProductStore | None = None
+) -> Product:
+    """Add `data.delta` to the stock atomically (never below 0: 409), with an audit record of who."""
+    store = store or default_store()
+    return Product.model_validate(store.adjust_stock(product_id, data.delta, data.reason, actor))

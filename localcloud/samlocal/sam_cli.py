@@ -32,7 +32,7 @@ def install_jwt_authorizer(auth_file: str, aws_url: str, template_path: str) -> 
 
     info = json.loads(Path(auth_file).read_text(encoding="utf-8"))
     base = local_api_service.LocalApigwService
-    local_api_service.LocalApigwService = authorizer.local_gateway(  # type: ignore[misc]
+    local_api_service.LocalApigwService = authorizer.local_gateway(
         base,
         load_template(template_path),
         info["user_pools"],

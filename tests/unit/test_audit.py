@@ -18,7 +18,7 @@ def shop(api):
 @pytest.mark.parametrize(
     ("create", "update", "table", "pk"),
     [
-        (("/api/products", {"name": "Q", "price": 3}), ("/api/products/2", {"stock": 4}), "ProductsTable", "PRODUCT#2"),
+        (("/api/products", {"name": "Q", "price": 3}), ("/api/products/2", {"price": 4}), "ProductsTable", "PRODUCT#2"),
         (
             ("/api/customers", {"name": "D", "email": "d@example.com"}),
             ("/api/customers/2", {"phone": "123"}),
@@ -50,6 +50,14 @@ def test_an_order_records_who_placed_it_and_who_changed_its_status(shop, cloud):
 
     assert (shipped.json["createdBy"], shipped.json["updatedBy"]) == ("sam", "sue")
     assert cloud.item("OrdersTable", "ORDER#1")["updatedBy"] == "sue"
+
+
+def test_a_stock_adjustment_records_who_made_it(shop, cloud):
+    r = shop.post("/api/products/1/stock-adjustments", {"delta": -3, "reason": "broken"}, user="dan")
+    assert r.status == 200, r.raw
+    assert (r.json["createdBy"], r.json["updatedBy"], r.json["stock"]) == ("ann", "dan", 97)
+    (audit,) = [i for i in cloud.scan("ProductsTable") if i["pk"].startswith("STOCKADJ#")]
+    assert (audit["createdBy"], audit["delta"], audit["reason"]) == ("dan", -3, "broken")
 
 
 def test_a_client_cannot_choose_the_recorded_user(shop):

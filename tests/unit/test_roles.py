@@ -42,11 +42,12 @@ def _body(method: str, path: str) -> dict | None:
     """A request each route accepts after `_prepare` (so an allowed caller gets a 2xx)."""
     bodies = {
         ("POST", "/api/products"): {"name": "Matrix", "price": 1.5, "stock": 3},
-        ("PUT", "/api/products/{id}"): {"stock": 7},
+        ("PUT", "/api/products/{id}"): {"price": 3},
         ("POST", "/api/customers"): {"name": "Matrix", "email": f"m-{uuid.uuid4().hex}@example.com"},
         ("PUT", "/api/customers/{id}"): {"name": "Renamed"},
         ("POST", "/api/orders"): {"customerId": 1, "items": [{"productId": 1, "quantity": 1}]},
         ("PUT", "/api/orders/{id}"): {"status": "CANCELLED"},
+        ("POST", "/api/products/{id}/stock-adjustments"): {"delta": 2, "reason": "recount"},
     }
     return bodies.get((method, path))
 

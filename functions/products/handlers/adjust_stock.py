@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from products import service
 from products.models import Product, StockAdjustmentCreate
-from sales_common.api import IdPath, create_app, json_response, responses
+from sales_common.api import IdPath, create_app, current_user, json_response, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -25,7 +25,7 @@ logger, metrics = observability("products")
     responses=responses(200, 400, 404, 409, 413, 415, 422, headers=("ETag",)),
 )
 def adjust_stock(id: IdPath, data: Annotated[StockAdjustmentCreate, Body()]) -> Response[Product]:
-    product = service.adjust_stock(id, data)
+    product = service.adjust_stock(id, data, current_user(app))
     return json_response(200, product.model_dump(by_alias=True), etag=product.version)
 
 
