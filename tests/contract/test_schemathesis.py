@@ -131,7 +131,7 @@ def _with_real_cursor(case, base: str, headers: dict[str, str]) -> None:
 
 @schema.parametrize()
 def test_api_conforms_to_its_contract(case, contract_cloud, admin_headers) -> None:
-    _with_real_cursor(case, contract_cloud.api_url)
+    _with_real_cursor(case, contract_cloud.api_url, admin_headers)
     try:
         case.call_and_validate(base_url=contract_cloud.api_url, checks=CHECKS, headers=admin_headers)
     except Exception as exc:
