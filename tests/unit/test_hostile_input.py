@@ -255,14 +255,18 @@ IF_MATCH = st.one_of(
 )
 
 
-@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
-@settings(
+# Both hostile-input properties: the same examples every run, no example database.
+HOSTILE_PROPERTY = settings(
     max_examples=60,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+@HOSTILE_PROPERTY
 @given(raw=raw_bodies, if_match=IF_MATCH)
 def test_no_hostile_json_body_reaches_a_5xx(api, method, path, raw, if_match):
     """Whatever the body (and If-Match), the answer is a success or a problem+json 4xx."""
@@ -322,13 +326,7 @@ PARAMETER_ROUTES = [
 
 
 @pytest.mark.parametrize(("method", "template"), PARAMETER_ROUTES)
-@settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@HOSTILE_PROPERTY
 @given(raw_id=st.integers(min_value=1, max_value=3).map(str) | HOSTILE_TEXT, query=QUERY, if_match=IF_MATCH)
 def test_no_hostile_path_query_or_header_reaches_a_5xx(api, method, template, raw_id, query, if_match):
     if api.get("/api/customers/1").status == 404:  # entities to act on, once per test
