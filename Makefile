@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev token test test-unit lint format typecheck openapi openapi-check validate build bench load contract sam-local test-sam-local sam-local-down deploy clean
+.PHONY: help install dev token test test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract sam-local test-sam-local sam-local-down deploy clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,7 +62,10 @@ build: install ## sam build for the template's Architecture (ARCH=x86_64 overrid
 
 IAM_RECORDS := .iam-records
 
-test-unit: install ## pytest (all tiers but Docker) with coverage floors (product 90%, local cloud 85%), then the least-privilege check on its AWS calls
+test-unit: install ## The tiers that need no AWS: tests/unit (domain logic) and tests/template (what gets deployed); seconds
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/template
+
+test-pytest: install ## pytest (all tiers but Docker) with coverage floors (product 90%, local cloud 85%), then the least-privilege check on its AWS calls
 	rm -rf $(IAM_RECORDS) && mkdir -p $(IAM_RECORDS)
 	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -n 2 -m "not samlocal and not iam" --cov --cov-report= $(PYTEST_ARGS)
 	@echo "==> coverage of the product (functions/, layers/): floor 90%"
@@ -71,7 +74,7 @@ test-unit: install ## pytest (all tiers but Docker) with coverage floors (produc
 	$(BIN)/coverage report --include='localcloud/*' --omit='localcloud/samlocal/*,*/__init__.py' --fail-under=85
 	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -m iam tests/iam -p no:cacheprovider -q
 
-test: lint typecheck openapi-check validate build test-unit ## Everything CI checks, but the Docker tier
+test: lint typecheck openapi-check validate build test-pytest ## Everything CI checks, but the Docker tier
 
 load: install ## Locust load test (~40 s, loopback only) on the local cloud + stock invariant; writes .localcloud/load-report.*
 	$(BIN)/python -m tools.load.run $(ARGS)

@@ -15,7 +15,7 @@ the document's links (stateful). Every schemathesis check runs except `unsupport
 
 The cases come from the committed `docs/openapi.json` (so pytest collects one test per
 operation and xdist can spread them); `test_served_document_is_the_committed_one` ties that copy
-to what the cloud serves at `/api/openapi.json`, and `tests/unit/test_openapi.py` ties it to the
+to what the cloud serves at `/api/openapi.json`, and `tests/template/test_openapi.py` ties it to the
 code. A fixed seed and Hypothesis' derandomize make every run send the same requests. Every
 request carries an admin's bearer token from the emulated Cognito (`admin_headers`).
 """

@@ -1,6 +1,6 @@
 """Racing writers through the local cloud, whose functions run in separate execution
 environments (processes), as on Lambda: ids, email uniqueness, version conflicts, cancels and
-idempotent retries. (They used to run on threads in-process; see tests/unit for the sequential
+idempotent retries. (They used to run on threads in-process; see tests/integration for the sequential
 behaviour.)"""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Least privilege, proven against what the test suite really called (see tests/support/iam.py).
 
-Runs after the suite, on its records: `make test-unit` runs the suite with IAM_RECORDS_DIR set,
+Runs after the suite, on its records: `make test-pytest` runs the suite with IAM_RECORDS_DIR set,
 then `pytest -m iam tests/iam`."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def reasons():
 def calls(template):
     directory = os.environ.get(iam.RECORDS_ENV)
     if not directory:
-        pytest.skip(f"needs the records of a full test run: run `make test-unit` (sets {iam.RECORDS_ENV})")
+        pytest.skip(f"needs the records of a full test run: run `make test-pytest` (sets {iam.RECORDS_ENV})")
     found = iam.load(directory)
     assert found, f"no AWS calls recorded in {directory}: did the suite run with {iam.RECORDS_ENV} set?"
     return found | iam.asl_calls(template, ROOT)

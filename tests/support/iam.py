@@ -5,7 +5,7 @@ every session and client gets it, as moto's own stubber does) notes each AWS act
 performs and on which resource, with the request's DynamoDB condition keys. The test harness
 says which function runs (:func:`acting_as`); calls made by moto's Step Functions interpreter
 are attributed to the template's state machine. Records are written per pytest process to
-``$IAM_RECORDS_DIR`` and checked in a later step (``make test-unit`` runs ``pytest -m iam`` after
+``$IAM_RECORDS_DIR`` and checked in a later step (``make test-pytest`` runs ``pytest -m iam`` after
 the suite).
 
 Checking: each function's ``Policies`` in template.yaml, with SAM policy templates expanded from

@@ -9,7 +9,7 @@ import pytest
 
 from sales_common import auth
 from tests.support.apigw import functions
-from tests.unit.test_deploy_options import _source, deployed
+from tests.template.test_deploy_options import _source, deployed
 
 
 def resources(out: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:

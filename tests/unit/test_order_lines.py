@@ -1,0 +1,72 @@
+"""Merging an order's lines and pricing them from a quote: pure logic, no AWS."""
+
+from decimal import Decimal
+
+import pytest
+
+from orders.catalog import Quote
+from orders.models import MAX_QUANTITY, OrderItemIn
+from orders.service import _priced_lines, merge_lines
+from sales_common.errors import Conflict, Unprocessable
+
+
+def line(product_id: int, quantity: int, price: str | None = None) -> OrderItemIn:
+    return OrderItemIn(product_id=product_id, quantity=quantity, price=None if price is None else Decimal(price))
+
+
+def quote(product_id: int, price: str, stock: int) -> Quote:
+    return Quote(product_id, f"product {product_id}", Decimal(price), stock)
+
+
+def test_repeated_products_merge_into_one_line_with_the_quantities_added():
+    merged = merge_lines([line(1, 2), line(2, 1), line(1, 3)])
+
+    assert {pid: item.quantity for pid, item in merged.items()} == {1: 5, 2: 1}
+
+
+def test_merging_keeps_the_price_one_of_the_lines_names():
+    merged = merge_lines([line(1, 1), line(1, 1, "9.99")])
+
+    assert merged[1].price == Decimal("9.99")
+
+
+def test_merging_leaves_the_request_lines_untouched():
+    first = line(1, 2)
+    merge_lines([first, line(1, 3)])
+
+    assert first.quantity == 2
+
+
+def test_two_lines_naming_different_prices_for_one_product_are_422():
+    with pytest.raises(Unprocessable, match="different prices"):
+        merge_lines([line(1, 1, "9.99"), line(1, 1, "10.00")])
+
+
+def test_merged_lines_obey_the_per_line_cap():
+    assert merge_lines([line(1, MAX_QUANTITY - 1), line(1, 1)])[1].quantity == MAX_QUANTITY
+    with pytest.raises(Unprocessable, match=f"more than {MAX_QUANTITY}"):
+        merge_lines([line(1, MAX_QUANTITY), line(1, 1)])
+
+
+def test_line_totals_are_exact_decimal_products_of_the_quoted_price():
+    priced = _priced_lines(merge_lines([line(1, 3), line(2, 7)]), {1: quote(1, "0.10", 5), 2: quote(2, "19.99", 9)})
+
+    assert priced == [
+        {"productId": 1, "quantity": 3, "unitPrice": "0.10", "lineTotal": "0.30"},
+        {"productId": 2, "quantity": 7, "unitPrice": "19.99", "lineTotal": "139.93"},
+    ]
+
+
+def test_a_product_missing_from_the_quote_is_422_naming_it():
+    with pytest.raises(Unprocessable, match=r"Unknown product\(s\): 2"):
+        _priced_lines(merge_lines([line(1, 1), line(2, 1)]), {1: quote(1, "1.00", 5)})
+
+
+def test_a_price_the_catalog_no_longer_has_is_409():
+    with pytest.raises(Conflict, match=r"costs 2\.00, not 1\.00"):
+        _priced_lines(merge_lines([line(1, 1, "1.00")]), {1: quote(1, "2.00", 5)})
+
+
+def test_more_than_the_quoted_stock_is_409_before_anything_is_reserved():
+    with pytest.raises(Conflict, match="3 requested, 2 in stock"):
+        _priced_lines(merge_lines([line(1, 3)]), {1: quote(1, "1.00", 2)})
