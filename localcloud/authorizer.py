@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localcloud import template as tpl
+from localcloud.gateway_errors import http_api_failures
 
 __all__ = [
     "DEV_PASSWORD",
@@ -355,7 +356,9 @@ def local_gateway(
 ) -> type:
     """The local cloud's gateway class: ``base`` with the template's JWT authorizers verified
     against the emulator, or, with ``no_auth_claims`` (``--no-auth``), every JWT-protected route
-    given those claims without looking at any token."""
+    given those claims without looking at any token; a failed integration answers as an HTTP API
+    does (:mod:`localcloud.gateway_errors`)."""
+    base = http_api_failures(base)
     routes = route_authorizers(template, pools, parameter_overrides, lenient=no_auth_claims is not None)
     if no_auth_claims is not None:
         fixed = dict(no_auth_claims)

@@ -1,0 +1,62 @@
+"""What an HTTP API answers when its Lambda integration fails: ``500 {"message":"Internal Server Error"}``.
+
+A deployed HTTP API gives that answer, byte for byte, for every failed invocation: the function
+raised, timed out or could not be loaded, or returned a response it cannot map ("Troubleshooting
+issues with HTTP API Lambda integrations" in the API Gateway developer guide; the access log shows
+``"status": "500"`` and ``"responseLength": "35"``). SAM's local gateway answers with the REST
+API's wording instead: ``500 {"message": "Internal server error"}`` for a failed function and
+502 for a response it cannot map. :func:`http_api_failures` wraps SAM's gateway class so that
+routes of an ``HttpApi`` answer as the HTTP API does; ``Api`` (REST) routes keep SAM's answers.
+
+Both local tiers build their gateway with :func:`localcloud.authorizer.local_gateway`, which
+applies this: the Docker-free local cloud and ``sam local start-api`` answer alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+HTTP_API_FAILURE_STATUS = 500
+HTTP_API_FAILURE_BODY = '{"message":"Internal Server Error"}'
+
+
+def http_api_failures(base: type) -> type:
+    """SAM's ``LocalApigwService`` (``base``) answering a failed integration of an HTTP API route
+    as the HTTP API does."""
+    from flask import Response, g, request
+    from samcli.local.apigw.exceptions import LambdaResponseParseException
+    from samcli.local.apigw.route import Route
+
+    sam: Any = base
+
+    def failing(call: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except LambdaResponseParseException:
+            g.localcloud_integration_failed = True
+            raise
+
+    class HttpApiFailures(base):
+        # SAM raises LambdaResponseParseException for a function error (the invocation's output is
+        # Lambda's error document) and for output it cannot map, and answers either itself.
+        def _invoke_lambda_function(self, *args: Any, **kwargs: Any) -> Any:
+            return failing(super()._invoke_lambda_function, *args, **kwargs)
+
+        @staticmethod
+        def _parse_v1_payload_format_lambda_output(*args: Any) -> Any:
+            return failing(sam._parse_v1_payload_format_lambda_output, *args)
+
+        @staticmethod
+        def _parse_v2_payload_format_lambda_output(*args: Any) -> Any:
+            return failing(sam._parse_v2_payload_format_lambda_output, *args)
+
+        def _request_handler(self, **kwargs: Any) -> Any:
+            response = super()._request_handler(**kwargs)
+            if (
+                g.pop("localcloud_integration_failed", False)
+                and self._get_current_route(request).event_type == Route.HTTP
+            ):
+                return Response(HTTP_API_FAILURE_BODY, status=HTTP_API_FAILURE_STATUS, mimetype="application/json")
+            return response
+
+    return HttpApiFailures
