@@ -203,29 +203,30 @@ def test_a_malformed_authorization_header_is_401(local_cloud, value):
     assert_gateway_401(call(local_cloud, "GET", "/api/products", raw_authorization=value))
 
 
-def test_the_token_command_prints_a_working_token_from_the_emulator(local_cloud):
-    """Also when the pool has other app clients (test_a_token_of_another_app_client_is_401)."""
+def _token_command(local_cloud, role):
+    """`python -m localcloud.token --role ROLE` against the running local cloud's emulator."""
     import subprocess
     import sys
 
-    dev = local_cloud.dev_users
-    local_cloud.client("cognito-idp").create_user_pool_client(UserPoolId=dev.pool_id, ClientName="yet-another")
-
-    out = subprocess.run(
-        [sys.executable, "-m", "localcloud.token", "--role", "sales", "--aws-url", local_cloud.aws_url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout.strip()
-    assert _claims(out)["cognito:groups"] == ["sales"]
-    assert call(local_cloud, "GET", "/api/customers", out).status_code == 200
-    assert call(local_cloud, "DELETE", "/api/customers/999999", out).status_code == 403
-    unknown = subprocess.run(
-        [sys.executable, "-m", "localcloud.token", "--role", "auditor", "--aws-url", local_cloud.aws_url],
+    return subprocess.run(
+        [sys.executable, "-m", "localcloud.token", "--role", role, "--aws-url", local_cloud.aws_url],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_the_token_command_prints_a_working_token_from_the_emulator(local_cloud):
+    """Also when the pool has other app clients (test_a_token_of_another_app_client_is_401)."""
+    dev = local_cloud.dev_users
+    local_cloud.client("cognito-idp").create_user_pool_client(UserPoolId=dev.pool_id, ClientName="yet-another")
+
+    printed = _token_command(local_cloud, "sales")
+    assert printed.returncode == 0, printed.stderr
+    out = printed.stdout.strip()
+    assert _claims(out)["cognito:groups"] == ["sales"]
+    assert call(local_cloud, "GET", "/api/customers", out).status_code == 200
+    assert call(local_cloud, "DELETE", "/api/customers/999999", out).status_code == 403
+    unknown = _token_command(local_cloud, "auditor")
     assert unknown.returncode != 0 and "auditor@example.com" in unknown.stderr + unknown.stdout

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -167,33 +169,35 @@ def test_direct_invoke_for_other_event_sources(cloud: LocalCloud) -> None:
     assert failed.value.document["errorType"] == "RuntimeError"
 
 
-def test_edited_handler_takes_effect_without_restart(cloud: LocalCloud, module_project: Path) -> None:
-    source = module_project.parent / "functions/svc/handlers/other.py"
+@contextmanager
+def _edited(cloud: LocalCloud, source: Path, edit: Callable[[str], str]) -> Iterator[set[int]]:
+    """Warm an environment of OtherFunction, then rewrite `source` with `edit`; yields the warm
+    environments' pids. Restores the file afterwards, as a quick edit back can be: within the same
+    second and with the same size (Python would take the edited bytecode for still valid, hence the
+    newer mtime)."""
     original = source.read_text()
     requests.get(f"{cloud.api_url}/api/other", timeout=30).raise_for_status()
     warm = set(cloud.worker_pids())
     try:
-        source.write_text(original.replace("VERSION = 1", "VERSION = 2"))
+        source.write_text(edit(original))
+        yield warm
+    finally:
+        edited = source.stat().st_mtime_ns
+        source.write_text(original)
+        os.utime(source, ns=(edited, edited + 1))
+
+
+def test_edited_handler_takes_effect_without_restart(cloud: LocalCloud, module_project: Path) -> None:
+    handler = module_project.parent / "functions/svc/handlers/other.py"
+    with _edited(cloud, handler, lambda text: text.replace("VERSION = 1", "VERSION = 2")) as warm:
         after = until(
             lambda: (b := requests.get(f"{cloud.api_url}/api/other", timeout=30).json())["version"] == 2 and b
         )
         assert after and after["pid"] not in warm  # a new environment: a cold start on the new code
-    finally:
-        # Back to the original within the same second and with the same size, as a quick edit can
-        # be: Python would take the cached bytecode of VERSION = 2 for still valid.
-        edited = source.stat().st_mtime_ns
-        source.write_text(original)
-        os.utime(source, ns=(edited, edited + 1))
     assert until(lambda: requests.get(f"{cloud.api_url}/api/other", timeout=30).json()["version"] == 1)
 
 
 def test_edited_layer_retires_warm_environments(cloud: LocalCloud, module_project: Path) -> None:
     layer = module_project.parent / "layers/shared/common/settings.py"
-    original = layer.read_text()
-    requests.get(f"{cloud.api_url}/api/other", timeout=30).raise_for_status()
-    warm = set(cloud.worker_pids())
-    try:
-        layer.write_text(original + "\nLAYER_EDITED = True\n")
+    with _edited(cloud, layer, lambda text: text + "\nLAYER_EDITED = True\n") as warm:
         assert until(lambda: requests.get(f"{cloud.api_url}/api/other", timeout=30).json()["pid"] not in warm)
-    finally:
-        layer.write_text(original)

@@ -675,66 +675,69 @@ def _verdict(met: bool) -> str:
     return "ok" if met else "MISSED"
 
 
+def _section(*heading: str, rows: list[str]) -> list[str]:
+    """A part of the report: its heading (title, goal, column header), its rows, a blank line."""
+    return [*heading, *rows, ""]
+
+
 def report(results: dict[str, Any]) -> str:
     lines = []
     if results.get("cold_start"):
-        lines += [
+        lines += _section(
             f"a. Cold start: fresh interpreter, import + first invocation (median of {results['cold_reps']})."
             f"  Goal: ratio <= {GOALS['cold_ratio']}",
             f"  {'function':<16} {'handler ms':>10} {'(init)':>8} {'bare ms':>8} {'(init)':>8} {'ratio':>6}  goal",
-        ]
-        for r in results["cold_start"]:
-            lines.append(
+            rows=[
                 f"  {r['function']:<16} {r['real_ms']:10.1f} {r['real_init_ms']:8.1f} {r['bare_ms']:8.1f} "
                 f"{r['bare_init_ms']:8.1f} {r['ratio']:6.2f}  {_verdict(r['met'])}"
-            )
-        lines.append("")
+                for r in results["cold_start"]
+            ],
+        )
     if results.get("warm"):
-        lines += [
+        lines += _section(
             f"b. Warm invocations, in-process.  Goal: p50 ratio <= {GOALS['warm_p50_ratio']}",
             f"  {'function':<16} {'n':>4} {'p50 ms':>7} {'p99 ms':>7} {'bare p50':>8} {'bare p99':>8} {'ratio':>6}  goal",
-        ]
-        for r in results["warm"]:
-            lines.append(
+            rows=[
                 f"  {r['function']:<16} {r['iterations']:4d} {r['real_p50_ms']:7.2f} {r['real_p99_ms']:7.2f} "
                 f"{r['bare_p50_ms']:8.2f} {r['bare_p99_ms']:8.2f} {r['p50_ratio']:6.2f}  {_verdict(r['met'])}"
-            )
-        lines.append("")
+                for r in results["warm"]
+            ],
+        )
     if results.get("placement"):
-        lines += [
+        lines += _section(
             "c. Order placement (POST /api/orders, no Idempotency-Key).  Goal: <= n + 2 DynamoDB requests in the",
             "   workflow (from the execution history); 'request' also counts the handler's quote and id counter",
             f"  {'items':>5} {'workflow':>8} {'goal':>5} {'request':>8} {'transitions':>11}  by action (whole request)",
-        ]
-        for r in results["placement"]:
-            actions = ", ".join(f"{k} {v}" for k, v in r["by_action"].items())
-            lines.append(
+            rows=[
                 f"  {r['items']:5d} {r['workflow_dynamodb_requests']:8d} {r['goal']:5d} {r['dynamodb_requests']:8d} "
                 f"{r['state_transitions']:11d}  "
-                f"{actions}  {_verdict(r['met'])}"
-            )
-        lines.append("")
+                + ", ".join(f"{k} {v}" for k, v in r["by_action"].items())
+                + f"  {_verdict(r['met'])}"
+                for r in results["placement"]
+            ],
+        )
     if results.get("gateway"):
-        lines += [
+        baselines = {r["operation"]: r["baseline"] for r in results["gateway"]}
+        lines += _section(
             "e. Gateway throughput: the local cloud's API vs the same AWS requests sent straight to its emulator."
             f"  Goal: req/s ratio >= {GOALS['gateway_rps_ratio']}",
             f"  {'operation':<24} {'conc':>4} {'n':>4} {'API req/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
             f"{'AWS req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}  goal",
-        ]
-        for r in results["gateway"]:
-            lines.append(
-                f"  {r['operation']:<24} {r['concurrency']:4d} {r['requests']:4d} {r['api_rps']:9.1f} "
-                f"{r['api_p50_ms']:7.1f} {r['api_p99_ms']:7.1f} {r['aws_rps']:9.1f} {r['aws_p50_ms']:7.1f} "
-                f"{r['aws_p99_ms']:7.1f} {r['ratio']:6.2f}  {_verdict(r['met'])}"
-            )
-        baselines = {r["operation"]: r["baseline"] for r in results["gateway"]}
-        lines += [f"  baseline for {op}: {b}" for op, b in baselines.items()]
-        lines.append("  scaling from concurrency 1 to 8 (req/s at 8 / req/s at 1):")
-        lines += [
-            f"    {s['operation']:<24} gateway x{s['api_scaling']:.2f}   emulator x{s['aws_scaling']:.2f}"
-            for s in results.get("gateway_scaling", [])
-        ]
-        lines.append("")
+            rows=[
+                *(
+                    f"  {r['operation']:<24} {r['concurrency']:4d} {r['requests']:4d} {r['api_rps']:9.1f} "
+                    f"{r['api_p50_ms']:7.1f} {r['api_p99_ms']:7.1f} {r['aws_rps']:9.1f} {r['aws_p50_ms']:7.1f} "
+                    f"{r['aws_p99_ms']:7.1f} {r['ratio']:6.2f}  {_verdict(r['met'])}"
+                    for r in results["gateway"]
+                ),
+                *(f"  baseline for {op}: {b}" for op, b in baselines.items()),
+                "  scaling from concurrency 1 to 8 (req/s at 8 / req/s at 1):",
+                *(
+                    f"    {s['operation']:<24} gateway x{s['api_scaling']:.2f}   emulator x{s['aws_scaling']:.2f}"
+                    for s in results.get("gateway_scaling", [])
+                ),
+            ],
+        )
     if results.get("suite"):
         s = results["suite"]
         lines += [
