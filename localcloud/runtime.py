@@ -14,7 +14,8 @@ handler" step is replaced:
   sets (``AWS_LAMBDA_*``, ``_HANDLER``, ``LAMBDA_TASK_ROOT``, ``PYTHONPATH`` with the code and the
   layers, the Runtime API address) and the emulator's endpoint, region and dummy credentials;
 * the template's ``Timeout`` is enforced: a handler past it is killed with its environment, and
-  the invocation fails as Lambda's does (``Sandbox.Timedout``), which the gateway answers with 500;
+  the invocation fails as Lambda's does (``Sandbox.Timedout``), which the gateway answers as an
+  HTTP API does (:mod:`localcloud.gateway_errors`);
 * every invocation logs a REPORT line like Lambda's (with ``Init Duration`` on a cold start);
 * a change under a function's code or layer directories retires its warm environments: the next
   invocation cold-starts on the new code;
