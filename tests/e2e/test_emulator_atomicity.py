@@ -1,19 +1,20 @@
-"""The local cloud's DynamoDB is as atomic as DynamoDB: racing conditional writes straight against
-its emulator endpoint never oversell, never lose a write and never fail for another reason.
+"""The local cloud's DynamoDB is as atomic as DynamoDB: racing conditional writes never oversell,
+never lose a write and never fail for another reason.
 
 moto alone is not: it checks a ConditionExpression and applies the write in plain Python, and a
 cancelled TransactWriteItems restores a copy of the whole table taken when it started, erasing
 every write that landed meanwhile. localcloud/dynamodb_atomic.py serialises moto's DynamoDB
-requests; with its ``install()`` made a no-op both tests here fail on every run (see the README's
-"Local cloud" section for the figures). Each request is sent once (no SDK retries), so every
-success is counted exactly once and any error besides a failed condition fails the test.
+requests; with its ``install()`` made a no-op both tests here fail (see the README's "Local
+cloud" section for the figures). They race requests straight against the emulator endpoint,
+each sent once (no SDK retries), so every success is counted exactly once and any error besides
+a failed condition fails the test.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -58,6 +59,31 @@ def dynamodb(local_cloud) -> Callable[[], Any]:
     return client
 
 
+@pytest.fixture
+def history(local_cloud, dynamodb) -> Iterator[Callable[[str], None]]:
+    """``history(audit_prefix)``: HISTORY earlier audit records of a product, so that the
+    table is not nearly empty, as a real one is not (moto copies the whole table in every
+    transaction: the more items, the wider the window a cancelled one erases). Deleted afterwards,
+    to keep the session's table small for the other tests."""
+    table, keys = local_cloud.tables["ProductsTable"], []
+
+    def batches(ops: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        for start in range(0, len(ops), 25):
+            yield ops[start : start + 25]
+
+    def seed(audit_prefix: str) -> None:
+        items = [
+            {"pk": {"S": f"{audit_prefix}{uuid.uuid4()}"}, "reason": {"S": f"delivery {i}"}} for i in range(HISTORY)
+        ]
+        for batch in batches([{"PutRequest": {"Item": item}} for item in items]):
+            assert not dynamodb().batch_write_item(RequestItems={table: batch}).get("UnprocessedItems")
+        keys.extend({"pk": item["pk"]} for item in items)
+
+    yield seed
+    for batch in batches([{"DeleteRequest": {"Key": key}} for key in keys]):
+        dynamodb().batch_write_item(RequestItems={table: batch})
+
+
 def _write(client: Any, update: dict[str, Any], audit_prefix: str | None = None) -> bool:
     """``update`` alone (UpdateItem), or with an audit record under ``audit_prefix`` in one
     TransactWriteItems. True when it was written, False when a condition failed; any other error
@@ -91,16 +117,6 @@ def _with_audit(update: dict[str, Any], audit_prefix: str) -> list[dict[str, Any
     return [{"Update": update}, {"Put": put}]
 
 
-def _with_history(client: Any, table: str, audit_prefix: str) -> None:
-    """HISTORY earlier audit records of the product."""
-    for start in range(0, HISTORY, 25):
-        batch = [
-            {"PutRequest": {"Item": {"pk": {"S": f"{audit_prefix}{uuid.uuid4()}"}, "reason": {"S": f"delivery {i}"}}}}
-            for i in range(start, min(start + 25, HISTORY))
-        ]
-        assert not client.batch_write_item(RequestItems={table: batch}).get("UnprocessedItems")
-
-
 def _audits(client: Any, table: str, audit_prefix: str) -> int:
     """How many audit records the product has, the HISTORY aside."""
     found, page = 0, {"TableName": table, "ConsistentRead": True, "FilterExpression": "begins_with(pk, :p)"}
@@ -119,7 +135,7 @@ def _run(workers: list[Callable[[], Any]]) -> list[Any]:
         return [f.result(timeout=120) for f in futures]
 
 
-def test_racing_stock_decrements_never_oversell_nor_lose_a_write(http, product, local_cloud, dynamodb) -> None:
+def test_racing_stock_decrements_never_oversell_nor_lose_a_write(http, product, local_cloud, dynamodb, history) -> None:
     """Orders take stock with a conditional UpdateItem (the workflow's Reserve step), adjustments
     with a TransactWriteItems of that update and an audit Put; meanwhile adjustments that would
     go below zero are cancelled. Exactly UNITS decrements succeed and every one is kept."""
@@ -127,7 +143,7 @@ def test_racing_stock_decrements_never_oversell_nor_lose_a_write(http, product, 
     product_id = product(stock=UNITS)["id"]
     key = {"pk": {"S": f"PRODUCT#{product_id}"}}
     audit_prefix = f"STOCKADJ#{product_id}#"
-    _with_history(dynamodb(), table, audit_prefix)
+    history(audit_prefix)
     done = threading.Event()
 
     def take(quantity: int) -> dict[str, Any]:
@@ -171,7 +187,7 @@ def test_racing_stock_decrements_never_oversell_nor_lose_a_write(http, product, 
     assert http.get(f"/api/products/{product_id}").json()["stock"] == 0
 
 
-def test_racing_versioned_updates_have_one_winner_per_version(product, local_cloud, dynamodb) -> None:
+def test_racing_versioned_updates_have_one_winner_per_version(product, local_cloud, dynamodb, history) -> None:
     """If-Match: every writer updates on condition `version = :seen`, for each version in turn,
     half of them alone (UpdateItem) and half with an audit Put in one TransactWriteItems (as an
     update with extra operations does). Exactly one writer wins each version; the losers'
@@ -180,7 +196,7 @@ def test_racing_versioned_updates_have_one_winner_per_version(product, local_clo
     product_id = product(stock=1)["id"]
     key = {"pk": {"S": f"PRODUCT#{product_id}"}}
     audit_prefix = f"STOCKADJ#{product_id}#"
-    _with_history(dynamodb(), table, audit_prefix)
+    history(audit_prefix)
     first = int(dynamodb().get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]["version"]["N"])
     barrier = threading.Barrier(WRITERS, timeout=30)
 
