@@ -6,8 +6,9 @@ Entry points:
 * ``python -m localcloud`` -- the developer server (see ``localcloud/__main__.py``);
 * :class:`localcloud.server.LocalCloud` / :class:`localcloud.server.LocalCloudProcess` -- the same
   from a pytest fixture; ``LocalCloud.invoke(logical_id, event)`` for non-HTTP event sources;
-* :func:`localcloud.template.create_tables` / :func:`localcloud.template.create_state_machines` and
-  :func:`localcloud.sync_execution.install` -- for ``mock_aws`` unit-test fixtures.
+* :class:`localcloud.sam_template.SamTemplate` -- the one reader of template.yaml;
+* :func:`localcloud.provision.provision` and :func:`localcloud.patching.install_all` -- for
+  ``mock_aws`` test fixtures; :func:`localcloud.serving.start_moto` -- moto's server.
 """
 
-__all__ = ["runtime", "runtime_api", "server", "state", "sync_execution", "template"]
+__all__ = ["patching", "provision", "runtime", "runtime_api", "sam_template", "server", "serving", "state"]

@@ -27,7 +27,6 @@ gateway from the wrapped class and nothing else changes.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import json
 import re
@@ -38,17 +37,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from localcloud import template as tpl
 from localcloud.gateway_errors import http_api_failures
+from localcloud.provision import DevUsers
+from localcloud.sam_template import REGION, SamTemplate, TemplateError
 
 __all__ = [
-    "DEV_PASSWORD",
     "Denied",
-    "DevUsers",
     "EmulatorJwks",
     "JwtAuthorizer",
     "JwtVerifier",
-    "create_dev_users",
     "gateway_claims",
     "gateway_service",
     "initiate_auth",
@@ -59,8 +56,6 @@ DEFAULT_IDENTITY_SOURCE = "$request.header.Authorization"
 ALGORITHMS = ("RS256", "RS384", "RS512")  # API Gateway accepts RSA-based algorithms only; Cognito uses RS256
 TOKEN_USES = frozenset({"access", "id"})
 COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[\w-]+)$")
-# A password that meets template.yaml's policy; the dev users exist only in the emulator.
-DEV_PASSWORD = "Local-dev-Passw0rd!"
 
 
 class Denied(Exception):
@@ -77,7 +72,7 @@ class JwtAuthorizer:
 
 # ------------------------------------------------------------------ from the template
 def route_authorizers(
-    template: Mapping[str, Any],
+    template: SamTemplate,
     physical_ids: Mapping[str, str],
     parameter_overrides: Mapping[str, str] | None = None,
     lenient: bool = False,
@@ -87,36 +82,28 @@ def route_authorizers(
     that can be neither emulated here nor by SAM is an error, so nothing is served unprotected --
     unless `lenient` (``--no-auth``, where no token is checked anyway): then it is listed as a
     JWT authorizer that nothing can satisfy."""
-    resolver = tpl.resolver_with(template, parameter_overrides, physical_ids)
-    resources = template.get("Resources", {})
+    resolver = template.resolver(parameter_overrides, physical_ids)
     out: dict[tuple[str, str], JwtAuthorizer | None] = {}
-    for logical_id, resource in tpl.resources_of_type(template, *tpl.FUNCTION_TYPES).items():
-        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
-            if event.get("Type") != "HttpApi":
-                continue
-            props = event.get("Properties") or {}
-            where = f"Resources.{logical_id}.Events.{event_name}"
-            api_ref = props.get("ApiId")
-            api_id = api_ref.get("Ref") if isinstance(api_ref, Mapping) else None
-            auth = ((resources.get(api_id) or {}).get("Properties") or {}).get("Auth") or {}
-            name = (props.get("Auth") or {}).get("Authorizer") or auth.get("DefaultAuthorizer")
-            key = (str(props.get("Method", "ANY")).upper(), str(props.get("Path", "/")))
-            if not name or name == "NONE":
-                out[key] = None
-                continue
-            spec = (auth.get("Authorizers") or {}).get(name)
-            if spec is None:
-                raise tpl.TemplateError(f"{where}: authorizer {name!r} is not defined on {api_id}")
-            if "FunctionArn" in spec:
-                out[key] = None  # a Lambda authorizer: SAM's gateway invokes it itself
-                continue
-            jwt = spec.get("JwtConfiguration")
-            if not isinstance(jwt, Mapping) and lenient:
-                out[key] = JwtAuthorizer(name, "authorization", "", frozenset())
-                continue
-            if not isinstance(jwt, Mapping):
-                raise tpl.TemplateError(f"{where}: authorizer {name!r} cannot be emulated locally (use --no-auth)")
-            out[key] = _jwt_authorizer(name, spec, jwt, resolver, f"Resources.{api_id}.Properties.Auth.{name}")
+    for route in template.routes():
+        key = (route.method, route.path)
+        if route.authorizer is None:
+            out[key] = None
+            continue
+        where = f"Resources.{route.function}.Events.{route.event}"
+        spec = (template.http_api_auth(route.api).get("Authorizers") or {}).get(route.authorizer)
+        if spec is None:
+            raise TemplateError(f"{where}: authorizer {route.authorizer!r} is not defined on {route.api}")
+        if "FunctionArn" in spec:
+            out[key] = None  # a Lambda authorizer: SAM's gateway invokes it itself
+            continue
+        jwt = spec.get("JwtConfiguration")
+        if not isinstance(jwt, Mapping) and lenient:
+            out[key] = JwtAuthorizer(route.authorizer, "authorization", "", frozenset())
+            continue
+        if not isinstance(jwt, Mapping):
+            raise TemplateError(f"{where}: authorizer {route.authorizer!r} cannot be emulated locally (use --no-auth)")
+        auth_where = f"Resources.{route.api}.Properties.Auth.{route.authorizer}"
+        out[key] = _jwt_authorizer(route.authorizer, spec, jwt, resolver, auth_where)
     return out
 
 
@@ -125,11 +112,11 @@ def _jwt_authorizer(
 ) -> JwtAuthorizer:
     source = str(spec.get("IdentitySource", DEFAULT_IDENTITY_SOURCE))
     if not source.startswith("$request.header."):
-        raise tpl.TemplateError(f"{where}: identity source {source!r} is not a header")
+        raise TemplateError(f"{where}: identity source {source!r} is not a header")
     issuer = resolver.resolve(jwt.get("issuer"), f"{where}.JwtConfiguration.issuer")
     audience = frozenset(resolver.resolve(a, f"{where}.JwtConfiguration.audience") for a in jwt.get("audience") or [])
     if not audience:
-        raise tpl.TemplateError(f"{where}: JwtConfiguration.audience is empty")
+        raise TemplateError(f"{where}: JwtConfiguration.audience is empty")
     return JwtAuthorizer(name, source.removeprefix("$request.header.").lower(), issuer, audience)
 
 
@@ -286,52 +273,7 @@ def gateway_service(
     return JwtAuthorizedApigwService
 
 
-# ------------------------------------------------------------------ dev users and tokens
-@dataclass(frozen=True)
-class DevUsers:
-    pool_id: str
-    client_id: str
-    issuer: str
-    users: dict[str, str]  # group -> email (the sign-in name)
-    password: str = DEV_PASSWORD
-
-
-def create_dev_users(cognito_client: Any, pools: tpl.UserPools, template: Mapping[str, Any]) -> DevUsers | None:
-    """One user per group of the template's (first) user pool: ``<group>@example.com`` with
-    :data:`DEV_PASSWORD`, confirmed and in that group. None when the template has no pool."""
-    pool_logical = next(iter(tpl.resources_of_type(template, tpl.USER_POOL_TYPE)), None)
-    if pool_logical is None:
-        return None
-    pool_id = pools[pool_logical]
-    client_logical = next(
-        (
-            k
-            for k, r in tpl.resources_of_type(template, tpl.USER_POOL_CLIENT_TYPE).items()
-            if (r.get("Properties") or {}).get("UserPoolId") == {"Ref": pool_logical}
-        ),
-        None,
-    )
-    if client_logical is None:
-        return None
-    users: dict[str, str] = {}
-    for group in pools.groups.get(pool_logical, []):
-        email = f"{group}@example.com"
-        with contextlib.suppress(cognito_client.exceptions.UsernameExistsException):
-            cognito_client.admin_create_user(
-                UserPoolId=pool_id,
-                Username=email,
-                MessageAction="SUPPRESS",
-                UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-            )
-        cognito_client.admin_set_user_password(
-            UserPoolId=pool_id, Username=email, Password=DEV_PASSWORD, Permanent=True
-        )
-        cognito_client.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
-        users[group] = email
-    region = cognito_client.meta.region_name
-    return DevUsers(pool_id, pools[client_logical], f"https://cognito-idp.{region}.amazonaws.com/{pool_id}", users)
-
-
+# ------------------------------------------------------------------ tokens
 def initiate_auth(cognito_client: Any, client_id: str, username: str, password: str) -> dict[str, Any]:
     """``InitiateAuth`` with USER_PASSWORD_AUTH, as a client of the deployed stack would call it:
     the ``AuthenticationResult`` (AccessToken, IdToken, RefreshToken, ExpiresIn)."""
@@ -347,7 +289,7 @@ def initiate_auth(cognito_client: Any, client_id: str, username: str, password: 
 
 def local_gateway(
     base: type,
-    template: Mapping[str, Any],
+    template: SamTemplate,
     pools: Mapping[str, str],
     aws_url: str,
     parameter_overrides: Mapping[str, str] | None = None,
@@ -398,5 +340,5 @@ def banner_lines(dev: DevUsers | None, auth: bool, api_url: str, aws_url: str, e
         f'    curl -H "Authorization: Bearer $({token_cmd})" {api_url}{example}',
         f"    aws cognito-idp initiate-auth --auth-flow USER_PASSWORD_AUTH --client-id {dev.client_id} "
         f"--auth-parameters USERNAME={next(iter(dev.users.values()), '-')},PASSWORD='{dev.password}' "
-        f"--endpoint-url {aws_url} --region {tpl.REGION} --query AuthenticationResult.AccessToken --output text",
+        f"--endpoint-url {aws_url} --region {REGION} --query AuthenticationResult.AccessToken --output text",
     ]

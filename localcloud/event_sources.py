@@ -1,7 +1,7 @@
 """SQS event sources for the local cloud, as Lambda's event source mappings run them.
 
 For every function in template.yaml with an ``Events`` entry of ``Type: SQS``, a poller thread
-long-polls the queue (created in moto from the template, :func:`localcloud.template.create_queues`)
+long-polls the queue (created in moto from the template, :func:`localcloud.provision.create_queues`)
 and invokes the function through SAM's ``LocalLambdaRunner.invoke`` -- the same entry point the
 API gateway uses -- with Lambda's SQS event shape (up to ``BatchSize`` records). Like Lambda:
 
@@ -22,53 +22,16 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from localcloud import template as tpl
+from localcloud.sam_template import REGION, SamTemplate, SqsEventSource, queue_arn
 
-__all__ = ["SqsEventSource", "SqsPoller", "sqs_event_sources", "start_pollers"]
+__all__ = ["SqsEventSource", "SqsPoller", "start_pollers"]
 
 LOG = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SqsEventSource:
-    function: str  # logical id
-    queue: str  # logical id of the AWS::SQS::Queue
-    batch_size: int
-    report_batch_item_failures: bool
-
-
-def sqs_event_sources(template: Mapping[str, Any]) -> list[SqsEventSource]:
-    """The template's SQS event sources; a queue given other than as ``!GetAtt Queue.Arn`` of a
-    queue in the template cannot be polled locally (TemplateError)."""
-    found = []
-    for logical_id, resource in tpl.resources_of_type(template, *tpl.FUNCTION_TYPES).items():
-        for name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
-            if event.get("Type") != "SQS":
-                continue
-            props = event.get("Properties") or {}
-            queue = props.get("Queue")
-            where = f"Resources.{logical_id}.Events.{name}.Properties.Queue"
-            if not (isinstance(queue, Mapping) and list(queue) == ["Fn::GetAtt"]):
-                raise tpl.TemplateError(f"{where}: only !GetAtt <Queue>.Arn of a queue in the template is supported")
-            target = queue["Fn::GetAtt"]
-            queue_id, attribute = target.split(".", 1) if isinstance(target, str) else target
-            if attribute != "Arn" or template["Resources"].get(queue_id, {}).get("Type") != tpl.QUEUE_TYPE:
-                raise tpl.TemplateError(f"{where}: {queue_id}.{attribute} is not the ARN of a queue in the template")
-            found.append(
-                SqsEventSource(
-                    function=logical_id,
-                    queue=queue_id,
-                    batch_size=int(props.get("BatchSize", 10)),
-                    report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
-                )
-            )
-    return found
-
-
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str = tpl.REGION) -> dict[str, Any]:
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str = REGION) -> dict[str, Any]:
     """Lambda's SQS event for received messages."""
     return {
         "Records": [
@@ -97,7 +60,7 @@ class SqsPoller(threading.Thread):
         self.runner = runner
         self.sqs = sqs
         self.queue_url = queue_url
-        self.queue_arn = tpl.queue_arn(source.queue)
+        self.queue_arn = queue_arn(source.queue)
         self.stderr = stderr
         self._stop_event = threading.Event()
         self.invocations = 0
@@ -157,9 +120,9 @@ class SqsPoller(threading.Thread):
 
 
 def start_pollers(
-    template: Mapping[str, Any], runner: Any, sqs: Any, queue_urls: Mapping[str, str], stderr: Any = None
+    template: SamTemplate, runner: Any, sqs: Any, queue_urls: Mapping[str, str], stderr: Any = None
 ) -> list[SqsPoller]:
-    pollers = [SqsPoller(s, runner, sqs, queue_urls[s.queue], stderr) for s in sqs_event_sources(template)]
+    pollers = [SqsPoller(s, runner, sqs, queue_urls[s.queue], stderr) for s in template.sqs_event_sources()]
     for poller in pollers:
         poller.start()
     return pollers

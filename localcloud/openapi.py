@@ -21,7 +21,6 @@ import json
 import sys
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,45 +59,6 @@ SECURITY_SCHEMES = {
 
 class SpecError(RuntimeError):
     """The code and template.yaml disagree (a route is missing, or two define one schema apart)."""
-
-
-@dataclass(frozen=True)
-class Route:
-    function: str  # logical id
-    handler: str  # module.attribute
-    method: str  # lower case
-    path: str  # as in template.yaml: /api/products/{id}
-
-
-def template_routes(template: Mapping[str, Any]) -> list[Route]:
-    """Every HttpApi route of every function, in template order."""
-    routes = []
-    for logical_id, resource in template.get("Resources", {}).items():
-        if resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        props = resource.get("Properties") or {}
-        for event in (props.get("Events") or {}).values():
-            if event.get("Type") == "HttpApi":
-                p = event["Properties"]
-                routes.append(Route(logical_id, props["Handler"], p["Method"].lower(), p["Path"]))
-    return routes
-
-
-def code_roots(template: Mapping[str, Any], template_dir: Path) -> list[Path]:
-    """The functions' CodeUri folders and the layers' ContentUri folders (what sys.path needs)."""
-    resources = template.get("Resources", {})
-    global_code = (template.get("Globals", {}).get("Function") or {}).get("CodeUri")
-    roots: list[Path] = []
-    for resource in resources.values():
-        props = resource.get("Properties") or {}
-        uri = None
-        if resource.get("Type") == "AWS::Serverless::Function":
-            uri = props.get("CodeUri", global_code)
-        elif resource.get("Type") == "AWS::Serverless::LayerVersion":
-            uri = props.get("ContentUri")
-        if isinstance(uri, str) and (template_dir / uri).resolve() not in roots:
-            roots.append((template_dir / uri).resolve())
-    return roots
 
 
 def _api_version() -> str:
@@ -192,11 +152,10 @@ def _add_links(paths: dict[str, dict[str, Any]]) -> None:
 
 def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
     """One OpenAPI 3.1 document for every route template.yaml declares, from the handlers' code."""
-    from localcloud.template import load_template
+    from localcloud.sam_template import SamTemplate
 
-    template_path = Path(template_path).resolve()
-    template = load_template(template_path)
-    for root in reversed(code_roots(template, template_path.parent)):
+    template = SamTemplate.load(template_path)
+    for root in reversed(template.code_roots()):
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
 
@@ -204,21 +163,27 @@ def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     owners: dict[str, str] = {}
     version = _api_version()
-    for route in template_routes(template):
+    # Not powertools' `OpenAPIMerge` (event_handler/openapi/merge.py): it finds resolvers by
+    # globbing files rather than from template.yaml, merges each module's whole document (so it
+    # cannot check that a module registers the route the template gives it), and merges component
+    # schemas with dict.update, so two services' differing models of one name would silently
+    # become one. The template is the source of truth here, and a clash is an error.
+    for route in template.routes():
+        method = route.method.lower()
         module_name = route.handler.rpartition(".")[0]
         app = _resolver_of(importlib.import_module(module_name), route.handler)
         document = json.loads(app.get_openapi_json_schema(title=TITLE, version=version))
-        operation = document.get("paths", {}).get(route.path, {}).get(route.method)
+        operation = document.get("paths", {}).get(route.path, {}).get(method)
         if operation is None:
             raise SpecError(
-                f"{route.function}: template.yaml routes {route.method.upper()} {route.path} to "
+                f"{route.function}: template.yaml routes {route.method} {route.path} to "
                 f"{route.handler}, but that module's resolver does not register it"
             )
-        if route.method in paths.get(route.path, {}):
-            raise SpecError(f"{route.method.upper()} {route.path} is routed to two functions")
+        if method in paths.get(route.path, {}):
+            raise SpecError(f"{route.method} {route.path} is routed to two functions")
         _tidy(operation)
         _absent_not_null(operation)
-        paths.setdefault(route.path, {})[route.method] = operation
+        paths.setdefault(route.path, {})[method] = operation
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             if name in schemas and schemas[name] != schema:
                 raise SpecError(

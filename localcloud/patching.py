@@ -1,4 +1,5 @@
-"""The one way the local cloud adjusts third-party code: an install function that runs once."""
+"""The one way the local cloud adjusts third-party code: install functions that run once, and
+:func:`install_all`, the one list of them that every runner and test fixture installs."""
 
 from __future__ import annotations
 
@@ -27,3 +28,21 @@ class Patch:
 def patch(apply: Callable[[], None]) -> Patch:
     """Decorator: `@patch def install(): ...` makes `install()` idempotent."""
     return Patch(apply)
+
+
+def install_all(sync_timeout_seconds: float | None = None) -> None:
+    """Every emulator-fidelity patch, once per process (moto's decorator mode and server alike):
+
+    * :mod:`localcloud.sync_execution` -- StartSyncExecution (bounded by `sync_timeout_seconds`);
+    * :mod:`localcloud.dynamodb_atomic` -- one DynamoDB request at a time, as DynamoDB is atomic;
+    * :mod:`localcloud.asl_cache` -- each state machine definition parsed once;
+    * :mod:`localcloud.base64_bodies` -- SAM's gateway passes non-UTF-8 bodies base64-encoded.
+    """
+    from localcloud import asl_cache, base64_bodies, dynamodb_atomic, sync_execution
+
+    if sync_timeout_seconds is not None:
+        sync_execution.set_timeout(sync_timeout_seconds)
+    sync_execution.install()
+    dynamodb_atomic.install()
+    asl_cache.install()
+    base64_bodies.install()

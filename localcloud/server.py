@@ -4,9 +4,10 @@
         requests.get(f"{cloud.api_url}/api/products")
         cloud.client("dynamodb").scan(TableName="ProductsTable")
 
-* moto runs in-process (the pieces of ``moto.server.ThreadedMotoServer``) with ``execute_state_machine`` on and
-  StartSyncExecution added (:mod:`localcloud.sync_execution`); the template's tables and state
-  machines are created from template.yaml (:mod:`localcloud.template`).
+* moto runs in-process (:func:`localcloud.serving.start_moto`) with ``execute_state_machine`` on
+  and the local cloud's patches (:func:`localcloud.patching.install_all`, e.g. StartSyncExecution);
+  template.yaml (read by :mod:`localcloud.sam_template`) says what to create in it
+  (:func:`localcloud.provision.provision`).
 * The API is SAM CLI's own gateway (``ApiProvider`` + ``LocalApigwService``, template parsing by
   ``SamLocalStackProvider``/``SamFunctionProvider``, env resolution by ``LocalLambdaRunner``) with
   :class:`localcloud.runtime.ProcessRuntime` instead of Docker: every function runs in its own
@@ -31,32 +32,23 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud import asl_cache, authorizer, dynamodb_atomic, event_sources, request_body, sync_execution
-from localcloud import template as tpl
+from localcloud import authorizer, event_sources, sync_execution
+from localcloud.provision import DevUsers, Provisioned, provision
 from localcloud.runtime import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, FunctionError
+from localcloud.sam_template import ACCOUNT_ID, REGION, TABLE, SamTemplate
+from localcloud.serving import LocalCloudError, PortInUseError, quiet, serve_in_thread, start_moto
 from localcloud.state import StateFile, StateFileError
 
 __all__ = ["FunctionError", "LocalCloud", "LocalCloudError", "LocalCloudProcess", "PortInUseError", "free_port"]
 
 LOG = logging.getLogger(__name__)
 
-REGION = tpl.REGION
 DEFAULT_AWS_PORT = 4566
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-class LocalCloudError(RuntimeError):
-    """The local cloud could not start."""
-
-
-class PortInUseError(LocalCloudError):
-    pass
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -85,38 +77,6 @@ def _check_port_free(host: str, port: int, what: str) -> None:
                 f"{what} port {host}:{port} is already in use ({exc.strerror}); "
                 f"stop whatever listens there or pick another port"
             ) from exc
-
-
-def _serve_in_thread(app: Any, host: str, port: int, name: str, request_handler: Any = None) -> tuple[Any, Any]:
-    """Bind a threaded werkzeug server now (errors surface here) and serve it in a daemon thread."""
-    from werkzeug.serving import make_server
-
-    kwargs = {"request_handler": request_handler} if request_handler else {}
-    try:
-        server = make_server(host, port, app, threaded=True, **kwargs)
-    except (OSError, SystemExit) as exc:
-        raise PortInUseError(f"{name}: cannot listen on {host}:{port}: {exc}") from exc
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"localcloud-{name}", daemon=True
-    )
-    thread.start()
-    return server, thread
-
-
-def _werkzeug_handler() -> Any:
-    from werkzeug.serving import WSGIRequestHandler
-
-    return WSGIRequestHandler
-
-
-def _quiet(handler_class: Any) -> Any:
-    """moto's request lines would drown the API's; log only errors."""
-
-    class Quiet(handler_class):
-        def log_request(self, code: Any = "-", size: Any = "-") -> None:
-            pass
-
-    return Quiet
 
 
 class _EnvPatch:
@@ -165,25 +125,18 @@ def _state_machine_arn_for(value: Any, arns: Mapping[str, str]) -> str | None:
     return None
 
 
-def _env_variables(holder: Any) -> dict[str, Any]:
-    return ((holder or {}).get("Environment") or {}).get("Variables") or {}
-
-
-def state_machine_env_overrides(template: Mapping[str, Any], arns: Mapping[str, str]) -> dict[str, dict[str, str]]:
+def state_machine_env_overrides(template: SamTemplate, arns: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """env-vars entries replacing ``!Ref StateMachine`` / ``!GetAtt StateMachine.Arn`` by the real ARN.
 
     SAM resolves a Ref to a logical id locally; moto needs the ARN it gave the state machine.
     Globals go under "Parameters" (all functions), function variables under the logical id.
     """
-    holders = {"Parameters": (template.get("Globals") or {}).get("Function")}
-    for logical_id, resource in tpl.resources_of_type(template, *tpl.FUNCTION_TYPES).items():
-        holders[logical_id] = resource.get("Properties")
+    variables = {"Parameters": ((template.function_globals.get("Environment") or {}).get("Variables")) or {}}
+    variables.update({fn.logical_id: fn.own_environment for fn in template.functions()})
     out: dict[str, dict[str, str]] = {}
-    for key, holder in holders.items():
+    for key, values in variables.items():
         found = {
-            name: arn
-            for name, value in _env_variables(holder).items()
-            if (arn := _state_machine_arn_for(value, arns)) is not None
+            name: arn for name, value in values.items() if (arn := _state_machine_arn_for(value, arns)) is not None
         }
         if found:
             out[key] = found
@@ -245,7 +198,8 @@ class LocalCloud:
         # False (--no-auth): tokens are not checked; every request gets the dev admin's claims.
         self.auth = auth
         self.user_pools: dict[str, str] = {}
-        self.dev_users: authorizer.DevUsers | None = None
+        self.dev_users: DevUsers | None = None
+        self.provisioned: Provisioned | None = None
         self._saved_log_level: int | None = None
         self.template_path = Path(template).resolve()
         self.project_dir = self.template_path.parent
@@ -276,7 +230,6 @@ class LocalCloud:
         self._moto: Any = None
         self._api_server: Any = None
         self._api_thread: Any = None
-        self._saved_moto_sfn_config: dict[str, Any] = {}
         self._runtime: Any = None
         self._started = False
 
@@ -339,23 +292,14 @@ class LocalCloud:
                 raise LocalCloudError(f"template not found: {self.template_path}")
             _check_port_free(self.host, self.api_port, "API")
             _check_port_free(self.aws_host, self.aws_port, "AWS (moto)")
-            template = tpl.load_template(self.template_path)
+            template = SamTemplate.load(self.template_path)
             if not self.workflow_logs:
                 asl_logger = logging.getLogger("moto.stepfunctions.parser")
                 self._saved_log_level = asl_logger.level
                 asl_logger.setLevel(logging.CRITICAL)
             self._start_moto()
             self._set_process_env()
-            self.tables = tpl.create_tables(self.client("dynamodb"), template)
-            self.state_machine_arns = tpl.create_state_machines(
-                self.client("stepfunctions"), template, self.project_dir, self.parameter_overrides
-            )
-            self.queues = tpl.create_queues(self.client("sqs"), template)
-            pools = tpl.create_user_pools(self.client("cognito-idp"), template, self.parameter_overrides)
-            self.user_pools = dict(pools)
-            self.dev_users = authorizer.create_dev_users(self.client("cognito-idp"), pools, template)
-            self._load_state()
-            self._create_secrets(template)
+            self._provision(template)
             self._start_api(template)
             self._pollers = event_sources.start_pollers(template, self._runner, self.client("sqs"), self.queues)
             self._started = True
@@ -394,14 +338,8 @@ class LocalCloud:
                     save_error = exc
             self._state = None
         if self._moto is not None:
-            server, thread = self._moto
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=10)
+            self._moto.stop()
             self._moto = None
-            from moto.core.config import default_user_config
-
-            default_user_config["stepfunctions"] = self._saved_moto_sfn_config  # type: ignore[typeddict-item]
         self._env.undo()
         if self._saved_log_level is not None:
             logging.getLogger("moto.stepfunctions.parser").setLevel(self._saved_log_level)
@@ -415,36 +353,10 @@ class LocalCloud:
 
     # ------------------------------------------------------------- moto
     def _start_moto(self) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-
-        sync_execution.install(timeout_seconds=self.sync_timeout_seconds)
-        dynamodb_atomic.install()
-        asl_cache.install()
-        request_body.install()
-        # Same pieces as moto.server.ThreadedMotoServer, but a bind error surfaces here instead of
-        # leaving ThreadedMotoServer.start() waiting forever, and stop() closes the socket.
-        app = DomainDispatcherApplication(create_backend_app)
-        server, thread = _serve_in_thread(app, self.aws_host, self.aws_port, "moto", _quiet(MotoRequestHandler))
-        self._moto = (server, thread)
-        self.aws_port = int(server.server_address[1])
-        # The ASL interpreter calls DynamoDB & co at localhost:$MOTO_PORT.
-        self._env.set("MOTO_PORT", str(self.aws_port))
-        from moto.core.config import default_user_config
-
-        self._saved_moto_sfn_config = dict(default_user_config.get("stepfunctions", {}))
-        # moto's state is per process: start from a clean slate, then run state machines for real.
-        self._moto_api("reset", None)
-        self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
-
-    def _moto_api(self, action: str, payload: Any) -> None:
-        body = json.dumps(payload).encode() if payload is not None else b""
-        request = urllib.request.Request(f"{self.aws_url}/moto-api/{action}", data=body, method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            response.read()
+        self._moto = start_moto(self.aws_host, self.aws_port, self.sync_timeout_seconds)
+        self.aws_port = self._moto.port
+        for key, value in self._moto.env.items():
+            self._env.set(key, value)
 
     def _set_process_env(self) -> None:
         """What every function (and SAM, and boto3 in tests) shares; set once, restored at stop."""
@@ -464,7 +376,7 @@ class LocalCloud:
         }
 
     # ------------------------------------------------------------- API
-    def _env_vars_values(self, template: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    def _env_vars_values(self, template: SamTemplate) -> dict[str, dict[str, str]]:
         if isinstance(self._env_vars_arg, Mapping):
             user = {k: dict(v) for k, v in self._env_vars_arg.items()}
         else:
@@ -475,7 +387,7 @@ class LocalCloud:
         )
         return merge_env_vars(ours, user)
 
-    def _start_api(self, template: Mapping[str, Any]) -> None:
+    def _start_api(self, template: SamTemplate) -> None:
         from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
         from samcli.lib.providers.api_provider import ApiProvider
         from samcli.lib.providers.sam_function_provider import SamFunctionProvider
@@ -497,7 +409,7 @@ class LocalCloud:
             fixed_env=self.fixed_env(),
             cwd=cwd,
             region=REGION,
-            account=tpl.ACCOUNT_ID,
+            account=ACCOUNT_ID,
             max_concurrency=self.max_concurrency,
             idle_timeout=self.idle_timeout,
             log=_log_line,
@@ -520,11 +432,13 @@ class LocalCloud:
             for r in api.routes
         ]
         # One REPORT line per invocation says what ran; werkzeug's request lines only with -v.
-        handler = None if self.workflow_logs else _quiet(_werkzeug_handler())
-        self._api_server, self._api_thread = _serve_in_thread(service._app, self.host, self.api_port, "api", handler)
+        from werkzeug.serving import WSGIRequestHandler
+
+        handler = None if self.workflow_logs else quiet(WSGIRequestHandler)
+        self._api_server, self._api_thread = serve_in_thread(service._app, self.host, self.api_port, "api", handler)
         self.api_port = int(self._api_server.server_address[1])
 
-    def _gateway_class(self, base: type, template: Mapping[str, Any]) -> type:
+    def _gateway_class(self, base: type, template: SamTemplate) -> type:
         """SAM's gateway with template.yaml's JWT authorizers (:mod:`localcloud.authorizer`)."""
         fixed = None
         if not self.auth and self.dev_users is not None and "admin" in self.dev_users.users:
@@ -594,13 +508,32 @@ class LocalCloud:
             lambda: Response(openapi.docs_html("/api/openapi.json", spec()), mimetype="text/html"),
         )
 
-    # ------------------------------------------------------------- persistence (optional)
-    def _load_state(self) -> None:
-        if not self.state_file:
+    # ------------------------------------------------------------- provisioning and persistence
+    def _provision(self, template: SamTemplate) -> None:
+        """The template's resources (:func:`localcloud.provision.provision`), then the state file's
+        items. The secrets (the cursor key) are kept in the state file with the items, so cursors
+        handed out before a restart stay valid; without a state file they are new per start."""
+        state = None
+        if self.state_file:
+            state = StateFile(self.state_file, template.of_type(TABLE), ACCOUNT_ID, REGION)
+            try:
+                items = state.read()
+            except StateFileError as exc:
+                raise LocalCloudError(str(exc)) from None
+        self.provisioned = provision(self.client, template, self.parameter_overrides, state.secrets if state else None)
+        self.tables = self.provisioned.tables
+        self.queues = self.provisioned.queues
+        self.state_machine_arns = self.provisioned.state_machines
+        self.user_pools = dict(self.provisioned.user_pools)
+        self.dev_users = self.provisioned.dev_users
+        self.secrets = self.provisioned.secrets
+        if state is None:
             return
-        state = StateFile(self.state_file, self.tables.values(), tpl.ACCOUNT_ID, REGION)
         try:
-            kept = state.load(self.client("dynamodb"))
+            kept = state.restore(self.client("dynamodb"), items)
+            if self.secrets != state.secrets:
+                state.secrets = self.secrets
+                state.save()  # a new key is on disk before any cursor is signed with it
         except StateFileError as exc:
             raise LocalCloudError(str(exc)) from None
         if kept:
@@ -611,18 +544,6 @@ class LocalCloud:
                 flush=True,
             )
         self._state = state
-
-    def _create_secrets(self, template: Mapping[str, Any]) -> None:
-        """The template's secrets (the cursor key): kept in the state file with the items, so cursors
-        handed out before a restart stay valid; generated anew per start without a state file."""
-        kept = dict(self._state.secrets) if self._state is not None else {}
-        self.secrets = tpl.create_secrets(self.client("secretsmanager"), template, kept)
-        if self._state is not None and self.secrets != kept:
-            self._state.secrets = self.secrets
-            try:
-                self._state.save()  # a new key is on disk before any cursor is signed with it
-            except StateFileError as exc:
-                raise LocalCloudError(str(exc)) from None
 
     def _start_autosave(self) -> None:
         if self._state is not None:
@@ -714,7 +635,7 @@ class LocalCloudProcess:
         self.state_machine_arns: dict[str, str] = {}
         self.tables: dict[str, str] = {}
         self.user_pools: dict[str, str] = {}
-        self.dev_users: authorizer.DevUsers | None = None
+        self.dev_users: DevUsers | None = None
 
     aws_host = "127.0.0.1"
     _connect_host = staticmethod(LocalCloud._connect_host)
@@ -766,7 +687,7 @@ class LocalCloudProcess:
                 self.tables = info["tables"]
                 self.user_pools = info.get("user_pools") or {}
                 dev = info.get("dev_users")
-                self.dev_users = authorizer.DevUsers(**dev) if dev else None
+                self.dev_users = DevUsers(**dev) if dev else None
                 ready.set()
         ready.set()
 

@@ -22,7 +22,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +80,9 @@ class StateFile:
         self.secrets = dict(secrets)
         return tables
 
-    def load(self, dynamodb_client: Any) -> list[str]:
-        """Put the file's items into the emulator; returns the tables kept but not served."""
-        data = self.read()
+    def restore(self, dynamodb_client: Any, data: Mapping[str, list[Any]]) -> list[str]:
+        """Put the items :meth:`read` returned into the emulator; returns the tables kept but not
+        served."""
         self.foreign = {name: items for name, items in data.items() if name not in self.tables}
         for table, items in data.items():
             if table in self.foreign:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import threading
 import time
 import uuid
 from typing import Any
 
-__all__ = ["LOCAL_ENV", "install", "is_installed"]
+from localcloud.patching import patch
+
+__all__ = ["LOCAL_ENV", "install", "set_timeout"]
 
 #: Environment that boto3 clients talking to a *custom endpoint* need for StartSyncExecution.
 LOCAL_ENV = {"AWS_DISABLE_HOST_PREFIX_INJECTION": "true"}
@@ -34,38 +35,32 @@ LOCAL_ENV = {"AWS_DISABLE_HOST_PREFIX_INJECTION": "true"}
 DEFAULT_TIMEOUT_SECONDS = 300.0
 
 _SYNC_URL_BASE = r"https?://sync-states\.(.+)\.amazonaws.com"
-_lock = threading.Lock()
-_installed = False
 _timeout_seconds = DEFAULT_TIMEOUT_SECONDS
 
 
-def is_installed() -> bool:
-    return _installed
+def set_timeout(seconds: float) -> None:
+    """Bound every later StartSyncExecution wait at `seconds`."""
+    global _timeout_seconds
+    _timeout_seconds = float(seconds)
 
 
-def install(timeout_seconds: float | None = None) -> None:
+@patch
+def install() -> None:
     """Add ``start_sync_execution`` to moto's StepFunctions responses. Idempotent, thread-safe.
 
     Call it before the first StartSyncExecution request: in a pytest fixture (decorator mode) or
-    in the process that runs ``moto.server.ThreadedMotoServer`` (server mode; in-process only --
-    a separately started ``moto_server`` process is not patched).
+    in the process that serves moto (server mode; in-process only -- a separately started
+    ``moto_server`` process is not patched). :func:`localcloud.patching.install_all` does.
     """
-    global _installed, _timeout_seconds
-    with _lock:
-        if timeout_seconds is not None:
-            _timeout_seconds = float(timeout_seconds)
-        if _installed:
-            return
-        from moto import backend_index
-        from moto.stepfunctions import urls
-        from moto.stepfunctions.responses import StepFunctionResponse
+    from moto import backend_index
+    from moto.stepfunctions import urls
+    from moto.stepfunctions.responses import StepFunctionResponse
 
-        if _SYNC_URL_BASE not in urls.url_bases:
-            urls.url_bases.append(_SYNC_URL_BASE)
-        if not any(p.pattern == _SYNC_URL_BASE for _, p in backend_index.backend_url_patterns):
-            backend_index.backend_url_patterns.append(("stepfunctions", re.compile(_SYNC_URL_BASE)))
-        StepFunctionResponse.start_sync_execution = _start_sync_execution  # type: ignore[attr-defined]
-        _installed = True
+    if _SYNC_URL_BASE not in urls.url_bases:
+        urls.url_bases.append(_SYNC_URL_BASE)
+    if not any(p.pattern == _SYNC_URL_BASE for _, p in backend_index.backend_url_patterns):
+        backend_index.backend_url_patterns.append(("stepfunctions", re.compile(_SYNC_URL_BASE)))
+    StepFunctionResponse.start_sync_execution = _start_sync_execution  # type: ignore[attr-defined]
 
 
 def _error(code: str, message: str) -> Exception:

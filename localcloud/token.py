@@ -18,7 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from localcloud import authorizer
-from localcloud.template import REGION
+from localcloud.provision import DEV_PASSWORD
+from localcloud.sam_template import REGION, USER_POOL_CLIENT, SamTemplate
 
 
 def _client(aws_url: str) -> object:
@@ -33,13 +34,11 @@ def _client(aws_url: str) -> object:
 
 
 def _template_client_names(template_path: str) -> set[str]:
-    from localcloud import template as tpl
-
-    template = tpl.load_template(template_path)
-    resolver = tpl.resolver_with(template)
+    template = SamTemplate.load(template_path)
+    resolver = template.resolver()
     return {
-        resolver.resolve((r.get("Properties") or {}).get("ClientName", logical_id), logical_id)
-        for logical_id, r in tpl.resources_of_type(template, tpl.USER_POOL_CLIENT_TYPE).items()
+        resolver.resolve(props.get("ClientName", logical_id), logical_id)
+        for logical_id, props in template.of_type(USER_POOL_CLIENT).items()
     }
 
 
@@ -74,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     client = _client(args.aws_url)
     try:
         client_id = args.client_id or find_client_id(client, username, args.template)
-        result = authorizer.initiate_auth(client, client_id, username, authorizer.DEV_PASSWORD)
+        result = authorizer.initiate_auth(client, client_id, username, DEV_PASSWORD)
     except (BotoCoreError, ClientError) as exc:
         print(f"error: cannot sign in as {username} at {args.aws_url}: {exc}", file=sys.stderr)
         return 1

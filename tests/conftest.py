@@ -1,5 +1,6 @@
-"""Shared fixtures. AWS is moto's `mock_aws`, with every table and state machine created from
-template.yaml (never from a second, hand-written copy), and state machines really executed."""
+"""Shared fixtures. AWS is moto's `mock_aws`, with every resource of template.yaml provisioned as
+the local cloud provisions it (never from a second, hand-written copy), and state machines
+really executed."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
+from localcloud.sam_template import SamTemplate
 from tests.support import iam
-from tests.support.apigw import ROOT, TEMPLATE, Api
+from tests.support.apigw import Api, template
 
 # Record every AWS call the functions make (for the least-privilege check, tests/iam).
 iam.install()
@@ -63,49 +65,41 @@ class Cloud:
 
 
 @pytest.fixture(scope="session")
-def _aws_setup() -> tuple[tuple[Any, Any, Any, Any], dict[str, Any]]:
-    """Once per session: moto's patches, the parsed template and boto3 clients. moto intercepts
-    clients created before a mock starts, so they (and the handlers' cached clients) are reused
-    across tests; each test still gets a fresh, empty emulated account."""
+def _aws_setup() -> tuple[dict[str, Any], SamTemplate]:
+    """Once per session: the local cloud's patches, the parsed template and boto3 clients. moto
+    intercepts clients created before a mock starts, so they (and the handlers' cached clients)
+    are reused across tests; each test still gets a fresh, empty emulated account."""
     import boto3
 
-    from localcloud import asl_cache, dynamodb_atomic, sync_execution
-    from localcloud.template import load_template
+    from localcloud.patching import install_all
 
-    sync_execution.install()
-    dynamodb_atomic.install()
-    asl_cache.install()
-    clients = (
-        boto3.client("dynamodb", region_name="us-east-1"),
-        boto3.client("stepfunctions", region_name="us-east-1"),
-        boto3.client("sqs", region_name="us-east-1"),
-        boto3.client("secretsmanager", region_name="us-east-1"),
-    )
-    return clients, load_template(TEMPLATE)
+    install_all()
+    services = ("dynamodb", "stepfunctions", "sqs", "secretsmanager")
+    return {name: boto3.client(name, region_name="us-east-1") for name in services}, template()  # type: ignore[call-overload]
 
 
 @pytest.fixture
-def cloud(_aws_setup: tuple[tuple[Any, Any, Any, Any], dict[str, Any]]) -> Iterator[Cloud]:
+def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> Iterator[Cloud]:
     from moto import mock_aws
 
-    from localcloud.template import create_queues, create_secrets, create_state_machines, create_tables
+    from localcloud.provision import provision
     from sales_common.listing import forget_signing_keys
 
-    (ddb, sfn, sqs, secrets), template = _aws_setup
+    clients, template = _aws_setup
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
         # Each test is a new deployment (fresh secret values) on new containers (empty caches).
         forget_signing_keys()
-        tables = create_tables(ddb, template)
-        queues = create_queues(sqs, template)
+        # No user pool: requests carry the JWT authorizer's claims already (tests/support/apigw).
+        made = provision(clients.__getitem__, template, sign_in=False)
         yield Cloud(
-            ddb,
-            sfn,
-            tables,
-            create_state_machines(sfn, template, ROOT),
-            sqs,
-            queues,
-            secretsmanager=secrets,
-            secrets=create_secrets(secrets, template),
+            clients["dynamodb"],
+            clients["stepfunctions"],
+            made.tables,
+            made.state_machines,
+            clients["sqs"],
+            made.queues,
+            secretsmanager=clients["secretsmanager"],
+            secrets=made.secrets,
         )
 
 

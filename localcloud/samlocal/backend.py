@@ -3,10 +3,9 @@
     python -m localcloud.samlocal.backend --port 5005 --env-out .localcloud/samlocal/env.json \
         [--host 0.0.0.0] [--template template.yaml] [--env-vars USER.json] [--parameter-overrides K=V ...]
 
-It is the moto of the Docker-free local cloud (same StartSyncExecution, DynamoDB-atomicity and
-parse-once patches, same tables and state machines from template.yaml via
-:mod:`localcloud.template`), served on an address the containers can reach, and it writes the
-``--env-vars`` file for SAM:
+It is the moto of the Docker-free local cloud (:func:`localcloud.serving.start_moto`: the same
+patches; the same resources from template.yaml via :func:`localcloud.provision.provision`),
+served on an address the containers can reach, and it writes the ``--env-vars`` file for SAM:
 
 * ``Parameters.AWS_ENDPOINT_URL = http://host.docker.internal:PORT`` (SAM must run with
   ``--add-host host.docker.internal:host-gateway``);
@@ -32,7 +31,6 @@ import os
 import signal
 import sys
 import threading
-import urllib.request
 from pathlib import Path
 
 CONTAINER_HOST = "host.docker.internal"
@@ -54,21 +52,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _post_config(url: str) -> None:
-    body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
-    request = urllib.request.Request(f"{url}/moto-api/config", data=body, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
-
-
-def _install_patches() -> None:
-    from localcloud import asl_cache, dynamodb_atomic, sync_execution
-
-    sync_execution.install()
-    dynamodb_atomic.install()
-    asl_cache.install()
-
-
 def _write_atomically(out: Path, text: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
@@ -77,80 +60,53 @@ def _write_atomically(out: Path, text: str) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
+    import boto3
 
-    from localcloud.authorizer import create_dev_users
+    from localcloud.provision import provision
+    from localcloud.sam_template import SamTemplate
     from localcloud.server import load_env_vars_file, merge_env_vars, state_machine_env_overrides
-    from localcloud.template import (
-        create_queues,
-        create_secrets,
-        create_state_machines,
-        create_tables,
-        create_user_pools,
-        load_template,
-    )
+    from localcloud.serving import start_moto
 
     os.environ.update({**DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    # moto's ASL interpreter calls DynamoDB at localhost:$MOTO_PORT.
-    os.environ["MOTO_PORT"] = str(args.port)
-    _install_patches()
+    moto = start_moto(args.host, args.port, log_requests=True)
+    os.environ.update(moto.env)
 
-    server = make_server(
-        args.host,
-        args.port,
-        DomainDispatcherApplication(create_backend_app),
-        threaded=True,
-        request_handler=MotoRequestHandler,
-    )
-    thread = threading.Thread(target=server.serve_forever, name="samlocal-moto", daemon=True)
-    thread.start()
-    local_url = f"http://127.0.0.1:{args.port}"
-    _post_config(local_url)
-
-    import boto3
-
-    template_path = Path(args.template).resolve()
-    template = load_template(template_path)
+    template = SamTemplate.load(args.template)
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
-    tables = create_tables(boto3.client("dynamodb", endpoint_url=local_url, region_name=REGION), template)
-    # The workflow sends pending releases here; `sam local start-api` runs no SQS event source,
-    # so they wait in the queue (the Docker-free local cloud polls it).
-    create_queues(boto3.client("sqs", endpoint_url=local_url, region_name=REGION), template)
-    # A fresh cursor-signing key (and any other secret) per backend run.
-    create_secrets(boto3.client("secretsmanager", endpoint_url=local_url, region_name=REGION), template)
-    arns = create_state_machines(
-        boto3.client("stepfunctions", endpoint_url=local_url, region_name=REGION),
-        template,
-        template_path.parent,
-        overrides,
-    )
-    cognito = boto3.client("cognito-idp", endpoint_url=local_url, region_name=REGION)
-    pools = create_user_pools(cognito, template, overrides)
-    dev = create_dev_users(cognito, pools, template)
+
+    # The workflow sends pending releases to the template's queue; `sam local start-api` runs no
+    # SQS event source, so they wait there (the Docker-free local cloud polls it). The secrets
+    # (the cursor-signing key) are fresh per backend run.
+    def client(service: str) -> object:
+        return boto3.client(service, endpoint_url=moto.url, region_name=REGION)  # type: ignore[call-overload]
+
+    made = provision(client, template, overrides)
     if args.auth_out:
-        auth = {"user_pools": dict(pools), "dev_users": dataclasses.asdict(dev) if dev else None}
+        auth = {
+            "user_pools": dict(made.user_pools),
+            "dev_users": dataclasses.asdict(made.dev_users) if made.dev_users else None,
+        }
         _write_atomically(Path(args.auth_out), json.dumps(auth, indent=2) + "\n")
     env = merge_env_vars(
         {
             "Parameters": {
-                "AWS_ENDPOINT_URL": f"http://{CONTAINER_HOST}:{args.port}",
+                "AWS_ENDPOINT_URL": f"http://{CONTAINER_HOST}:{moto.port}",
                 "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
             }
         },
-        state_machine_env_overrides(template, arns),
+        state_machine_env_overrides(template, made.state_machines),
         load_env_vars_file(args.env_vars),
     )
     _write_atomically(Path(args.env_out), json.dumps(env, indent=2) + "\n")  # its appearing means "ready"
-    print(json.dumps({"aws_url": local_url, "tables": tables, "state_machines": arns}), flush=True)
+    print(json.dumps({"aws_url": moto.url, "tables": made.tables, "state_machines": made.state_machines}), flush=True)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     while not stop.wait(0.5):
         pass
-    server.shutdown()
+    moto.stop()
     return 0
 
 

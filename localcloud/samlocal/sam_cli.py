@@ -28,13 +28,13 @@ def install_jwt_authorizer(auth_file: str, aws_url: str, template_path: str) -> 
     from samcli.commands.local.lib import local_api_service
 
     from localcloud import authorizer
-    from localcloud.template import load_template
+    from localcloud.sam_template import SamTemplate
 
     info = json.loads(Path(auth_file).read_text(encoding="utf-8"))
     base = local_api_service.LocalApigwService
     local_api_service.LocalApigwService = authorizer.local_gateway(
         base,
-        load_template(template_path),
+        SamTemplate.load(template_path),
         info["user_pools"],
         aws_url,
         log=lambda line: print(f"[jwt-authorizer] {line}", file=sys.stderr, flush=True),

@@ -5,21 +5,20 @@ then `pytest -m iam tests/iam`."""
 
 from __future__ import annotations
 
-import copy
 import os
 
 import pytest
 
-from localcloud.template import load_template
 from tests.support import iam
-from tests.support.apigw import ROOT, TEMPLATE
+from tests.support.apigw import TEMPLATE
+from tests.support.apigw import template as project_template
 
 pytestmark = pytest.mark.iam
 
 
 @pytest.fixture(scope="module")
 def template():
-    return load_template(TEMPLATE)
+    return project_template()
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def calls(template):
         pytest.skip(f"needs the records of a full test run: run `make test-pytest` (sets {iam.RECORDS_ENV})")
     found = iam.load(directory)
     assert found, f"no AWS calls recorded in {directory}: did the suite run with {iam.RECORDS_ENV} set?"
-    return found | iam.asl_calls(template, ROOT)
+    return found | iam.asl_calls(template)
 
 
 def test_every_call_is_granted_and_every_write_grant_is_used(template, calls, reasons):
@@ -50,12 +49,12 @@ def test_every_function_and_the_workflow_made_calls(template, calls):
 
 def _removals(template):
     """(label, template without one Policies entry or one inline statement) for every grant."""
-    for principal, resource in iam.principals(template).items():
-        for i, entry in enumerate(resource["Properties"].get("Policies") or []):
+    for principal in iam.principals(template):
+        for i, entry in enumerate(template.policies(principal)):
             inline = entry.get("Statement") if isinstance(entry, dict) else None
             for j in range(len(inline)) if isinstance(inline, list) and len(inline) > 1 else [None]:
-                pruned = copy.deepcopy(template)
-                policies = pruned["Resources"][principal]["Properties"]["Policies"]
+                pruned = template.variant()
+                policies = pruned.data["Resources"][principal]["Properties"]["Policies"]
                 if j is None:
                     del policies[i]
                 else:
@@ -85,8 +84,8 @@ def test_the_check_fails_on_an_ungranted_call(template, calls, reasons):
 
 
 def test_the_check_fails_on_an_unused_write_grant(template, calls, reasons):
-    widened = copy.deepcopy(template)
-    widened["Resources"]["ListProductsFunction"]["Properties"]["Policies"].append(
+    widened = template.variant()
+    widened.data["Resources"]["ListProductsFunction"]["Properties"]["Policies"].append(
         {"DynamoDBCrudPolicy": {"TableName": {"Ref": "ProductsTable"}}}
     )
     report = iam.check(widened, calls, reasons)

@@ -87,14 +87,12 @@ def test_each_deployment_generates_its_own_key():
     import boto3
     from moto import mock_aws
 
-    from localcloud.template import create_secrets, load_template
-    from tests.support.apigw import TEMPLATE
+    from localcloud.provision import create_secrets
+    from tests.support.apigw import template
 
     keys = []
     for _ in range(2):
         with mock_aws():
-            keys.append(
-                create_secrets(boto3.client("secretsmanager", region_name="us-east-1"), load_template(TEMPLATE))
-            )
+            keys.append(create_secrets(boto3.client("secretsmanager", region_name="us-east-1"), template()))
     assert keys[0]["CursorSigningSecret"] != keys[1]["CursorSigningSecret"]
     assert all(c.isalnum() for c in keys[0]["CursorSigningSecret"])  # ExcludePunctuation

@@ -46,9 +46,9 @@ Resources:
   OtherTable:
     Type: AWS::DynamoDB::Table
     Properties:
+      BillingMode: PAY_PER_REQUEST
       AttributeDefinitions: [{AttributeName: code, AttributeType: N}]
       KeySchema: [{AttributeName: code, KeyType: HASH}]
-      ProvisionedThroughput: {ReadCapacityUnits: 2, WriteCapacityUnits: 2}
   Flow:
     Type: AWS::Serverless::StateMachine
     Properties:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from localcloud import asl_cache
-from localcloud.template import load_template
-from tests.support.apigw import ROOT, TEMPLATE
+from tests.support.apigw import ROOT, template
 
 
 def _definition() -> str:
-    props = load_template(TEMPLATE)["Resources"]["PlaceOrderStateMachine"]["Properties"]
+    props = template().properties("PlaceOrderStateMachine")
     text = (ROOT / props["DefinitionUri"]).read_text()
     for name in props.get("DefinitionSubstitutions", {}):
         text = text.replace("${" + name + "}", name)

@@ -4,7 +4,6 @@ authorizers read from it, the claims' gateway form, and the verifier with a cont
 
 from __future__ import annotations
 
-import copy
 import time
 from typing import Any
 
@@ -13,8 +12,10 @@ import pytest
 from moto import mock_aws
 
 from localcloud import authorizer
-from localcloud import template as tpl
+from localcloud.provision import create_dev_users, create_user_pools
+from localcloud.sam_template import SamTemplate, TemplateError
 from tests.support.apigw import TEMPLATE, functions
+from tests.support.apigw import template as project_template
 
 
 @pytest.fixture
@@ -24,15 +25,15 @@ def cognito() -> Any:
 
 
 @pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return tpl.load_template(TEMPLATE)
+def template() -> SamTemplate:
+    return project_template()
 
 
 def test_the_pool_client_and_groups_come_from_the_template(cognito, template):
-    pools = tpl.create_user_pools(cognito, template)
+    pools = create_user_pools(cognito, template)
 
     pool = cognito.describe_user_pool(UserPoolId=pools["UserPool"])["UserPool"]
-    props = template["Resources"]["UserPool"]["Properties"]
+    props = template.properties("UserPool")
     assert pool["Name"] == "sales-users-dev"
     assert pool["UsernameAttributes"] == ["email"]
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
@@ -41,7 +42,7 @@ def test_the_pool_client_and_groups_come_from_the_template(cognito, template):
     assert (mfa["MfaConfiguration"], mfa["SoftwareTokenMfaConfiguration"]["Enabled"]) == ("OPTIONAL", True)
     client = cognito.describe_user_pool_client(UserPoolId=pools["UserPool"], ClientId=pools["UserPoolClient"])
     assert set(client["UserPoolClient"]["ExplicitAuthFlows"]) == set(
-        template["Resources"]["UserPoolClient"]["Properties"]["ExplicitAuthFlows"]
+        template.properties("UserPoolClient")["ExplicitAuthFlows"]
     )
     assert "ClientSecret" not in client["UserPoolClient"]
     groups = {g["GroupName"] for g in cognito.list_groups(UserPoolId=pools["UserPool"])["Groups"]}
@@ -49,15 +50,15 @@ def test_the_pool_client_and_groups_come_from_the_template(cognito, template):
 
 
 def test_creating_twice_reuses_the_pool(cognito, template):
-    first = tpl.create_user_pools(cognito, template)
-    second = tpl.create_user_pools(cognito, template)
+    first = create_user_pools(cognito, template)
+    second = create_user_pools(cognito, template)
     assert dict(first) == dict(second)
     assert len(cognito.list_user_pools(MaxResults=60)["UserPools"]) == 1
 
 
 def test_the_dev_users_can_sign_in_with_the_pool_password_policy(cognito, template):
-    pools = tpl.create_user_pools(cognito, template)
-    dev = authorizer.create_dev_users(cognito, pools, template)
+    pools = create_user_pools(cognito, template)
+    dev = create_dev_users(cognito, pools, template)
     assert dev is not None and dev.users == {"admin": "admin@example.com", "sales": "sales@example.com"}
     result = authorizer.initiate_auth(cognito, dev.client_id, dev.users["sales"], dev.password)
     assert result["AccessToken"] and result["IdToken"] and result["RefreshToken"]
@@ -79,23 +80,23 @@ def test_every_route_has_the_jwt_authorizer_with_the_pools_issuer_and_client(tem
 
 def test_route_level_none_opts_out_and_unknown_authorizers_are_errors(template):
     ids = {"UserPool": "p", "UserPoolClient": "c"}
-    opted_out = copy.deepcopy(template)
-    event = opted_out["Resources"]["ListProductsFunction"]["Properties"]["Events"]["Api"]["Properties"]
+    opted_out = template.variant()
+    event = opted_out.data["Resources"]["ListProductsFunction"]["Properties"]["Events"]["Api"]["Properties"]
     event["Auth"] = {"Authorizer": "NONE"}
     assert authorizer.route_authorizers(opted_out, ids)[("GET", "/api/products")] is None
 
     event["Auth"] = {"Authorizer": "Missing"}
-    with pytest.raises(tpl.TemplateError, match="not defined"):
+    with pytest.raises(TemplateError, match="not defined"):
         authorizer.route_authorizers(opted_out, ids)
 
-    iam = copy.deepcopy(template)
-    iam["Resources"]["SalesApi"]["Properties"]["Auth"]["Authorizers"]["CognitoJwt"] = {"EnableIamAuthorizer": True}
-    with pytest.raises(tpl.TemplateError, match="cannot be emulated"):
+    iam = template.variant()
+    iam.data["Resources"]["SalesApi"]["Properties"]["Auth"]["Authorizers"]["CognitoJwt"] = {"EnableIamAuthorizer": True}
+    with pytest.raises(TemplateError, match="cannot be emulated"):
         authorizer.route_authorizers(iam, ids)
     lenient = authorizer.route_authorizers(iam, ids, lenient=True)  # --no-auth: served, as the dev admin
     assert all(a is not None and not a.audience for a in lenient.values())
 
-    with pytest.raises(tpl.TemplateError, match="not created yet"):
+    with pytest.raises(TemplateError, match="not created yet"):
         authorizer.route_authorizers(template, {})
 
 

@@ -7,28 +7,30 @@ import json
 import pytest
 
 from localcloud import event_sources
-from localcloud.template import TemplateError, load_template
-from tests.support.apigw import TEMPLATE
+from localcloud.sam_template import SamTemplate, TemplateError
+from tests.support.apigw import template as project_template
 
 
 def test_the_templates_sqs_event_sources():
-    assert event_sources.sqs_event_sources(load_template(TEMPLATE)) == [
+    assert project_template().sqs_event_sources() == [
         event_sources.SqsEventSource("ReleaseStockFunction", "CompensationQueue", 10, True)
     ]
 
 
 @pytest.mark.parametrize("queue", ["arn:aws:sqs:us-east-1:1:q", {"Fn::GetAtt": ["Fn", "Arn"]}])
 def test_a_queue_the_local_cloud_cannot_poll_is_a_clear_error(queue):
-    template = {
-        "Resources": {
-            "Fn": {
-                "Type": "AWS::Serverless::Function",
-                "Properties": {"Events": {"E": {"Type": "SQS", "Properties": {"Queue": queue}}}},
+    template = SamTemplate(
+        {
+            "Resources": {
+                "Fn": {
+                    "Type": "AWS::Serverless::Function",
+                    "Properties": {"Events": {"E": {"Type": "SQS", "Properties": {"Queue": queue}}}},
+                }
             }
         }
-    }
+    )
     with pytest.raises(TemplateError, match=r"Resources.Fn.Events.E.Properties.Queue"):
-        event_sources.sqs_event_sources(template)
+        template.sqs_event_sources()
 
 
 class FakeSqs:

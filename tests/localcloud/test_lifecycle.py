@@ -162,7 +162,7 @@ def test_tables_the_template_does_not_know_are_kept(project: Path, tmp_path: Pat
 def test_the_emulator_stays_on_loopback_when_the_api_is_exposed(project: Path) -> None:
     with LocalCloud(project, host="0.0.0.0", api_port=0, aws_port=0) as cloud:
         assert cloud._api_server.server_address[0] == "0.0.0.0"
-        assert cloud._moto[0].server_address[0] == "127.0.0.1"
+        assert cloud._moto.host == "127.0.0.1"
         assert cloud.aws_url.startswith("http://127.0.0.1:")
         body = requests.get(f"{cloud.api_url}/api/other", timeout=30).json()
         assert body["env"]["AWS_ENDPOINT_URL"] == cloud.aws_url

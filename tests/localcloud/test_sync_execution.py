@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from botocore.config import Config
 from moto import mock_aws
 
@@ -77,7 +76,7 @@ def test_install_is_idempotent() -> None:
 
     sync_execution.install()
     sync_execution.install()
-    assert sync_execution.is_installed()
+    assert sync_execution.install.installed
     assert urls.url_bases.count(sync_execution._SYNC_URL_BASE) == 1
     assert sum(p.pattern == sync_execution._SYNC_URL_BASE for _, p in backend_index.backend_url_patterns) == 1
 
@@ -135,7 +134,8 @@ def test_without_execute_state_machine_the_error_says_how_to_fix_it() -> None:
 
 
 def test_bounded_wait_reports_timed_out() -> None:
-    sync_execution.install(timeout_seconds=0.3)
+    sync_execution.install()
+    sync_execution.set_timeout(0.3)
     try:
         with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
             sfn = boto3.client("stepfunctions", region_name="us-east-1")
@@ -147,32 +147,21 @@ def test_bounded_wait_reports_timed_out() -> None:
             assert res["status"] == "TIMED_OUT"
             assert res["error"] == "States.Timeout"
     finally:
-        sync_execution.install(timeout_seconds=sync_execution.DEFAULT_TIMEOUT_SECONDS)
+        sync_execution.set_timeout(sync_execution.DEFAULT_TIMEOUT_SECONDS)
 
 
 @pytest.fixture
 def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto's ThreadedMotoServer in this process, as the local cloud runs it."""
-    from moto.core.config import default_user_config
-    from moto.server import ThreadedMotoServer
+    """moto's server in this process, started as the local cloud starts it."""
+    from localcloud.serving import start_moto
 
-    sync_execution.install()
-    saved = dict(default_user_config["stepfunctions"])
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    monkeypatch.setenv("MOTO_PORT", str(port))  # moto's ASL interpreter calls localhost:$MOTO_PORT
-    for key, value in sync_execution.LOCAL_ENV.items():
+    moto = start_moto("127.0.0.1", 0)
+    for key, value in {**moto.env, **sync_execution.LOCAL_ENV}.items():
         monkeypatch.setenv(key, value)
-    requests.post(f"{url}/moto-api/reset", timeout=10)
-    requests.post(f"{url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10)
     try:
-        yield url
+        yield moto.url
     finally:
-        server.stop()
-        server._server.server_close()  # type: ignore[union-attr]
-        default_user_config["stepfunctions"] = saved
+        moto.stop()
 
 
 def test_server_mode(moto_server: str) -> None:

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from localcloud import sam_template
+from localcloud.sam_template import SamTemplate
 from sales_common.api import dumps
 from tests.support import iam
 
@@ -34,10 +36,9 @@ TEMPLATE = ROOT / "template.yaml"
 
 
 @cache
-def template() -> dict[str, Any]:
-    from samcli.yamlhelper import yaml_parse
-
-    return yaml_parse(TEMPLATE.read_text())  # type: ignore[no-any-return]
+def template() -> SamTemplate:
+    """template.yaml, read once (:mod:`localcloud.sam_template`)."""
+    return SamTemplate.load(TEMPLATE)
 
 
 def _resolve(value: Any) -> Any:
@@ -71,33 +72,25 @@ class Function:
         return ROOT / "events" / service / f"{name}.json"
 
 
-def _environment(props: dict[str, Any]) -> dict[str, Any]:
-    globals_env = template().get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    env = {k: _resolve(v) for k, v in {**globals_env, **props.get("Environment", {}).get("Variables", {})}.items()}
+def _environment(fn: sam_template.Function) -> dict[str, Any]:
+    env = {k: _resolve(v) for k, v in fn.environment.items()}
     env.pop("AWS_ENDPOINT_URL", None)  # empty in the template; moto intercepts in-process
     return env
 
 
 def function(logical_id: str) -> Function:
     """Any function of the template (also one without an HTTP route, e.g. a queue consumer)."""
-    props = template()["Resources"][logical_id]["Properties"]
-    return Function(logical_id, props["Handler"], "", "", _environment(props))
+    fn = template().function(logical_id)
+    return Function(logical_id, fn.handler, "", "", _environment(fn))
 
 
 @cache
 def functions() -> tuple[Function, ...]:
-    resources = template()["Resources"]
-    found = []
-    for logical_id, res in resources.items():
-        if res["Type"] != "AWS::Serverless::Function":
-            continue
-        props = res["Properties"]
-        env = _environment(props)
-        for event in props.get("Events", {}).values():
-            if event["Type"] == "HttpApi":
-                p = event["Properties"]
-                found.append(Function(logical_id, props["Handler"], p["Method"].upper(), p["Path"], env))
-    return tuple(found)
+    """One per HTTP route, in template order."""
+    return tuple(
+        Function(r.function, r.handler, r.method, r.path, _environment(template().function(r.function)))
+        for r in template().routes()
+    )
 
 
 class LambdaContext:

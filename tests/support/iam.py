@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localcloud import template as tpl
+from localcloud import sam_template as tpl
+from localcloud.provision import state_machine_definitions
+from localcloud.sam_template import SamTemplate
 
 RECORDS_ENV = "IAM_RECORDS_DIR"
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("iam_principal", default=None)
@@ -204,7 +206,7 @@ def _resource(service: str, params: Mapping[str, Any]) -> str | None:
     if service == "secretsmanager" and "SecretId" in params:
         secret = str(params["SecretId"])
         if not secret.startswith("arn:"):
-            secret = f"arn:aws:secretsmanager:{tpl.REGION}:{tpl.ACCOUNT_ID}:secret:{secret}"
+            secret = tpl.secret_arn(secret)
         return secret
     return None
 
@@ -283,27 +285,19 @@ def _test(operator: str, key: str, expected: Any, keys: Mapping[str, Any]) -> bo
     return len(values) == 1 and ok(values[0])
 
 
-def _policy_templates() -> Any:
-    from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
-
-    return PolicyTemplatesProcessor(PolicyTemplatesProcessor.get_default_policy_templates_json())
-
-
-def principals(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def principals(template: SamTemplate) -> dict[str, dict[str, Any]]:
     """Functions and state machines with their properties."""
-    return tpl.resources_of_type(template, "AWS::Serverless::Function", "AWS::Serverless::StateMachine")
+    return template.resources(tpl.FUNCTION, tpl.STATE_MACHINE)
 
 
 def statements(
-    template: Mapping[str, Any], principal: str, reasons: Mapping[tuple[str, int, int | None], str] | None = None
+    template: SamTemplate, principal: str, reasons: Mapping[tuple[str, int, int | None], str] | None = None
 ) -> list[Statement]:
     """`principal`'s Policies as IAM statements, SAM policy templates expanded by samtranslator."""
     reasons = reasons or {}
-    resolver = tpl.Resolver(template)
-    props = template["Resources"][principal].get("Properties") or {}
-    processor = None
+    resolver = template.resolver()
     out: list[Statement] = []
-    for i, entry in enumerate(_as_list(props.get("Policies") or [])):
+    for i, entry in enumerate(template.policies(principal)):
         where = f"{principal}.Policies[{i}]"
         if not isinstance(entry, Mapping):
             raise ValueError(f"{where}: managed policy {entry!r} cannot be checked; use a template or a statement")
@@ -312,8 +306,7 @@ def statements(
             label = "inline"
         else:
             ((name, parameters),) = entry.items()
-            processor = processor or _policy_templates()
-            expanded = processor.convert(name, parameters or {})
+            expanded = tpl.expand_policy_template(name, parameters or {})
             docs = [(None, s) for s in _as_list(expanded["Statement"])]
             label = name
         for j, doc in docs:
@@ -333,13 +326,10 @@ def statements(
     return out
 
 
-def _arn(template: Mapping[str, Any], resolved: str) -> str:
+def _arn(template: SamTemplate, resolved: str) -> str:
     """Locally `!Ref Resource` resolves to the logical id (as in sam local); for resources whose
     Ref is an ARN on AWS, use the ARN the recorder sees. (Secrets are named by logical id.)"""
-    rtype = (template.get("Resources", {}).get(resolved) or {}).get("Type")
-    if rtype == "AWS::SecretsManager::Secret":
-        return f"arn:aws:secretsmanager:{tpl.REGION}:{tpl.ACCOUNT_ID}:secret:{resolved}"
-    return resolved
+    return tpl.secret_arn(resolved) if template.type_of(resolved) == tpl.SECRET else resolved
 
 
 def iam_comments(text: str) -> dict[tuple[str, int, int | None], str]:
@@ -410,11 +400,11 @@ class Report:
         return "\n".join(lines) or "ok"
 
 
-def asl_calls(template: Mapping[str, Any], root: str | os.PathLike[str]) -> set[Call]:
+def asl_calls(template: SamTemplate) -> set[Call]:
     """What each state machine's Task states call, read from its ASL (with DefinitionSubstitutions):
     service integrations whose table or queue is fixed in the definition."""
     found: set[Call] = set()
-    for logical_id, spec in tpl.state_machine_definitions(template, root).items():
+    for logical_id, spec in state_machine_definitions(template).items():
         for task in _tasks(json.loads(spec["definition"])):
             match = re.fullmatch(r"arn:aws:states:::(aws-sdk:)?(\w+):(\w+)(\.\w+)?", task["Resource"])
             if not match:
@@ -444,11 +434,11 @@ def _tasks(definition: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 WORKFLOW = "workflow:"  # prefix of calls recorded from a state machine's execution
 
 
-def _attributed(template: Mapping[str, Any], calls: Iterable[Call]) -> list[Call]:
+def _attributed(template: SamTemplate, calls: Iterable[Call]) -> list[Call]:
     """Calls as the template's principals made them. State machines are named by their logical
     id in the emulator; executions of other templates' workflows (the local cloud's own tests run
     some) are not this template's calls."""
-    machines = set(tpl.resources_of_type(template, *tpl.STATE_MACHINE_TYPES))
+    machines = set(template.resources(tpl.STATE_MACHINE))
     out = []
     for call in calls:
         if call.principal.startswith(WORKFLOW):
@@ -461,7 +451,7 @@ def _attributed(template: Mapping[str, Any], calls: Iterable[Call]) -> list[Call
 
 
 def check(
-    template: Mapping[str, Any],
+    template: SamTemplate,
     calls: Iterable[Call],
     reasons: Mapping[tuple[str, int, int | None], str] | None = None,
 ) -> Report:

@@ -13,13 +13,9 @@ from tests.support import apigw
 
 def consumer_of(queue: str) -> apigw.Function:
     """The function whose SQS event source reads `queue` (a logical id), from template.yaml."""
-    for logical_id, res in apigw.template()["Resources"].items():
-        if res["Type"] != "AWS::Serverless::Function":
-            continue
-        for event in res["Properties"].get("Events", {}).values():
-            source = event.get("Properties", {}).get("Queue")
-            if event["Type"] == "SQS" and source == {"Fn::GetAtt": [queue, "Arn"]}:
-                return apigw.function(logical_id)
+    for source in apigw.template().sqs_event_sources():
+        if source.queue == queue:
+            return apigw.function(source.function)
     raise LookupError(f"no function in template.yaml consumes {queue}")
 
 

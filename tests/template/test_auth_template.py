@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from sales_common import auth
-from tests.support.apigw import functions
-from tests.template.test_deploy_options import _source, deployed
+from tests.support.apigw import functions, template
+from tests.template.test_deploy_options import deployed
 
 
 def resources(out: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
@@ -40,7 +40,7 @@ def test_cors_names_the_parameter_origins_and_allows_the_authorization_header():
     ]
     assert cors["allowOrigins"] == "https://sales.example.com"
     assert "Authorization" in cors["allowHeaders"]
-    assert _source()["Parameters"]["CorsAllowOrigins"]["Default"] != "*"
+    assert template().parameters["CorsAllowOrigins"]["Default"] != "*"
 
 
 def _evaluate(node: Any, values: dict[str, Any]) -> Any:
@@ -70,7 +70,7 @@ def _evaluate(node: Any, values: dict[str, Any]) -> Any:
 )
 def test_a_wildcard_origin_is_refused_outside_dev(stage, origins, accepted):
     values = {"Stage": stage, "CorsAllowOrigins": origins}
-    for rule in _source()["Rules"].values():
+    for rule in template().data["Rules"].values():
         if not _evaluate(rule["RuleCondition"], values):
             continue
         if not all(_evaluate(a["Assert"], values) for a in rule["Assertions"]):
@@ -111,6 +111,6 @@ def test_the_groups_are_the_roles_the_functions_enforce():
 
 
 def test_pool_and_client_ids_are_outputs():
-    outputs = _source()["Outputs"]
+    outputs = template().data["Outputs"]
     assert outputs["UserPoolId"]["Value"] == {"Ref": "UserPool"}
     assert outputs["UserPoolClientId"]["Value"] == {"Ref": "UserPoolClient"}

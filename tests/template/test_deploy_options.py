@@ -3,62 +3,17 @@ the CloudFormation that SAM's own translator (samtranslator) produces from it, o
 
 from __future__ import annotations
 
-import copy
 import tomllib
-from functools import cache
 from typing import Any
 
 import pytest
-from samcli.yamlhelper import yaml_parse
-from samtranslator.translator.transform import transform
 
-from tests.support.apigw import ROOT, TEMPLATE
-
-
-class _NoManagedPolicies:
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-@cache
-def _source() -> dict[str, Any]:
-    template = yaml_parse(TEMPLATE.read_text())
-    # The translator wants uploaded artifacts; `sam deploy` puts S3 URIs here.
-    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/code.zip"
-    for resource in template["Resources"].values():
-        props = resource.get("Properties") or {}
-        for key in ("ContentUri", "DefinitionUri", "CodeUri"):
-            if key in props:
-                props[key] = "s3://bucket/artifact"
-    return template  # type: ignore[no-any-return]
+from tests.support.apigw import ROOT, template
 
 
 def deployed(**parameters: str) -> dict[str, Any]:
     """The translated template with its conditions and parameters resolved, as CloudFormation would."""
-    values = {name: spec.get("Default") for name, spec in _source()["Parameters"].items()}
-    values.update(parameters)
-    out = transform(copy.deepcopy(_source()), {**values, "AWS::Region": "us-east-1"}, _NoManagedPolicies())
-    conditions: dict[str, bool] = {}
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            if set(node) == {"Ref"} and node["Ref"] in values:
-                return values[node["Ref"]]
-            if set(node) == {"Fn::Equals"}:
-                left, right = (resolve(x) for x in node["Fn::Equals"])
-                return left == right
-            if set(node) == {"Fn::If"}:
-                name, yes, no = node["Fn::If"]
-                return resolve(yes if conditions[name] else no)
-            resolved = {k: resolve(v) for k, v in node.items()}
-            return {k: v for k, v in resolved.items() if v != {"Ref": "AWS::NoValue"}}
-        if isinstance(node, list):
-            return [resolve(x) for x in node]
-        return node
-
-    for name, expression in (out.get("Conditions") or {}).items():
-        conditions[name] = bool(resolve(expression))
-    return resolve(out)  # type: ignore[no-any-return]
+    return template().translated(**parameters)
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:

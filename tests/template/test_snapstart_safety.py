@@ -63,7 +63,7 @@ PROBE = textwrap.dedent(
 def test_importing_the_handler_creates_nothing_unique_random_or_connected(fn: Function) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
-        **fn.resolved_environment({name: str(p["Default"]) for name, p in template()["Parameters"].items()}),
+        **fn.resolved_environment({name: str(p["Default"]) for name, p in template().parameters.items()}),
         "PYTHONPATH": os.pathsep.join(str(ROOT / d) for d in ("functions", "layers/shared")),
         "AWS_DEFAULT_REGION": "us-east-1",
     }

@@ -12,7 +12,7 @@ LIST_FUNCTIONS = ["ListProductsFunction", "ListCustomersFunction", "ListOrdersFu
 
 
 def resources(kind: str) -> dict[str, dict]:
-    return {k: v for k, v in template()["Resources"].items() if v["Type"] == kind}
+    return template().resources(kind)
 
 
 def test_cursor_key_is_a_generated_per_deployment_secret():
@@ -49,18 +49,18 @@ def test_missing_cursor_secret_setting_refuses_with_a_clear_error(monkeypatch):
 
 
 def test_tables_are_retained_outside_dev():
-    assert template()["Conditions"]["IsDev"] == {"Fn::Equals": [{"Ref": "Stage"}, "dev"]}
+    assert template().data["Conditions"]["IsDev"] == {"Fn::Equals": [{"Ref": "Stage"}, "dev"]}
     tables = resources("AWS::DynamoDB::Table")
     assert len(tables) == 4
     for name, table in tables.items():
         for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
             assert table[policy] == {"Fn::If": ["IsDev", "Delete", "Retain"]}, name
-    assert "AWS::LanguageExtensions" in template()["Transform"]
+    assert "AWS::LanguageExtensions" in template().data["Transform"]
 
 
 def test_every_function_logs_to_a_log_group_with_retention():
-    group = template()["Globals"]["Function"]["LoggingConfig"]["LogGroup"]["Ref"]
-    log_group = template()["Resources"][group]
+    group = template().function_globals["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = template().resources()[group]
     assert log_group["Type"] == "AWS::Logs::LogGroup"
     assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     for name, fn in resources("AWS::Serverless::Function").items():
@@ -69,7 +69,7 @@ def test_every_function_logs_to_a_log_group_with_retention():
 
 def test_no_stage_logs_at_debug_by_default():
     config = tomllib.loads((ROOT / "samconfig.toml").read_text())
-    assert template()["Parameters"]["LogLevel"]["Default"] != "DEBUG"
+    assert template().parameters["LogLevel"]["Default"] != "DEBUG"
     for env, commands in config.items():
         if not isinstance(commands, dict):  # `version = 0.1`
             continue
@@ -78,7 +78,7 @@ def test_no_stage_logs_at_debug_by_default():
 
 
 def test_stock_adjustment_function_has_exactly_what_it_calls():
-    fn = template()["Resources"]["AdjustStockFunction"]["Properties"]
+    fn = template().properties("AdjustStockFunction")
     (policy,) = fn["Policies"]
     (statement,) = policy["Statement"]
     assert sorted(statement["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]

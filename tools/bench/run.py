@@ -89,7 +89,8 @@ def start_emulator() -> Emulator:
     from moto.server import ThreadedMotoServer
 
     from localcloud import asl_cache, dynamodb_atomic, sync_execution
-    from localcloud.template import create_secrets, create_state_machines, create_tables, load_template
+    from localcloud.provision import provision
+    from localcloud.sam_template import SamTemplate
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -125,10 +126,8 @@ def start_emulator() -> Emulator:
     emulator.server = server
     config = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
     urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/config", data=config, method="POST")).read()
-    template = load_template(ROOT / "template.yaml")
-    emulator.tables = create_tables(emulator.client("dynamodb"), template)
-    emulator.arns = create_state_machines(emulator.client("stepfunctions"), template, ROOT)
-    create_secrets(emulator.client("secretsmanager"), template)  # the cursor signing key
+    made = provision(emulator.client, SamTemplate.load(ROOT / "template.yaml"), sign_in=False)
+    emulator.tables, emulator.arns = made.tables, made.state_machines
     os.environ["PRODUCTS_TABLE_NAME"] = emulator.tables["ProductsTable"]
     os.environ["PLACE_ORDER_STATE_MACHINE_ARN"] = emulator.arns["PlaceOrderStateMachine"]
     return emulator

@@ -1,4 +1,4 @@
-"""template.yaml -> tables and state machines, in moto's decorator mode."""
+"""template.yaml -> tables and state machines (localcloud.provision), in moto's decorator mode."""
 
 from __future__ import annotations
 
@@ -9,13 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from localcloud.template import (
-    TemplateError,
-    create_state_machines,
-    create_tables,
-    load_template,
-    state_machine_definitions,
-)
+from localcloud.provision import create_state_machines, create_tables, state_machine_definitions
+from localcloud.sam_template import SamTemplate, TemplateError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,26 +21,9 @@ def aws():
         yield boto3.client("dynamodb", region_name="us-east-1"), boto3.client("stepfunctions", region_name="us-east-1")
 
 
-def test_load_template_expands_short_form_tags(project: Path) -> None:
-    template = load_template(project)
-    fn = template["Resources"]["ItemsFunction"]["Properties"]
-    assert fn["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": "ItemsTable"}
-    subs = template["Resources"]["Flow"]["Properties"]["DefinitionSubstitutions"]
-    assert subs["ItemsTableArn"] == {"Fn::GetAtt": ["ItemsTable", "Arn"]}
-    assert subs["Greeting"] == {"Fn::Sub": "hello-${Stage}"}
-    assert type(template["Resources"]) is dict
-
-
-def test_load_template_rejects_non_templates(tmp_path: Path) -> None:
-    bad = tmp_path / "t.yaml"
-    bad.write_text("just: a mapping\n")
-    with pytest.raises(TemplateError):
-        load_template(bad)
-
-
 def test_create_tables_mirrors_the_template(project: Path, aws) -> None:
     ddb, _ = aws
-    assert create_tables(ddb, load_template(project)) == {"ItemsTable": "ItemsTable", "OtherTable": "OtherTable"}
+    assert create_tables(ddb, SamTemplate.load(project)) == {"ItemsTable": "ItemsTable", "OtherTable": "OtherTable"}
     items = ddb.describe_table(TableName="ItemsTable")["Table"]
     assert items["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert items["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
@@ -63,68 +41,84 @@ def test_create_tables_mirrors_the_template(project: Path, aws) -> None:
 
 def test_create_tables_is_idempotent(project: Path, aws) -> None:
     ddb, _ = aws
-    template = load_template(project)
+    template = SamTemplate.load(project)
     create_tables(ddb, template)
     ddb.put_item(TableName="ItemsTable", Item={"pk": {"S": "kept"}})
     create_tables(ddb, template)
     assert ddb.get_item(TableName="ItemsTable", Key={"pk": {"S": "kept"}})["Item"]
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"BillingMode": "PROVISIONED"},
+        {"StreamSpecification": {"StreamViewType": "NEW_IMAGE"}},
+        {"LocalSecondaryIndexes": []},
+    ],
+    ids=["provisioned", "stream", "lsi"],
+)
+def test_table_features_the_emulator_does_not_provision_are_refused(project: Path, change: dict) -> None:
+    template = SamTemplate.load(project)
+    template.data["Resources"]["OtherTable"]["Properties"].update(change)
+    with pytest.raises(TemplateError, match=r"Resources.OtherTable: .*not supported locally"):
+        create_tables(None, template)
+
+
 def test_state_machine_substitutions(project: Path) -> None:
-    (spec,) = state_machine_definitions(load_template(project), project.parent).values()
+    (spec,) = state_machine_definitions(SamTemplate.load(project)).values()
     definition = json.loads(spec["definition"])
     assert spec["type"] == "EXPRESS"
     assert definition["States"]["Get"]["Parameters"]["TableName"] == "ItemsTable"
     assert definition["Comment"] == "hello-dev reads arn:aws:dynamodb:us-east-1:123456789012:table/ItemsTable"
-    (spec,) = state_machine_definitions(load_template(project), project.parent, {"Stage": "prod"}).values()
+    (spec,) = state_machine_definitions(SamTemplate.load(project), {"Stage": "prod"}).values()
     assert json.loads(spec["definition"])["Comment"].startswith("hello-prod ")
 
 
 def test_create_state_machines(project: Path, aws) -> None:
     _, sfn = aws
-    arns = create_state_machines(sfn, load_template(project), project.parent)
+    arns = create_state_machines(sfn, SamTemplate.load(project))
     assert arns == {"Flow": "arn:aws:states:us-east-1:123456789012:stateMachine:Flow"}
     described = sfn.describe_state_machine(stateMachineArn=arns["Flow"])
     assert described["type"] == "EXPRESS"
     assert "${" not in described["definition"]
     # again: updated in place, same ARN
-    assert create_state_machines(sfn, load_template(project), project.parent) == arns
+    assert create_state_machines(sfn, SamTemplate.load(project)) == arns
 
 
-def _with_substitutions(project: Path, **subs: object) -> dict:
-    template = load_template(project)
-    template["Resources"]["Flow"]["Properties"]["DefinitionSubstitutions"] = subs
+def _with_substitutions(project: Path, **subs: object) -> SamTemplate:
+    template = SamTemplate.load(project)
+    template.data["Resources"]["Flow"]["Properties"]["DefinitionSubstitutions"] = subs
     return template
 
 
 def test_unresolvable_substitution_fails_loudly(project: Path) -> None:
     template = _with_substitutions(project, ItemsTable={"Fn::ImportValue": "x"}, ItemsTableArn="a", Greeting="g")
     with pytest.raises(TemplateError, match=r"DefinitionSubstitutions.ItemsTable.*Fn::ImportValue"):
-        state_machine_definitions(template, project.parent)
+        state_machine_definitions(template)
     template = _with_substitutions(project, ItemsTable={"Ref": "Nope"}, ItemsTableArn="a", Greeting="g")
     with pytest.raises(TemplateError, match="Nope"):
-        state_machine_definitions(template, project.parent)
+        state_machine_definitions(template)
 
 
 def test_placeholder_without_substitution_fails_loudly(project: Path) -> None:
     template = _with_substitutions(project, ItemsTable={"Ref": "ItemsTable"})
     with pytest.raises(TemplateError, match=r"Greeting.*ItemsTableArn|ItemsTableArn"):
-        state_machine_definitions(template, project.parent)
+        state_machine_definitions(template)
 
 
 def test_missing_definition_file_fails_loudly(project: Path) -> None:
     (project.parent / "statemachines/flow.asl.json").unlink()
     with pytest.raises(TemplateError, match="does not exist"):
-        state_machine_definitions(load_template(project), project.parent)
+        state_machine_definitions(SamTemplate.load(project))
 
 
 def test_real_template(aws) -> None:
     """The project's own template.yaml: every table and workflow is creatable."""
     ddb, sfn = aws
-    template = load_template(ROOT / "template.yaml")
-    declared = [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"]
+    template = SamTemplate.load(ROOT / "template.yaml")
+    declared = list(template.resources("AWS::DynamoDB::Table"))
     assert sorted(create_tables(ddb, template)) == sorted(declared)
     assert sorted(ddb.list_tables()["TableNames"]) == sorted(declared)
-    machines = create_state_machines(sfn, template, ROOT)
-    declared_sm = [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::StateMachine"]
+    machines = create_state_machines(sfn, template)
+    declared_sm = list(template.resources("AWS::Serverless::StateMachine"))
     assert sorted(machines) == sorted(declared_sm)
