@@ -1,13 +1,14 @@
 """Deliver SQS messages to the function template.yaml subscribes to a queue, as Lambda's event
 source mapping does: a batch of received messages becomes one SQS event; the messages the
-function does not report as failed (partial batch response) are deleted."""
+function does not report as failed (partial batch response) are deleted. The event is the one the
+local cloud's event source mapping builds (:func:`localcloud.event_sources.sqs_event`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
+from localcloud.event_sources import sqs_event
 from tests.support import apigw
 
 
@@ -19,27 +20,10 @@ def consumer_of(queue: str) -> apigw.Function:
     raise LookupError(f"no function in template.yaml consumes {queue}")
 
 
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
-                "messageAttributes": {},
-                "md5OfBody": hashlib.md5(m["Body"].encode()).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
-
-
 def receive(sqs: Any, url: str) -> list[dict[str, Any]]:
-    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    return sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"], MessageAttributeNames=["All"]
+    ).get("Messages", [])
 
 
 def deliver(sqs: Any, url: str, messages: list[dict[str, Any]], queue: str) -> dict[str, Any]:
