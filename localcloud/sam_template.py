@@ -406,7 +406,10 @@ class Resolver:
                 if len(parts) == 2:
                     return self.get_att(str(parts[0]), str(parts[1]), where)
             if fn == "Fn::Sub" and isinstance(arg, str):
-                return self.sub(arg, where)
+                return self.sub(arg, {}, where)
+            if fn == "Fn::Sub" and isinstance(arg, list) and len(arg) == 2:  # as SAM's policy templates expand
+                local = {k: self.resolve(v, where) for k, v in arg[1].items()}
+                return self.sub(arg[0], local, where)
         raise TemplateError(f"{where}: cannot resolve {json.dumps(value, default=str)} locally")
 
     def ref(self, name: str, where: str) -> str:
@@ -452,11 +455,13 @@ class Resolver:
             return queue_arn(name)
         raise TemplateError(f"{where}: !GetAtt {name}.{attribute} ({rtype}) is not supported locally")
 
-    def sub(self, text: str, where: str) -> str:
+    def sub(self, text: str, local: Mapping[str, str], where: str) -> str:
         def repl(match: re.Match[str]) -> str:
             expr = match.group(1)
             if expr.startswith("!"):
                 return "${" + expr[1:] + "}"
+            if expr in local:
+                return local[expr]
             if "." in expr and not expr.startswith("AWS::"):
                 res, att = expr.split(".", 1)
                 return self.get_att(res, att, where)

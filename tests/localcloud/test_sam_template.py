@@ -84,9 +84,11 @@ def test_resolver_resolves_what_the_local_cloud_names_and_refuses_the_rest(proje
     assert resolver.resolve({"Ref": "Stage"}, "w") == "prod"
     assert resolver.resolve({"Fn::Sub": "${AWS::Region}-${Stage}-${!Literal}"}, "w") == "us-east-1-prod-${Literal}"
     assert resolver.resolve({"Fn::GetAtt": "Flow.Arn"}, "w").endswith(":stateMachine:Flow")
+    # the list form, as samtranslator expands a policy template
+    listed = {"Fn::Sub": ["arn:${AWS::Partition}:dynamodb:${AWS::Region}:x:table/${t}", {"t": {"Ref": "ItemsTable"}}]}
+    assert resolver.resolve(listed, "w") == "arn:aws:dynamodb:us-east-1:x:table/ItemsTable"
     for unsupported in (
         {"Fn::GetAtt": ["ItemsFunction", "Arn"]},  # no Lambda ARNs locally
-        {"Fn::Sub": ["${X}", {"X": "x"}]},  # no list form
         {"Fn::ImportValue": "x"},
         {"Ref": "Nope"},
     ):
