@@ -52,8 +52,9 @@ openapi-check: install ## Fail if the committed docs/openapi.json is stale
 validate: install ## sam validate --lint (cfn-lint), offline: as is (SnapStart off) and with SnapStart on
 	$(BIN)/sam validate --lint --region us-east-1
 	@mkdir -p .aws-sam
-	$(BIN)/python -c 'from samcli.yamlhelper import yaml_parse, yaml_dump; t = yaml_parse(open("template.yaml").read()); \
-		t["Parameters"]["SnapStart"]["Default"] = "true"; print(yaml_dump(t))' > .aws-sam/template-snapstart.yaml
+	$(BIN)/python -c 'from samcli.yamlhelper import yaml_dump; from localcloud.sam_template import SamTemplate; \
+		t = SamTemplate.load("template.yaml").variant(); t.parameters["SnapStart"]["Default"] = "true"; print(yaml_dump(t.data))' \
+		> .aws-sam/template-snapstart.yaml
 	$(BIN)/sam validate --lint --region us-east-1 --template-file .aws-sam/template-snapstart.yaml
 
 build: install ## sam build for the template's Architecture (ARCH=x86_64 overrides), no containers

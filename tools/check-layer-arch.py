@@ -9,13 +9,14 @@ show on Lambda as an ImportError at the first cold start, so `make build` checks
 import sys
 from pathlib import Path
 
-from samcli.yamlhelper import yaml_parse
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: tools/ is on sys.path, the project is not
+
+from localcloud.sam_template import SamTemplate  # noqa: E402
+
 MACHINE = {"arm64": "aarch64", "x86_64": "x86_64"}
 
-template = yaml_parse((ROOT / "template.yaml").read_text())
-default = template["Parameters"]["Architecture"]["Default"]
+default = SamTemplate.load(ROOT / "template.yaml").parameters["Architecture"]["Default"]
 wanted = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else default
 compiled = sorted((ROOT / ".aws-sam/build/SharedLayer/python").glob("**/*.cpython-313-*.so"))
 wrong = [p.name for p in compiled if f"-{MACHINE[wanted]}-linux" not in p.name]
