@@ -122,3 +122,29 @@ def test_real_template(aws) -> None:
     machines = create_state_machines(sfn, template)
     declared_sm = list(template.resources("AWS::Serverless::StateMachine"))
     assert sorted(machines) == sorted(declared_sm)
+
+
+def test_provision_creates_everything_the_template_declares_and_says_what() -> None:
+    from localcloud.provision import provision
+
+    template = SamTemplate.load(ROOT / "template.yaml")
+    with mock_aws():
+        clients: dict[str, object] = {}
+
+        def client(service: str) -> object:
+            return clients.setdefault(service, boto3.client(service, region_name="us-east-1"))
+
+        made = provision(client, template, secret_values={"CursorSigningSecret": "kept"})
+        assert sorted(made.tables) == sorted(template.resources("AWS::DynamoDB::Table"))
+        assert sorted(made.queues) == sorted(template.resources("AWS::SQS::Queue"))
+        assert made.secrets == {"CursorSigningSecret": "kept"}
+        assert sorted(made.state_machines) == sorted(template.resources("AWS::Serverless::StateMachine"))
+        assert set(made.user_pools) == {"UserPool", "UserPoolClient"}
+        assert made.dev_users is not None and set(made.dev_users.users) == {"admin", "sales"}
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        attributes = sqs.get_queue_attributes(QueueUrl=made.queues["CompensationQueue"], AttributeNames=["All"])
+        assert "CompensationDeadLetterQueue" in attributes["Attributes"]["RedrivePolicy"]
+
+        without = provision(client, template, sign_in=False)  # again: idempotent, no pool
+        assert without.tables == made.tables and without.state_machines == made.state_machines
+        assert (dict(without.user_pools), without.dev_users) == ({}, None)
