@@ -13,6 +13,7 @@ from samcli.local.apigw.route import Route
 
 from localcloud.authorizer import local_gateway
 from localcloud.gateway_errors import http_api_failures
+from localcloud.sam_template import SamTemplate
 
 AWS_HTTP_API_FAILURE = b'{"message":"Internal Server Error"}'  # 35 bytes, as API Gateway's access log counts
 FUNCTION_ERROR = json.dumps({"errorMessage": "Task timed out after 1.00 seconds", "errorType": "Sandbox.Timedout"})
@@ -80,6 +81,6 @@ def test_successful_and_error_status_responses_pass_through() -> None:
 def test_both_tiers_gateway_class_applies_it() -> None:
     """localcloud.authorizer.local_gateway builds the class of the local cloud and of the Docker
     tier's `sam local start-api`; a route without an authorizer reaches the function directly."""
-    gateway = local_gateway(LocalApigwService, {"Resources": {}}, {}, "http://127.0.0.1:1")
+    gateway = local_gateway(LocalApigwService, SamTemplate({"Resources": {}}), {}, "http://127.0.0.1:1")
     r = _client(gateway, FUNCTION_ERROR).get("/http")
     assert (r.status_code, r.data) == (500, AWS_HTTP_API_FAILURE)
