@@ -40,7 +40,7 @@ format: install ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix functions layers localcloud tests tools
 	$(BIN)/ruff format functions layers localcloud tests tools
 
-typecheck: install ## mypy (pydantic plugin) over functions/, layers/ and localcloud/
+typecheck: install ## mypy (pydantic plugin) over functions/, layers/, localcloud/ and tools/
 	$(BIN)/mypy
 
 openapi: install ## Regenerate docs/openapi.json from the handlers' models and routes

@@ -155,7 +155,52 @@ _active_lock = threading.Lock()
 _active: LocalCloud | None = None
 
 
-class LocalCloud:
+class _Endpoints:
+    """Where a local cloud answers, and clients and tokens for it: the same for the in-process
+    :class:`LocalCloud` and the subprocess :class:`LocalCloudProcess`."""
+
+    host: str
+    aws_host: str
+    api_port: int
+    aws_port: int
+    dev_users: DevUsers | None
+
+    @staticmethod
+    def _connect_host(host: str) -> str:
+        return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self._connect_host(self.host)}:{self.api_port}"
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://{self._connect_host(self.aws_host)}:{self.aws_port}"
+
+    def client(self, service: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.aws_url,
+            region_name=REGION,
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(inject_host_prefix=False),
+        )
+
+    def token(self, role: str = "admin", kind: str = "AccessToken") -> str:
+        """A fresh token of the dev user of `role` (a group), from the emulator's InitiateAuth."""
+        if self.dev_users is None or role not in self.dev_users.users:
+            raise LocalCloudError(f"no dev user for role {role!r}")
+        result = authorizer.initiate_auth(
+            self.client("cognito-idp"), self.dev_users.client_id, self.dev_users.users[role], self.dev_users.password
+        )
+        return str(result[kind])
+
+
+class LocalCloud(_Endpoints):
     """moto + template.yaml's API, in this process. Use as a context manager or start()/stop().
 
     :param template: path to template.yaml (its directory is the project root for CodeUri etc.)
@@ -232,41 +277,6 @@ class LocalCloud:
         self._api_thread: Any = None
         self._runtime: Any = None
         self._started = False
-
-    # ------------------------------------------------------------- urls & clients
-    @staticmethod
-    def _connect_host(host: str) -> str:
-        return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-
-    @property
-    def api_url(self) -> str:
-        return f"http://{self._connect_host(self.host)}:{self.api_port}"
-
-    @property
-    def aws_url(self) -> str:
-        return f"http://{self._connect_host(self.aws_host)}:{self.aws_port}"
-
-    def client(self, service: str) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=self.aws_url,
-            region_name=REGION,
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(inject_host_prefix=False),
-        )
-
-    def token(self, role: str = "admin", kind: str = "AccessToken") -> str:
-        """A fresh token of the dev user of `role` (a group), from the emulator's InitiateAuth."""
-        if self.dev_users is None or role not in self.dev_users.users:
-            raise LocalCloudError(f"no dev user for role {role!r}")
-        result = authorizer.initiate_auth(
-            self.client("cognito-idp"), self.dev_users.client_id, self.dev_users.users[role], self.dev_users.password
-        )
-        return str(result[kind])
 
     # ------------------------------------------------------------- lifecycle
     def __enter__(self) -> LocalCloud:
@@ -602,7 +612,7 @@ def _log_line(line: str) -> None:
 
 
 # ---------------------------------------------------------------- out-of-process variant
-class LocalCloudProcess:
+class LocalCloudProcess(_Endpoints):
     """``python -m localcloud`` in a subprocess, with the same ``api_url``/``aws_url``/``client()``.
 
     Isolated from the test process's moto state and environment -- the safe choice for e2e
@@ -638,11 +648,6 @@ class LocalCloudProcess:
         self.dev_users: DevUsers | None = None
 
     aws_host = "127.0.0.1"
-    _connect_host = staticmethod(LocalCloud._connect_host)
-    api_url = LocalCloud.api_url
-    aws_url = LocalCloud.aws_url
-    client = LocalCloud.client
-    token = LocalCloud.token
 
     def __enter__(self) -> LocalCloudProcess:
         return self.start()

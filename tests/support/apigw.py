@@ -59,7 +59,7 @@ class Function:
     def resolved_environment(self, refs: dict[str, str]) -> dict[str, str]:
         """As sam local resolves it (!Ref Table -> logical id), except refs given explicitly
         (e.g. a state machine's ARN in the emulator)."""
-        return {k: refs.get(v[1], v[1]) if isinstance(v, tuple) else v for k, v in self.environment.items()}
+        return {k: str(refs.get(v[1], v[1])) if isinstance(v, tuple) else str(v) for k, v in self.environment.items()}
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -164,7 +164,7 @@ def build_event(
     role: str | None = DEFAULT_ROLE,
     user: str | None = None,
 ) -> dict[str, Any]:
-    event = json.loads(fn.event_file.read_text())
+    event: dict[str, Any] = json.loads(fn.event_file.read_text())
     if role is None:
         event["requestContext"].pop("authorizer", None)
     else:

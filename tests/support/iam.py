@@ -302,7 +302,7 @@ def statements(
         if not isinstance(entry, Mapping):
             raise ValueError(f"{where}: managed policy {entry!r} cannot be checked; use a template or a statement")
         if "Statement" in entry:
-            docs = [(j, s) for j, s in enumerate(_as_list(entry["Statement"]))]
+            docs: list[tuple[int | None, Any]] = list(enumerate(_as_list(entry["Statement"])))
             label = "inline"
         else:
             ((name, parameters),) = entry.items()

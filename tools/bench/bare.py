@@ -194,7 +194,7 @@ def delete_order(event: dict[str, Any], table: str, entity: str) -> dict[str, An
     key = _key(entity, event["pathParameters"]["id"])
     order = _plain(ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
     products = os.environ["PRODUCTS_TABLE_NAME"]
-    restock = [
+    restock: list[Any] = [
         {
             "Update": {
                 "TableName": products,

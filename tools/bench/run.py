@@ -64,7 +64,7 @@ class Emulator:
         import boto3
         from botocore.config import Config
 
-        return boto3.client(service, endpoint_url=self.url, config=Config(inject_host_prefix=False))
+        return boto3.client(service, endpoint_url=self.url, config=Config(inject_host_prefix=False))  # type: ignore[call-overload]
 
     @contextlib.contextmanager
     def counting(self) -> Iterator[Counter[str]]:
@@ -74,32 +74,21 @@ class Emulator:
         seen.update(self.dynamodb_calls)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_emulator() -> Emulator:
-    import urllib.request
-
     from moto.dynamodb.responses import DynamoHandler
-    from moto.server import ThreadedMotoServer
 
-    from localcloud import asl_cache, dynamodb_atomic, sync_execution
+    from localcloud import sync_execution
     from localcloud.provision import provision
     from localcloud.sam_template import SamTemplate
+    from localcloud.serving import start_moto
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    moto = start_moto()  # the local cloud's own emulator: its patches, state machines executed
     os.environ.update(
         {
             **CREDENTIALS,
             "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": url,
-            "MOTO_PORT": str(port),  # moto's ASL interpreter calls DynamoDB here
+            "AWS_ENDPOINT_URL": moto.url,
+            **moto.env,
             "POWERTOOLS_METRICS_NAMESPACE": "SalesBench",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             **sync_execution.LOCAL_ENV,
@@ -107,10 +96,7 @@ def start_emulator() -> Emulator:
     )
     for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
         os.environ.pop(k, None)
-    sync_execution.install()
-    dynamodb_atomic.install()
-    asl_cache.install()
-    emulator = Emulator(url, {}, {}, None)
+    emulator = Emulator(moto.url, {}, {}, moto)
     original = DynamoHandler.call_action
 
     def counted(self: Any) -> Any:
@@ -118,14 +104,6 @@ def start_emulator() -> Emulator:
         return original(self)
 
     DynamoHandler.call_action = counted  # type: ignore[method-assign]
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    emulator.server = server
-    config = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/config", data=config, method="POST")).read()
     made = provision(emulator.client, SamTemplate.load(ROOT / "template.yaml"), sign_in=False)
     emulator.tables, emulator.arns = made.tables, made.state_machines
     os.environ["PRODUCTS_TABLE_NAME"] = emulator.tables["ProductsTable"]
@@ -503,7 +481,7 @@ class _Gateway:
         self.auth = {"Authorization": f"Bearer {cloud.token('admin')}"}
         http = requests.Session()
         http.headers.update(self.auth)
-        make = {"name": "Bench", "price": 9.99, "stock": 10_000_000}
+        make: dict[str, Any] = {"name": "Bench", "price": 9.99, "stock": 10_000_000}
         self.product = http.post(f"{self.api}/api/products", json=make, timeout=30).json()["id"]
         for _ in range(25):  # a full first page for the list
             http.post(f"{self.api}/api/products", json={**make, "stock": 1}, timeout=30).raise_for_status()

@@ -54,7 +54,7 @@ def seed(base: str, token: str) -> tuple[dict[int, int], list[int]]:
     with requests.Session() as http:
         http.headers["Authorization"] = f"Bearer {token}"
         for name, price, stock in SEED_PRODUCTS:
-            body = {"name": name, "price": float(price), "stock": stock}
+            body: dict[str, Any] = {"name": name, "price": float(price), "stock": stock}
             r = http.post(f"{base}/api/products", json=body, timeout=30)
             r.raise_for_status()
             initial[r.json()["id"]] = stock
