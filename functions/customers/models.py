@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field, StrictStr, WithJsonSchema, model_validator
+from pydantic import AfterValidator, Field, StrictStr, WithJsonSchema
 
-from sales_common.models import ApiModel, StoredModel, partial_update_schema
+from sales_common.models import ApiModel, PartialUpdate, StoredModel
 
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
@@ -44,24 +44,15 @@ class CustomerCreate(ApiModel):
     address: Address | None = None
 
 
-class CustomerUpdate(ApiModel):
+class CustomerUpdate(PartialUpdate):
     """PUT body: only the given fields change (at least one); phone and address may be cleared with null."""
 
-    model_config = ConfigDict(json_schema_extra=partial_update_schema("name", "email"))
+    not_null = ("name", "email")
 
     name: Name | None = None
     email: Email | None = None
     phone: Phone | None = None
     address: Address | None = None
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> CustomerUpdate:
-        if not self.model_fields_set:
-            raise ValueError("give at least one of name, email, phone, address")
-        for field in ("name", "email"):
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
-        return self
 
 
 class Customer(StoredModel):

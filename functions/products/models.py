@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import Field, StrictInt, StrictStr, model_validator
 
-from sales_common.models import MAX_STOCK, Amount, ApiModel, Count, Integral, Money, StoredModel, partial_update_schema
+from sales_common.models import MAX_STOCK, Amount, ApiModel, Count, Integral, Money, PartialUpdate, StoredModel
 
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 Description = Annotated[StrictStr, Field(max_length=2000)]
@@ -19,25 +19,16 @@ class ProductCreate(ApiModel):
     stock: Count = 0
 
 
-class ProductUpdate(ApiModel):
+class ProductUpdate(PartialUpdate):
     """PUT body: only the given fields change (at least one); `description: null` clears it.
     Setting `stock` needs If-Match (428 without)."""
 
-    model_config = ConfigDict(json_schema_extra=partial_update_schema("name", "price", "stock"))
+    not_null = ("name", "price", "stock")
 
     name: Name | None = None
     price: Money | None = None
     description: Description | None = None
     stock: Count | None = None
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> ProductUpdate:
-        if not self.model_fields_set:
-            raise ValueError("give at least one of name, price, description, stock")
-        for field in ("name", "price", "stock"):
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
-        return self
 
 
 class StockAdjustmentCreate(ApiModel):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +14,7 @@ from pydantic import (
     PlainSerializer,
     StrictInt,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -93,20 +93,33 @@ class ApiModel(BaseModel):
     )
 
 
-def partial_update_schema(*not_null: str) -> Callable[[dict[str, Any]], None]:
-    """`json_schema_extra` for a PUT body: at least one property (`minProperties`), and `not_null`
-    properties documented without the `null` that `X | None = None` adds (None there only means
-    "not given"; an explicit null is refused by the model)."""
+def _partial_update_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    schema["minProperties"] = 1
+    for name in getattr(model, "not_null", ()):
+        prop = schema["properties"][name]
+        options = [o for o in prop.pop("anyOf", []) if o != {"type": "null"}]
+        prop.update(options[0] if len(options) == 1 else {"anyOf": options})
+        prop.pop("default", None)
 
-    def extra(schema: dict[str, Any]) -> None:
-        schema["minProperties"] = 1
-        for name in not_null:
-            prop = schema["properties"][name]
-            options = [o for o in prop.pop("anyOf", []) if o != {"type": "null"}]
-            prop.update(options[0] if len(options) == 1 else {"anyOf": options})
-            prop.pop("default", None)
 
-    return extra
+class PartialUpdate(ApiModel):
+    """Base for PUT bodies: only the given fields change, and at least one must be given. The
+    fields named in `not_null` may be left out but not set to null (the others: null clears them).
+    The JSON schema says both: `minProperties: 1`, and `not_null` properties without the `null`
+    that `X | None = None` adds (None there only means "not given")."""
+
+    not_null: ClassVar[tuple[str, ...]] = ()
+
+    model_config = ConfigDict(json_schema_extra=_partial_update_schema)
+
+    @model_validator(mode="after")
+    def _given_and_not_null(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError(f"give at least one of {', '.join(type(self).model_fields)}")
+        for name in self.not_null:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
 
 
 class StoredModel(BaseModel):
