@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from customers.models import Customer
 from sales_common.dynamo import EntityStore, cancellation_codes, to_item
 from sales_common.errors import Conflict
 
@@ -19,7 +20,10 @@ def email_key(email: str) -> str:
     return f"EMAIL#{email.casefold()}"
 
 
-class CustomerStore(EntityStore):
+class CustomerStore(EntityStore[Customer]):
+    entity = "customer"
+    model = Customer
+
     def claim_email_op(self, email: str, customer_id: int) -> dict[str, Any]:
         return {
             "Put": {
@@ -39,13 +43,13 @@ class CustomerStore(EntityStore):
             }
         }
 
-    def create_with_email(self, attributes: dict[str, Any]) -> dict[str, Any]:
+    def create_with_email(self, attributes: dict[str, Any]) -> Customer:
         item = self.new_item(self.allocate_id(), attributes)
         with _email_taken_is_conflict(attributes["email"], position=1):
             self.transact([self.put_new_op(item), self.claim_email_op(attributes["email"], item["id"])])
-        return item
+        return Customer.model_validate(item)
 
-    def change_email(self, customer_id: int, changes: dict[str, Any], old_email: str, version: int) -> dict[str, Any]:
+    def change_email(self, customer_id: int, changes: dict[str, Any], old_email: str, version: int) -> Customer:
         ops = [self.release_email_op(old_email, customer_id), self.claim_email_op(changes["email"], customer_id)]
         with _email_taken_is_conflict(changes["email"], position=2):
             return self.update(customer_id, changes, version, extra_ops=ops)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sales_common import aws
-from sales_common.dynamo import from_item
+from sales_common.dynamo import from_item, product_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,16 +29,17 @@ class Quote:
 
 
 class Catalog:
-    client = aws.Client["DynamoDBClient"]("dynamodb")
-
-    def __init__(self, settings: OrderSettings, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, settings: OrderSettings) -> None:
         self.table = settings.PRODUCTS_TABLE_NAME
         self.settings = settings
-        self.client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return aws.dynamodb(self.settings)
 
     def quote(self, product_ids: list[int]) -> dict[int, Quote]:
         """Current name, price and stock of the given products that exist."""
-        keys = [{"pk": {"S": f"PRODUCT#{pid}"}} for pid in product_ids]
+        keys = [product_key(pid) for pid in product_ids]
         found: dict[int, Quote] = {}
         request = {self.table: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "id, #n, price, stock"}}
         request[self.table]["ExpressionAttributeNames"] = {"#n": "name"}

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from pydantic.alias_generators import to_camel
 
 from sales_common import aws
-from sales_common.dynamo import now_iso, to_item
+from sales_common.dynamo import now_iso, product_key, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -51,12 +51,13 @@ class PendingRelease(_Model):
 class StockReleaser:
     """Releases holds on the Products table (the function's TABLE_NAME)."""
 
-    client = aws.Client["DynamoDBClient"]("dynamodb")
-
-    def __init__(self, settings: ServiceSettings, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.table = settings.TABLE_NAME
-        self.client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return aws.dynamodb(self.settings)
 
     def release(self, order_id: int, line: ReleaseLine) -> bool:
         """Give `line` back if order `order_id` still holds it; False if there was nothing held
@@ -64,7 +65,7 @@ class StockReleaser:
         try:
             self.client.update_item(
                 TableName=self.table,
-                Key={"pk": {"S": f"PRODUCT#{line.product_id}"}},
+                Key=product_key(line.product_id),
                 UpdateExpression="SET stock = stock + :q, updatedAt = :now REMOVE #hold ADD version :one",
                 ConditionExpression="#hold = :q",
                 ExpressionAttributeNames={"#hold": hold_attribute(order_id)},

@@ -1,4 +1,5 @@
-"""Runs the PlaceOrder state machine synchronously (StartSyncExecution)."""
+"""Runs the PlaceOrder state machine (its definition: statemachine/place_order.asl.json)
+synchronously, with StartSyncExecution."""
 
 from __future__ import annotations
 
@@ -29,11 +30,12 @@ class Outcome:
 
 
 class PlacementWorkflow:
-    client = aws.Client["SFNClient"]("stepfunctions")
-
-    def __init__(self, settings: PlacementSettings, client: SFNClient | None = None) -> None:
+    def __init__(self, settings: PlacementSettings) -> None:
         self.settings = settings
-        self.client = client
+
+    @property
+    def client(self) -> SFNClient:
+        return aws.stepfunctions(self.settings)
 
     def run(self, name: str, payload: dict[str, Any]) -> Outcome:
         """One synchronous execution. If the call itself fails (throttled, timed out), the

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sales_common.dynamo import EntityStore, cancellation_codes, now_iso, to_item
+from products.models import Product
+from sales_common.dynamo import PRODUCT, EntityStore, cancellation_codes, now_iso, to_item
 from sales_common.errors import Conflict
 from sales_common.models import MAX_STOCK
 
@@ -16,8 +16,11 @@ def adjustment_key(product_id: int, adjustment_id: str) -> str:
     return f"STOCKADJ#{product_id}#{adjustment_id}"
 
 
-class ProductStore(EntityStore):
-    def adjust_stock(self, product_id: int, delta: int, reason: str, actor: str) -> dict[str, Any]:
+class ProductStore(EntityStore[Product]):
+    entity = PRODUCT
+    model = Product
+
+    def adjust_stock(self, product_id: int, delta: int, reason: str, actor: str) -> Product:
         """Add `delta` to the product's stock in one transaction with its audit record
         (`STOCKADJ#<product>#<uuid>`: delta, reason, time, who), conditional on the product existing
         and the stock staying within 0..MAX_STOCK. No read first: concurrent orders and other
@@ -64,7 +67,7 @@ class ProductStore(EntityStore):
                 raise
             current = self.require(product_id)  # 404 when it does not exist
             raise Conflict(
-                f"Product {product_id} has {current['stock']} in stock; adjusting by {delta} would leave "
-                f"{current['stock'] + delta}, outside 0..{MAX_STOCK}. Nothing changed."
+                f"Product {product_id} has {current.stock} in stock; adjusting by {delta} would leave "
+                f"{current.stock + delta}, outside 0..{MAX_STOCK}. Nothing changed."
             ) from exc
         return self.require(product_id)

@@ -6,7 +6,7 @@ import pytest
 
 from orders.catalog import Quote
 from orders.models import MAX_QUANTITY, OrderItemIn
-from orders.service import _priced_lines, merge_lines
+from orders.placement import merge_lines, price_lines
 from sales_common.errors import Conflict, Unprocessable
 
 
@@ -49,7 +49,7 @@ def test_merged_lines_obey_the_per_line_cap():
 
 
 def test_line_totals_are_exact_decimal_products_of_the_quoted_price():
-    priced = _priced_lines(merge_lines([line(1, 3), line(2, 7)]), {1: quote(1, "0.10", 5), 2: quote(2, "19.99", 9)})
+    priced = price_lines(merge_lines([line(1, 3), line(2, 7)]), {1: quote(1, "0.10", 5), 2: quote(2, "19.99", 9)})
 
     assert priced == [
         {"productId": 1, "quantity": 3, "unitPrice": "0.10", "lineTotal": "0.30"},
@@ -59,14 +59,14 @@ def test_line_totals_are_exact_decimal_products_of_the_quoted_price():
 
 def test_a_product_missing_from_the_quote_is_422_naming_it():
     with pytest.raises(Unprocessable, match=r"Unknown product\(s\): 2"):
-        _priced_lines(merge_lines([line(1, 1), line(2, 1)]), {1: quote(1, "1.00", 5)})
+        price_lines(merge_lines([line(1, 1), line(2, 1)]), {1: quote(1, "1.00", 5)})
 
 
 def test_a_price_the_catalog_no_longer_has_is_409():
     with pytest.raises(Conflict, match=r"costs 2\.00, not 1\.00"):
-        _priced_lines(merge_lines([line(1, 1, "1.00")]), {1: quote(1, "2.00", 5)})
+        price_lines(merge_lines([line(1, 1, "1.00")]), {1: quote(1, "2.00", 5)})
 
 
 def test_more_than_the_quoted_stock_is_409_before_anything_is_reserved():
     with pytest.raises(Conflict, match="3 requested, 2 in stock"):
-        _priced_lines(merge_lines([line(1, 3)]), {1: quote(1, "1.00", 2)})
+        price_lines(merge_lines([line(1, 3)]), {1: quote(1, "1.00", 2)})

@@ -6,10 +6,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.metrics import MetricUnit
 
-from orders import service
+from orders import placement
 from orders.models import Order, OrderCreate
+from orders.rejections import OrderRejected
 from sales_common.api import create_app, current_user, json_response, responses
-from sales_common.errors import DomainError
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -27,11 +27,10 @@ def create_order(
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=128)] = None,
 ) -> Response[Order]:
     try:
-        order = service.place_order(data, current_user(app), idempotency_key, app.lambda_context)
-    except DomainError as exc:
-        if reason := getattr(exc, "reason", None):
-            metrics.add_dimension(name="reason", value=reason)
-            metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
+        order = placement.place_order(data, current_user(app), idempotency_key, app.lambda_context)
+    except OrderRejected as exc:
+        metrics.add_dimension(name="reason", value=exc.reason)
+        metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
     return json_response(

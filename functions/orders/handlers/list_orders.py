@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from orders import service
+from orders import lifecycle
 from orders.models import Order, OrderStatus
 from sales_common.api import create_app, responses
 from sales_common.listing import DEFAULT_LIMIT, Cursor, Limit, page_response
@@ -26,7 +26,7 @@ def list_orders(
         str | None, Query(alias="createdBy", min_length=1, max_length=128, description="Username of who placed it.")
     ] = None,
 ) -> Response[list[Order]]:
-    page = service.list_orders(limit, cursor, customer_id, status, created_by)
+    page = lifecycle.list_orders(limit, cursor, customer_id, status, created_by)
     filters = {
         k: str(v)
         for k, v in {"customerId": customer_id, "status": status, "createdBy": created_by}.items()

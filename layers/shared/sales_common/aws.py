@@ -2,13 +2,14 @@
 
 Clients are created on first use (not at import) and reused across warm invocations. They are
 keyed by endpoint and region, so a test or the local cloud that points a function at an
-emulator gets its own client rather than a stale one.
+emulator gets its own client rather than a stale one. Every class that talks to AWS asks here
+for its client when it makes a call; none takes one as a parameter.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,30 +42,3 @@ def dynamodb(settings: ServiceSettings) -> DynamoDBClient:
 
 def stepfunctions(settings: ServiceSettings) -> SFNClient:
     return client("stepfunctions", settings)  # type: ignore[no-any-return]
-
-
-C = TypeVar("C")
-
-
-class Client[C]:
-    """A lazily resolved client attribute for classes that have `settings`::
-
-        class Catalog:
-            client = aws.Client["DynamoDBClient"]("dynamodb")
-
-    Reads return the client assigned to the instance (tests inject fakes or moto clients that
-    way), else the shared client for the instance's settings, created on first use."""
-
-    def __init__(self, service: ServiceName) -> None:
-        self.service = service
-        self.slot = "_client"
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.slot = f"_{name}"
-
-    def __get__(self, instance: Any, owner: type | None = None) -> C:
-        injected = instance.__dict__.get(self.slot)
-        return injected if injected is not None else client(self.service, instance.settings)  # type: ignore[no-any-return]
-
-    def __set__(self, instance: Any, value: C | None) -> None:
-        instance.__dict__[self.slot] = value

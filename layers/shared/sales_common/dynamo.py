@@ -1,9 +1,14 @@
 """Decimal-safe DynamoDB access for versioned entities.
 
-Every service stores its entities the same way: `pk` = "<ENTITY>#<id>", an integer `id`, an
-`entity` attribute (the `byEntity` index lists them in id order), a `version` that every write
-bumps, and server-side `createdAt`/`updatedAt`. `EntityStore` is the only code that talks to
-DynamoDB for them; it turns conditional-write failures into domain errors.
+Every service stores its entities the same way: `pk` = "<ENTITY>#<id>" (`key_prefix`), an
+integer `id`, an `entity` attribute (the `byEntity` index lists them in id order), a `version`
+that every write bumps, and server-side `createdAt`/`updatedAt`. `EntityStore` is the only code
+that talks to DynamoDB for them: it hands the services pydantic models, never raw items, and
+turns conditional-write failures into domain errors.
+
+Products are also written by the Orders service (quotes, reservations, restocks) and by the
+PlaceOrder workflow, so their key lives here once: `PRODUCT_KEY_PREFIX`, which template.yaml
+gives the workflow definition as `${ProductKeyPrefix}` (tests/template checks the two agree).
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from sales_common import aws
 from sales_common.errors import NotFound, PreconditionFailed
+from sales_common.models import StoredModel
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -30,6 +36,20 @@ _deserializer = TypeDeserializer()
 ENTITY_INDEX = "byEntity"
 # A failed condition returns the item as it was: tells 404 from 412 without another read.
 RETURN_OLD_ON_FAILURE = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+
+
+def key_prefix(entity: str) -> str:
+    """What the `pk` of every item of entity type `entity` starts with."""
+    return f"{entity.upper()}#"
+
+
+PRODUCT = "product"
+PRODUCT_KEY_PREFIX = key_prefix(PRODUCT)
+
+
+def product_key(product_id: int) -> dict[str, Any]:
+    """The (DynamoDB-typed) key of product `product_id` in the Products table."""
+    return {"pk": {"S": f"{PRODUCT_KEY_PREFIX}{product_id}"}}
 
 
 def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,29 +106,33 @@ def _guard(expected_version: int | None, extra: Condition | None) -> Condition:
     return Condition(expression, values, names)
 
 
-class EntityStore:
-    """CRUD with optimistic concurrency for one entity type in one table."""
+class EntityStore[M: StoredModel]:
+    """CRUD with optimistic concurrency for one entity type in one table. A subclass names its
+    `entity` (the key prefix, see `key_prefix`) and the `model` its items are returned as."""
 
-    client = aws.Client["DynamoDBClient"]("dynamodb")
+    entity: ClassVar[str]
+    model: type[M]
 
-    def __init__(self, settings: ServiceSettings, entity: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.table = settings.TABLE_NAME
-        self.entity = entity
-        self.client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return aws.dynamodb(self.settings)
 
     def pk(self, entity_id: int | str) -> str:
-        return f"{self.entity.upper()}#{entity_id}"
+        return f"{key_prefix(self.entity)}{entity_id}"
 
     def key(self, entity_id: int | str) -> dict[str, Any]:
         return {"pk": {"S": self.pk(entity_id)}}
 
     # ------------------------------------------------------------------ reads
-    def get(self, entity_id: int, *, consistent: bool = True) -> dict[str, Any] | None:
+    def get(self, entity_id: int, *, consistent: bool = True) -> M | None:
         found = self.client.get_item(TableName=self.table, Key=self.key(entity_id), ConsistentRead=consistent)
-        return from_item(found["Item"]) if "Item" in found else None
+        return self.model.model_validate(from_item(found["Item"])) if "Item" in found else None
 
-    def require(self, entity_id: int) -> dict[str, Any]:
+    def require(self, entity_id: int) -> M:
         found = self.get(entity_id)
         if found is None:
             raise NotFound(f"{self.entity.capitalize()} {entity_id} does not exist.")
@@ -123,7 +147,7 @@ class EntityStore:
         key_condition: str = "entity = :entity",
         values: Mapping[str, Any] | None = None,
         filter_by: Condition | None = None,
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    ) -> tuple[list[M], dict[str, Any] | None]:
         """One page of entities in id order, and the (DynamoDB-typed) key to continue from, None at
         the end. With `filter_by`, a page may hold fewer than `limit` items and still continue."""
         all_values = dict(values if values is not None else {":entity": self.entity})
@@ -142,7 +166,7 @@ class EntityStore:
         if start_key:
             params["ExclusiveStartKey"] = start_key
         result = self.client.query(**params)
-        items = [from_item(i) for i in result.get("Items", [])]
+        items = [self.model.model_validate(from_item(i)) for i in result.get("Items", [])]
         return items, result.get("LastEvaluatedKey")
 
     # ------------------------------------------------------------------ writes
@@ -179,11 +203,11 @@ class EntityStore:
             }
         }
 
-    def create(self, attributes: Mapping[str, Any], extra_ops: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    def create(self, attributes: Mapping[str, Any], extra_ops: Sequence[dict[str, Any]] = ()) -> M:
         """Allocate an id and store a new entity, atomically with `extra_ops` if any."""
         item = self.new_item(self.allocate_id(), attributes)
         self.transact([self.put_new_op(item), *extra_ops])
-        return item
+        return self.model.model_validate(item)
 
     def update_op(
         self,
@@ -226,7 +250,7 @@ class EntityStore:
         expected_version: int | None = None,
         extra_ops: Sequence[dict[str, Any]] = (),
         condition: Condition | None = None,
-    ) -> dict[str, Any]:
+    ) -> M:
         """Apply `changes` (None removes a field) if the entity exists, is still at
         `expected_version` when given, and meets `condition` (expression, values) when given.
         Returns the stored entity after the write."""
@@ -239,7 +263,7 @@ class EntityStore:
         except Exception as exc:
             self._raise_for_write(exc, entity_id, expected_version)
             raise
-        return from_item(result["Attributes"])
+        return self.model.model_validate(from_item(result["Attributes"]))
 
     def delete(
         self,

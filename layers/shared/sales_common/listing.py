@@ -1,11 +1,22 @@
-"""The list-endpoint contract shared by every service: `limit` + opaque `cursor` in, a plain
-JSON array out, and a `Link: <...>; rel="next"` header while more pages remain."""
+"""Listing, the one contract of every list endpoint: `limit` + opaque `cursor` in, a plain JSON
+array out, and a `Link: <...>; rel="next"` header while more pages remain.
+
+A cursor is DynamoDB's LastEvaluatedKey (kept in its typed form), HMAC-signed with the
+deployment's secret key (a Secrets Manager secret) over its *scope* (the route and its filters)
+and its payload, so it cannot be forged, nor replayed on another list or with other filters;
+when the key rotates, old cursors stop verifying. Each is answered 400."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -13,10 +24,12 @@ from pydantic import Field
 
 from sales_common import aws
 from sales_common.api import json_response
-from sales_common.dynamo import EntityStore
-from sales_common.errors import ConfigurationError
-from sales_common.pagination import decode_cursor, encode_cursor, link_header
+from sales_common.errors import BadRequest, ConfigurationError
+from sales_common.models import StoredModel
 from sales_common.settings import ServiceSettings, load_settings
+
+if TYPE_CHECKING:
+    from sales_common.dynamo import EntityStore
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -34,19 +47,11 @@ Cursor = Annotated[
     ),
 ]
 
-T = TypeVar("T")
 
-
-class CursorSettings(ServiceSettings):
-    """List functions also need the secret that signs their cursors."""
-
-    CURSOR_SECRET_ID: str = Field(min_length=1, description="ARN (or name) of the cursor signing secret")
-
-
-@dataclass(frozen=True)
-class Page[T]:
-    items: list[T]
-    cursor: str | None
+# ---------------------------------------------------------------- the cursor codec
+_SIG_BYTES = 16
+_MAX_ATTRIBUTES = 4
+_NUMBER = re.compile(r"-?[0-9]{1,38}")
 
 
 def scope_of(path: str, filters: Mapping[str, Any] | None = None) -> str:
@@ -55,6 +60,60 @@ def scope_of(path: str, filters: Mapping[str, Any] | None = None) -> str:
 
     given = {k: str(v) for k, v in sorted((filters or {}).items()) if v is not None}
     return f"{path}?{urlencode(given)}"
+
+
+def _signature(key: str, scope: str, payload: bytes) -> bytes:
+    return hmac.new(key.encode(), scope.encode() + b"\n" + payload, hashlib.sha256).digest()[:_SIG_BYTES]
+
+
+def encode_cursor(last_key: dict[str, Any], key: str, scope: str) -> str:
+    payload = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(_signature(key, scope, payload) + payload).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, key: str, scope: str) -> dict[str, Any]:
+    """Return the DynamoDB key the cursor stands for; BadRequest if it was altered, forged, made
+    for another list or filter, or signed with a key that has since rotated."""
+    invalid = BadRequest("The pagination cursor is invalid (altered, from another list or filter, or expired).")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise invalid from exc
+    sig, payload = raw[:_SIG_BYTES], raw[_SIG_BYTES:]
+    if not payload or not hmac.compare_digest(sig, _signature(key, scope, payload)):
+        raise invalid
+    try:
+        decoded = json.loads(payload)
+    except ValueError as exc:
+        raise invalid from exc
+    if not _is_start_key(decoded):
+        raise invalid
+    return decoded  # type: ignore[no-any-return]
+
+
+def _is_start_key(value: Any) -> bool:
+    """A DynamoDB key as LastEvaluatedKey gives it: a few attributes, each {"S": str} or {"N": int}.
+    Checked even though it is signed: a key whose structure boto3 refuses must be a 400, not a 500."""
+    if not isinstance(value, dict) or not 0 < len(value) <= _MAX_ATTRIBUTES:
+        return False
+    for name, typed in value.items():
+        if not isinstance(name, str) or not isinstance(typed, dict) or len(typed) != 1:
+            return False
+        ((kind, text),) = typed.items()
+        if not isinstance(text, str) or not 0 < len(text) <= 1024:
+            return False
+        if kind == "N" and not _NUMBER.fullmatch(text):
+            return False
+        if kind not in ("S", "N"):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- signing key
+class CursorSettings(ServiceSettings):
+    """List functions also need the secret that signs their cursors."""
+
+    CURSOR_SECRET_ID: str = Field(min_length=1, description="ARN (or name) of the cursor signing secret")
 
 
 _providers: dict[int, Any] = {}
@@ -89,18 +148,30 @@ def forget_signing_keys() -> None:
         provider.clear_cache()
 
 
-def fetch_page[T](
-    store: EntityStore,
-    limit: int,
-    cursor: str | None,
-    convert: Callable[[dict[str, Any]], T],
-    scope: str,
-    **query: Any,
-) -> Page[T]:
+# ---------------------------------------------------------------- the list endpoint
+@dataclass(frozen=True)
+class Page[T]:
+    items: list[T]
+    cursor: str | None
+
+
+def link_header(path: str, limit: int, cursor: str | None, extra_query: dict[str, str] | None = None) -> str | None:
+    """An RFC 8288 `Link` header pointing at the next page, or None on the last page."""
+    if cursor is None:
+        return None
+    from urllib.parse import urlencode
+
+    query = urlencode({**(extra_query or {}), "limit": limit, "cursor": cursor})
+    return f'<{path}?{query}>; rel="next"'
+
+
+def fetch_page[M: StoredModel](
+    store: EntityStore[M], limit: int, cursor: str | None, scope: str, **query: Any
+) -> Page[M]:
     """One page; `scope` (see `scope_of`) binds the cursors given and issued to this list and filter."""
     start = decode_cursor(cursor, signing_key(), scope) if cursor else None
     items, last = store.page(limit, start, **query)
-    return Page([convert(i) for i in items], encode_cursor(last, signing_key(), scope) if last else None)
+    return Page(items, encode_cursor(last, signing_key(), scope) if last else None)
 
 
 def page_response(page: Page[Any], path: str, limit: int, query: Mapping[str, str] | None = None) -> Response[Any]:
