@@ -1,8 +1,10 @@
-"""The order status lifecycle as a table: pure logic, no AWS."""
+"""The order status lifecycle as a table, and the decisions taken from it: pure logic, no AWS."""
 
 import pytest
 
-from orders.models import TRANSITIONS, OrderStatus
+from orders.lifecycle import check_deletable, check_transition
+from orders.models import TRANSITIONS, Order, OrderStatus
+from sales_common.errors import Conflict
 
 C, S, D, X = OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED
 
@@ -22,3 +24,39 @@ def test_no_status_goes_back_to_confirmed_or_to_itself():
 
 def test_delivered_and_cancelled_are_final():
     assert not TRANSITIONS[D] and not TRANSITIONS[X]
+
+
+def order(status: OrderStatus) -> Order:
+    return Order.model_validate(
+        {
+            "id": 7,
+            "customerId": 1,
+            "status": status,
+            "items": [{"productId": 1, "name": "p", "unitPrice": "1.00", "quantity": 2, "lineTotal": "2.00"}],
+            "total": "2.00",
+            "version": 1,
+            "createdAt": "2026-12-01T00:00:00.000Z",
+            "updatedAt": "2026-12-01T00:00:00.000Z",
+        }
+    )
+
+
+@pytest.mark.parametrize("current", list(OrderStatus))
+@pytest.mark.parametrize("target", list(OrderStatus))
+def test_a_status_change_is_allowed_exactly_when_the_table_allows_it(current, target):
+    if target in TRANSITIONS[current]:
+        check_transition(order(current), target)
+    else:
+        with pytest.raises(Conflict, match=f"Order 7 is {current.value}; it cannot become {target.value}"):
+            check_transition(order(current), target)
+
+
+@pytest.mark.parametrize("current", [C, X])
+def test_confirmed_and_cancelled_orders_may_be_deleted(current):
+    check_deletable(order(current))
+
+
+@pytest.mark.parametrize("current", [S, D])
+def test_fulfilled_orders_cannot_be_deleted(current):
+    with pytest.raises(Conflict, match=f"Order 7 is {current.value}; fulfilled orders cannot be deleted"):
+        check_deletable(order(current))

@@ -1,0 +1,102 @@
+"""Why an order is refused, as a typed rejection: its reason (the OrdersRejected metric's
+dimension) and its HTTP status. Pure logic, no AWS."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from orders import rejections
+from orders.catalog import Quote
+from orders.models import OrderCreate, OrderItemIn
+from orders.placement import explain_failure, merge_lines, price_lines
+from orders.rejections import OrderRejected
+from sales_common.errors import DomainError
+
+ORDER = OrderCreate(customer_id=4, items=[OrderItemIn(product_id=1, quantity=3), OrderItemIn(product_id=2, quantity=1)])
+LINES = merge_lines(ORDER.items)
+
+
+def quote(product_id: int, price: str = "1.00", stock: int = 10) -> Quote:
+    return Quote(product_id, f"product {product_id}", Decimal(price), stock)
+
+
+def no_requote(product_ids: list[int]) -> dict[int, Quote]:
+    raise AssertionError("only an OutOfStock failure re-reads the products")
+
+
+@pytest.mark.parametrize(
+    ("error", "reason", "status", "detail"),
+    [
+        ("CustomerNotFound", "CustomerNotFound", 422, "Customer 4 does not exist."),
+        ("CustomerCheckFailed", "CustomerCheckFailed", 503, "The customer could not be checked"),
+        ("ReservationFailed", "ReservationFailed", 503, "Stock could not be reserved"),
+        ("OrderWriteFailed", "WriteFailed", 503, "The order could not be stored"),
+        ("States.Timeout", "WorkflowFailed", 503, "did not complete (States.Timeout)"),
+        ("StartSyncExecution.ThrottlingException", "WorkflowFailed", 503, "did not complete"),
+        (None, "WorkflowFailed", 503, "did not complete (None)"),
+    ],
+)
+def test_each_workflow_failure_is_a_rejection_naming_its_reason(error, reason, status, detail):
+    rejected = explain_failure(error, None, ORDER, LINES, no_requote)
+
+    assert isinstance(rejected, OrderRejected)
+    assert (rejected.reason, rejected.status) == (reason, status)
+    assert detail in rejected.detail
+
+
+def test_a_shortage_the_workflow_found_is_explained_from_a_fresh_quote():
+    rejected = explain_failure("OutOfStock", "[1]", ORDER, LINES, lambda ids: {1: quote(1, stock=2)})
+
+    assert (rejected.reason, rejected.status) == ("OutOfStock", 409)
+    assert "product 1: 3 requested, 2 in stock" in rejected.detail
+
+
+def test_a_product_deleted_during_placement_is_an_unknown_product():
+    rejected = explain_failure("OutOfStock", "[2]", ORDER, LINES, lambda ids: {})
+
+    assert (rejected.reason, rejected.status) == ("UnknownProduct", 422)
+    assert "Unknown product(s): 2." in rejected.detail
+
+
+@pytest.mark.parametrize(
+    ("quotes", "reason", "status"),
+    [
+        ({1: quote(1)}, "UnknownProduct", 422),
+        ({1: quote(1, stock=2), 2: quote(2)}, "OutOfStock", 409),
+    ],
+)
+def test_what_the_quote_already_refuses_carries_its_reason(quotes, reason, status):
+    with pytest.raises(OrderRejected) as refused:
+        price_lines(LINES, quotes)
+
+    assert (refused.value.reason, refused.value.status) == (reason, status)
+
+
+def test_a_stale_price_is_a_price_mismatch():
+    lines = merge_lines([OrderItemIn(product_id=1, quantity=1, price=Decimal("1.00"))])
+    with pytest.raises(OrderRejected) as refused:
+        price_lines(lines, {1: quote(1, "2.00")})
+
+    assert (refused.value.reason, refused.value.status) == ("PriceMismatch", 409)
+
+
+def test_a_request_that_contradicts_itself_is_no_rejection_of_the_order():
+    """Invalid input is a 422 like any other, not counted as a rejected order."""
+    with pytest.raises(DomainError) as refused:
+        merge_lines(
+            [
+                OrderItemIn(product_id=1, quantity=1, price=Decimal("1.00")),
+                OrderItemIn(product_id=1, quantity=1, price=Decimal("2.00")),
+            ]
+        )
+    assert not isinstance(refused.value, OrderRejected)
+
+
+def test_every_rejection_has_its_own_reason():
+    kinds = [k for k in vars(rejections).values() if isinstance(k, type) and issubclass(k, OrderRejected)]
+    concrete = [k for k in kinds if k is not OrderRejected]
+
+    assert len({k.reason for k in concrete}) == len(concrete) == 8
+    assert all(k.status in (409, 422, 503) for k in concrete)
