@@ -16,32 +16,48 @@ class OrderRejected(DomainError):
 
 
 class CustomerNotFound(OrderRejected, Unprocessable):
+    """The order's customer does not exist (the workflow's check)."""
+
     reason = "CustomerNotFound"
 
 
 class UnknownProduct(OrderRejected, Unprocessable):
+    """A product of the order does not exist (in the quote, or deleted before the reservation)."""
+
     reason = "UnknownProduct"
 
 
 class PriceMismatch(OrderRejected, Conflict):
+    """A line names a price that is not the catalog's (the client's view is stale)."""
+
     reason = "PriceMismatch"
 
 
 class OutOfStock(OrderRejected, Conflict):
+    """A product has fewer units than the order asks (in the quote, or at the reservation)."""
+
     reason = "OutOfStock"
 
 
 class CustomerCheckFailed(OrderRejected, ServiceUnavailable):
+    """The customer could not be read (DynamoDB kept failing); no stock was taken."""
+
     reason = "CustomerCheckFailed"
 
 
 class ReservationFailed(OrderRejected, ServiceUnavailable):
+    """Stock could not be reserved (DynamoDB kept failing); what was taken is given back."""
+
     reason = "ReservationFailed"
 
 
 class WriteFailed(OrderRejected, ServiceUnavailable):
+    """The order could not be stored; its stock is given back."""
+
     reason = "WriteFailed"
 
 
 class WorkflowFailed(OrderRejected, ServiceUnavailable):
+    """The workflow did not complete for another reason (timeout, throttled call, ...)."""
+
     reason = "WorkflowFailed"
