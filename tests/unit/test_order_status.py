@@ -60,3 +60,17 @@ def test_confirmed_and_cancelled_orders_may_be_deleted(current):
 def test_fulfilled_orders_cannot_be_deleted(current):
     with pytest.raises(Conflict, match=f"Order 7 is {current.value}; fulfilled orders cannot be deleted"):
         check_deletable(order(current))
+
+
+def test_a_store_without_the_products_table_refuses_to_restock():
+    """The functions that only read orders are not given the Products table: fail closed."""
+    from orders.repository import OrderStore
+    from sales_common.errors import ConfigurationError
+    from sales_common.settings import ServiceSettings
+
+    store = OrderStore(ServiceSettings(TABLE_NAME="OrdersTable"))
+    with pytest.raises(ConfigurationError, match="PRODUCTS_TABLE_NAME"):
+        store.restock_op(order(C).items[0])
+    assert OrderStore(store.settings, "ProductsTable").restock_op(order(C).items[0])["Update"]["Key"] == {
+        "pk": {"S": "PRODUCT#1"}
+    }
