@@ -46,8 +46,7 @@ def test_cursor_of_one_filter_replayed_with_another_is_400(shop):
 
 
 def test_cursor_forged_with_the_old_public_key_is_400(shop):
-    from sales_common.listing import scope_of
-    from sales_common.listing import encode_cursor
+    from sales_common.listing import encode_cursor, scope_of
 
     forged = encode_cursor(
         {"entity": {"S": "product"}, "id": {"N": "1"}, "pk": {"S": "PRODUCT#1"}},
@@ -72,8 +71,7 @@ def test_rotated_secret_invalidates_old_cursors_cleanly(shop, cloud):
 
 def test_the_key_is_the_deployments_secret(shop, cloud):
     """A cursor signed with the secret's value verifies; the value is generated per deployment."""
-    from sales_common.listing import scope_of
-    from sales_common.listing import encode_cursor
+    from sales_common.listing import encode_cursor, scope_of
 
     key = cloud.secrets["CursorSigningSecret"]
     assert len(key) == 64

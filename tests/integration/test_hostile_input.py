@@ -90,8 +90,7 @@ def test_price_with_many_trailing_zeros_is_stored_as_cents(api, cloud):
 
 
 def test_structurally_odd_cursor_with_a_valid_signature_is_400(api, cloud):
-    from sales_common.listing import scope_of
-    from sales_common.listing import encode_cursor
+    from sales_common.listing import encode_cursor, scope_of
 
     key = cloud.secrets["CursorSigningSecret"]
     for odd in ({"pk": {"X": "1"}}, {"pk": "PRODUCT#1"}, {"id": {"N": "1e5"}}, {"pk": {"S": ""}}, {}):
