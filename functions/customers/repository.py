@@ -47,7 +47,7 @@ class CustomerStore(EntityStore[Customer]):
         item = self.new_item(self.allocate_id(), attributes)
         with _email_taken_is_conflict(attributes["email"], position=1):
             self.transact([self.put_new_op(item), self.claim_email_op(attributes["email"], item["id"])])
-        return Customer.model_validate(item)
+        return self.model.model_validate(item)
 
     def change_email(self, customer_id: int, changes: dict[str, Any], old_email: str, version: int) -> Customer:
         ops = [self.release_email_op(old_email, customer_id), self.claim_email_op(changes["email"], customer_id)]
