@@ -128,8 +128,9 @@ class EntityStore[M: StoredModel]:
         return {"pk": {"S": self.pk(entity_id)}}
 
     # ------------------------------------------------------------------ reads
-    def get(self, entity_id: int, *, consistent: bool = True) -> M | None:
-        found = self.client.get_item(TableName=self.table, Key=self.key(entity_id), ConsistentRead=consistent)
+    def get(self, entity_id: int) -> M | None:
+        """The entity as stored now (a strongly consistent read), None if it does not exist."""
+        found = self.client.get_item(TableName=self.table, Key=self.key(entity_id), ConsistentRead=True)
         return self.model.model_validate(from_item(found["Item"])) if "Item" in found else None
 
     def require(self, entity_id: int) -> M:
