@@ -100,6 +100,11 @@ def price_lines(lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> list
     ]
 
 
+def order_total(priced: list[dict[str, Any]]) -> Decimal:
+    """The exact sum of the priced lines' totals."""
+    return sum((Decimal(line["lineTotal"]) for line in priced), Decimal(0))
+
+
 def _out_of_stock(short: list[int], lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> OutOfStock:
     details = "; ".join(
         f"product {pid}: {lines[pid].quantity} requested, {quotes[pid].stock} in stock" for pid in short
@@ -117,7 +122,7 @@ def _place(data: OrderCreate, actor: str, settings: PlacementSettings) -> Order:
         "customerId": data.customer_id,
         "createdBy": actor,
         "createdAt": now_iso(),
-        "total": str(sum((Decimal(line["lineTotal"]) for line in priced), Decimal(0))),
+        "total": str(order_total(priced)),
         "items": priced,
     }
     outcome = PlacementWorkflow(settings).run(f"order-{order_id}", payload)

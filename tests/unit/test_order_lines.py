@@ -6,7 +6,7 @@ import pytest
 
 from orders.catalog import Quote
 from orders.models import MAX_QUANTITY, OrderItemIn
-from orders.placement import merge_lines, price_lines
+from orders.placement import merge_lines, order_total, price_lines
 from sales_common.errors import Conflict, Unprocessable
 
 
@@ -70,3 +70,10 @@ def test_a_price_the_catalog_no_longer_has_is_409():
 def test_more_than_the_quoted_stock_is_409_before_anything_is_reserved():
     with pytest.raises(Conflict, match="3 requested, 2 in stock"):
         price_lines(merge_lines([line(1, 3)]), {1: quote(1, "1.00", 2)})
+
+
+def test_the_order_total_is_the_exact_sum_of_the_line_totals():
+    priced = price_lines(merge_lines([line(1, 3), line(2, 7)]), {1: quote(1, "0.10", 5), 2: quote(2, "0.20", 9)})
+
+    assert order_total(priced) == Decimal("1.70")  # 0.30 + 1.40: in binary floats, 1.7000000000000002
+    assert str(order_total(priced)) == "1.70"
