@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from sales_common.dynamo import PRODUCT_KEY_PREFIX, product_key
-from tests.support.apigw import ROOT, template
+from tests.support.apigw import template
 
 STATE_MACHINE = "PlaceOrderStateMachine"
 
 
 def _properties() -> dict[str, Any]:
-    return template()["Resources"][STATE_MACHINE]["Properties"]  # type: ignore[no-any-return]
+    return template().properties(STATE_MACHINE)
 
 
 def _product_key_expressions(node: Any) -> Iterator[Any]:
@@ -39,7 +39,7 @@ def test_the_code_builds_product_keys_from_the_prefix():
 
 
 def test_every_product_key_in_the_workflow_comes_from_the_substitution():
-    definition = json.loads((ROOT / _properties()["DefinitionUri"]).read_text())
+    definition = json.loads((template().root / _properties()["DefinitionUri"]).read_text())
     keys = list(_product_key_expressions(definition))
 
     assert len(keys) == 3  # reserve, release inline, release in the compensation path
