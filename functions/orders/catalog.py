@@ -11,12 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sales_common import aws
-from sales_common.dynamo import from_item, product_key
+from sales_common.dynamo import TableAccess, from_item, product_key
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
     from orders.settings import OrderSettings
 
 
@@ -28,14 +25,11 @@ class Quote:
     stock: int
 
 
-class Catalog:
-    def __init__(self, settings: OrderSettings) -> None:
-        self.table = settings.PRODUCTS_TABLE_NAME
-        self.settings = settings
+class Catalog(TableAccess):
+    """Reads the Products table (PRODUCTS_TABLE_NAME) of an Orders function."""
 
-    @property
-    def client(self) -> DynamoDBClient:
-        return aws.dynamodb(self.settings)
+    def __init__(self, settings: OrderSettings) -> None:
+        super().__init__(settings, settings.PRODUCTS_TABLE_NAME)
 
     def quote(self, product_ids: list[int]) -> dict[int, Quote]:
         """Current name, price and stock of the given products that exist."""

@@ -10,19 +10,13 @@ after its retries is sent to the compensation queue, consumed by ReleaseStockFun
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from pydantic.alias_generators import to_camel
 
-from sales_common import aws
-from sales_common.dynamo import now_iso, product_key, to_item
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-    from sales_common.settings import ServiceSettings
+from sales_common.dynamo import TableAccess, now_iso, product_key, to_item
 
 HOLD_PREFIX = "hold_"
 
@@ -48,16 +42,8 @@ class PendingRelease(_Model):
     lines: Annotated[list[ReleaseLine], Field(min_length=1)]
 
 
-class StockReleaser:
+class StockReleaser(TableAccess):
     """Releases holds on the Products table (the function's TABLE_NAME)."""
-
-    def __init__(self, settings: ServiceSettings) -> None:
-        self.settings = settings
-        self.table = settings.TABLE_NAME
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return aws.dynamodb(self.settings)
 
     def release(self, order_id: int, line: ReleaseLine) -> bool:
         """Give `line` back if order `order_id` still holds it; False if there was nothing held

@@ -106,20 +106,25 @@ def _guard(expected_version: int | None, extra: Condition | None) -> Condition:
     return Condition(expression, values, names)
 
 
-class EntityStore[M: StoredModel]:
+class TableAccess:
+    """One DynamoDB table (the function's TABLE_NAME unless `table` names another) through the
+    shared, lazily created client for the function's settings."""
+
+    def __init__(self, settings: ServiceSettings, table: str | None = None) -> None:
+        self.settings = settings
+        self.table = table if table is not None else settings.TABLE_NAME
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return aws.dynamodb(self.settings)
+
+
+class EntityStore[M: StoredModel](TableAccess):
     """CRUD with optimistic concurrency for one entity type in one table. A subclass names its
     `entity` (the key prefix, see `key_prefix`) and the `model` its items are returned as."""
 
     entity: ClassVar[str]
     model: type[M]
-
-    def __init__(self, settings: ServiceSettings) -> None:
-        self.settings = settings
-        self.table = settings.TABLE_NAME
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return aws.dynamodb(self.settings)
 
     def pk(self, entity_id: int | str) -> str:
         return f"{key_prefix(self.entity)}{entity_id}"
