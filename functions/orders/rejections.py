@@ -10,54 +10,43 @@ from sales_common.errors import Conflict, DomainError, ServiceUnavailable, Unpro
 
 
 class OrderRejected(DomainError):
-    """An order that was not placed; nothing was reserved, or what was has been given back."""
+    """An order that was not placed; nothing was reserved, or what was has been given back.
+    Its `reason` is the name of its class."""
 
     reason: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.reason = cls.__name__
 
 
 class CustomerNotFound(OrderRejected, Unprocessable):
     """The order's customer does not exist (the workflow's check)."""
 
-    reason = "CustomerNotFound"
-
 
 class UnknownProduct(OrderRejected, Unprocessable):
     """A product of the order does not exist (in the quote, or deleted before the reservation)."""
-
-    reason = "UnknownProduct"
 
 
 class PriceMismatch(OrderRejected, Conflict):
     """A line names a price that is not the catalog's (the client's view is stale)."""
 
-    reason = "PriceMismatch"
-
 
 class OutOfStock(OrderRejected, Conflict):
     """A product has fewer units than the order asks (in the quote, or at the reservation)."""
-
-    reason = "OutOfStock"
 
 
 class CustomerCheckFailed(OrderRejected, ServiceUnavailable):
     """The customer could not be read (DynamoDB kept failing); no stock was taken."""
 
-    reason = "CustomerCheckFailed"
-
 
 class ReservationFailed(OrderRejected, ServiceUnavailable):
     """Stock could not be reserved (DynamoDB kept failing); what was taken is given back."""
-
-    reason = "ReservationFailed"
 
 
 class WriteFailed(OrderRejected, ServiceUnavailable):
     """The order could not be stored; its stock is given back."""
 
-    reason = "WriteFailed"
-
 
 class WorkflowFailed(OrderRejected, ServiceUnavailable):
     """The workflow did not complete for another reason (timeout, throttled call, ...)."""
-
-    reason = "WorkflowFailed"
