@@ -46,7 +46,7 @@ DOCUMENT = json.loads(openapi.COMMITTED.read_text(encoding="utf-8"))
 # Schema-valid requests whose answer depends on the state, not on the request's shape: a stale
 # If-Match (412), a stock write without a version (428) -- like the 409 schemathesis already
 # allows. For orders also 422: an unknown customer or product, lines that merge past the cap, or
-# an Idempotency-Key reused with another body (see README, "Orders").
+# an Idempotency-Key reused with another body (see docs/api.md, "Orders").
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "412", "428", "429"]
 config = schemathesis.Config.from_dict(
     {

@@ -4,8 +4,8 @@ never lose a write and never fail for another reason.
 moto alone is not: it checks a ConditionExpression and applies the write in plain Python, and a
 cancelled TransactWriteItems restores a copy of the whole table taken when it started, erasing
 every write that landed meanwhile. localcloud/dynamodb_atomic.py serialises moto's DynamoDB
-requests; with its ``install()`` made a no-op both tests here fail (see the README's "Local
-cloud" section for the figures). They race requests straight against the emulator endpoint,
+requests; with its ``install()`` made a no-op both tests here fail (see docs/local-cloud.md for
+the figures). They race requests straight against the emulator endpoint,
 each sent once (no SDK retries), so every success is counted exactly once and any error besides
 a failed condition fails the test.
 """
