@@ -11,24 +11,39 @@ from sales_common.models import MAX_STOCK, Amount, ApiModel, Count, Integral, Mo
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 Description = Annotated[StrictStr, Field(max_length=2000)]
 
+DEFAULT_LOW_STOCK_THRESHOLD = 5
+"""A product whose stock falls to this many units or fewer is low on stock (a `StockLow` event),
+unless it names its own `lowStockThreshold`; products stored before the field existed have it too."""
+LowStockThreshold = Annotated[
+    Count,
+    Field(
+        description=(
+            "Stock at or below this many units is low: the product's `StockLow` event is published "
+            f"when its stock falls to it. Default {DEFAULT_LOW_STOCK_THRESHOLD}; 0 means when it sells out."
+        )
+    ),
+]
+
 
 class ProductCreate(ApiModel):
     name: Name
     price: Money
     description: Description | None = None
     stock: Count = 0
+    low_stock_threshold: LowStockThreshold = DEFAULT_LOW_STOCK_THRESHOLD
 
 
 class ProductUpdate(PartialUpdate):
     """PUT body: only the given fields change (at least one); `description: null` clears it.
     Setting `stock` needs If-Match (428 without)."""
 
-    not_null = ("name", "price", "stock")
+    not_null = ("name", "price", "stock", "low_stock_threshold")
 
     name: Name | None = None
     price: Money | None = None
     description: Description | None = None
     stock: Count | None = None
+    low_stock_threshold: LowStockThreshold | None = None
 
 
 class StockAdjustmentCreate(ApiModel):
@@ -59,3 +74,4 @@ class Product(StoredModel):
     price: Amount
     description: str | None = None
     stock: int
+    low_stock_threshold: int = DEFAULT_LOW_STOCK_THRESHOLD

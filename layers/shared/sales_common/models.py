@@ -96,7 +96,8 @@ class ApiModel(BaseModel):
 def _partial_update_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
     schema["minProperties"] = 1
     for name in getattr(model, "not_null", ()):
-        prop = schema["properties"][name]
+        field = model.model_fields[name]
+        prop = schema["properties"].get(field.alias or name) or schema["properties"][name]
         options = [o for o in prop.pop("anyOf", []) if o != {"type": "null"}]
         prop.update(options[0] if len(options) == 1 else {"anyOf": options})
         prop.pop("default", None)
@@ -114,11 +115,12 @@ class PartialUpdate(ApiModel):
 
     @model_validator(mode="after")
     def _given_and_not_null(self) -> Self:
+        fields = type(self).model_fields
         if not self.model_fields_set:
-            raise ValueError(f"give at least one of {', '.join(type(self).model_fields)}")
+            raise ValueError(f"give at least one of {', '.join(f.alias or n for n, f in fields.items())}")
         for name in self.not_null:
             if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+                raise ValueError(f"{fields[name].alias or name} cannot be null")
         return self
 
 
