@@ -54,8 +54,8 @@ class CustomerStore(EntityStore[Customer]):
         with _email_taken_is_conflict(changes["email"], position=2):
             return self.update(customer_id, changes, version, extra_ops=ops)
 
-    def delete_with_email(self, customer_id: int, email: str, version: int) -> None:
-        self.delete(customer_id, version, extra_ops=[self.release_email_op(email, customer_id)])
+    def delete_with_email(self, customer_id: int, email: str, version: int, actor: str) -> None:
+        self.delete(customer_id, actor, version, extra_ops=[self.release_email_op(email, customer_id)])
 
 
 class _email_taken_is_conflict:

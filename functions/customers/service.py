@@ -39,8 +39,8 @@ def update_customer(customer_id: int, data: CustomerUpdate, expected_version: in
     return store.change_email(customer_id, changes, current.email, version)
 
 
-def delete_customer(customer_id: int, expected_version: int | None) -> None:
+def delete_customer(customer_id: int, expected_version: int | None, actor: str) -> None:
     store = _store()
     current = store.require(customer_id)
     version = expected_version if expected_version is not None else current.version
-    store.delete_with_email(customer_id, current.email, version)
+    store.delete_with_email(customer_id, current.email, version, actor)

@@ -85,10 +85,10 @@ def change_status(order_id: int, status: OrderStatus, expected_version: int | No
     return store.set_status(order, status, expected_version, actor)
 
 
-def delete_order(order_id: int, expected_version: int | None) -> None:
+def delete_order(order_id: int, expected_version: int | None, actor: str) -> None:
     """CONFIRMED: restock and delete atomically. CANCELLED: delete the record (it holds nothing).
     Fulfilled: 409 (`check_deletable`)."""
     store = _writer()
     order = store.require(order_id)
     check_deletable(order)
-    store.remove(order, expected_version)
+    store.remove(order, expected_version, actor)

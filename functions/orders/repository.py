@@ -31,16 +31,21 @@ class OrderStore(EntityStore[Order]):
         super().__init__(settings)
         self.products_table = products_table
 
-    def restock_op(self, line: OrderLine) -> dict[str, Any]:
+    def restock_op(self, order_id: int, line: OrderLine) -> dict[str, Any]:
+        """Give `line`'s units back to its product, marking the product with the order
+        (`lastRestock`: internal; it tells the domain events that an order, not the product's own
+        API, moved the stock)."""
         if self.products_table is None:
             raise ConfigurationError("restocking needs the Products table (PRODUCTS_TABLE_NAME)")
         return {
             "Update": {
                 "TableName": self.products_table,
                 "Key": product_key(line.product_id),
-                "UpdateExpression": "SET stock = stock + :q, updatedAt = :now ADD version :one",
+                "UpdateExpression": "SET stock = stock + :q, updatedAt = :now, lastRestock = :order ADD version :one",
                 "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeValues": to_item({":q": line.quantity, ":now": now_iso(), ":one": 1}),
+                "ExpressionAttributeValues": to_item(
+                    {":q": line.quantity, ":now": now_iso(), ":order": order_id, ":one": 1}
+                ),
             }
         }
 
@@ -49,7 +54,7 @@ class OrderStore(EntityStore[Order]):
         restock = order.items if status is OrderStatus.CANCELLED else []
 
         def write(lines: Sequence[OrderLine]) -> Order:
-            ops = [self.restock_op(line) for line in lines]
+            ops = [self.restock_op(order.id, line) for line in lines]
             return self.update(
                 order.id,
                 {"status": status.value, "updatedBy": actor},
@@ -60,13 +65,13 @@ class OrderStore(EntityStore[Order]):
 
         return self._with_restock(order, restock, write)
 
-    def remove(self, order: Order, expected_version: int | None) -> None:
+    def remove(self, order: Order, expected_version: int | None, actor: str) -> None:
         """Delete `order`; if it still holds stock, restock in the same transaction."""
         restock = order.items if order.status is HOLDS_STOCK else []
 
         def write(lines: Sequence[OrderLine]) -> None:
-            ops = [self.restock_op(line) for line in lines]
-            self.delete(order.id, expected_version, ops, _in_status(order.status))
+            ops = [self.restock_op(order.id, line) for line in lines]
+            self.delete(order.id, actor, expected_version, ops, _in_status(order.status))
 
         self._with_restock(order, restock, write)
 

@@ -23,20 +23,26 @@ class ProductStore(EntityStore[Product]):
     def adjust_stock(self, product_id: int, delta: int, reason: str, actor: str) -> Product:
         """Add `delta` to the product's stock in one transaction with its audit record
         (`STOCKADJ#<product>#<uuid>`: delta, reason, time, who), conditional on the product existing
-        and the stock staying within 0..MAX_STOCK. No read first: concurrent orders and other
-        adjustments all compose. Returns the product as it stands right after (a strongly
+        and the stock staying within 0..MAX_STOCK. The product keeps the adjustment's id, delta and
+        reason as `lastAdjustment` (internal: the domain events read it from the product's change).
+        No read first: concurrent orders and other adjustments all compose. Returns the product as it stands right after (a strongly
         consistent read: its stock includes this adjustment and any write that landed since)."""
         stamp = now_iso()
         adjustment_id = str(uuid.uuid4())
         update = {
             "TableName": self.table,
             "Key": self.key(product_id),
-            "UpdateExpression": "SET updatedAt = :now, updatedBy = :by ADD stock :delta, version :one",
+            # lastAdjustment: the product's own record of this change (its stream record carries
+            # delta and reason, so the StockAdjusted event follows the product's version order)
+            "UpdateExpression": (
+                "SET updatedAt = :now, updatedBy = :by, lastAdjustment = :adjustment ADD stock :delta, version :one"
+            ),
             "ConditionExpression": "attribute_exists(pk) AND stock >= :floor AND stock <= :ceiling",
             "ExpressionAttributeValues": to_item(
                 {
                     ":now": stamp,
                     ":by": actor,
+                    ":adjustment": {"id": adjustment_id, "delta": delta, "reason": reason},
                     ":delta": delta,
                     ":one": 1,
                     ":floor": max(0, -delta),

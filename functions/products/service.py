@@ -40,8 +40,8 @@ def update_product(product_id: int, data: ProductUpdate, expected_version: int |
     return _store().update(product_id, changes, expected_version)
 
 
-def delete_product(product_id: int, expected_version: int | None) -> None:
-    _store().delete(product_id, expected_version)
+def delete_product(product_id: int, expected_version: int | None, actor: str) -> None:
+    _store().delete(product_id, actor, expected_version)
 
 
 def adjust_stock(product_id: int, data: StockAdjustmentCreate, actor: str) -> Product:

@@ -70,7 +70,7 @@ def test_a_store_without_the_products_table_refuses_to_restock():
 
     store = OrderStore(ServiceSettings(TABLE_NAME="OrdersTable"))
     with pytest.raises(ConfigurationError, match="PRODUCTS_TABLE_NAME"):
-        store.restock_op(order(C).items[0])
-    assert OrderStore(store.settings, "ProductsTable").restock_op(order(C).items[0])["Update"]["Key"] == {
+        store.restock_op(7, order(C).items[0])
+    assert OrderStore(store.settings, "ProductsTable").restock_op(7, order(C).items[0])["Update"]["Key"] == {
         "pk": {"S": "PRODUCT#1"}
     }

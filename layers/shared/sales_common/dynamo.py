@@ -274,11 +274,16 @@ class EntityStore[M: StoredModel](TableAccess):
     def delete(
         self,
         entity_id: int,
+        actor: str,
         expected_version: int | None = None,
         extra_ops: Sequence[dict[str, Any]] = (),
         condition: Condition | None = None,
     ) -> None:
+        """Delete the entity (atomically with `extra_ops`) if it exists, is still at
+        `expected_version` when given and meets `condition` when given. First it records who
+        deletes it (`deletedBy`, see `mark_deleter`), so that the deletion's stream record names them."""
         guard = _guard(expected_version, condition)
+        self.mark_deleter(entity_id, actor, guard, expected_version)
         op: dict[str, Any] = {
             "TableName": self.table,
             "Key": self.key(entity_id),
@@ -294,6 +299,27 @@ class EntityStore[M: StoredModel](TableAccess):
                 self.transact([{"Delete": op}, *extra_ops])
             else:
                 self.client.delete_item(**op)
+        except Exception as exc:
+            self._raise_for_write(exc, entity_id, expected_version)
+            raise
+
+    def mark_deleter(self, entity_id: int, actor: str, guard: Condition, expected_version: int | None) -> None:
+        """Record `actor` as `deletedBy` on the entity, under the same condition as the deletion
+        that follows. A DynamoDB deletion carries no attributes of its own and a transaction cannot
+        touch one item twice, so the deleter is written just before; it changes no public field,
+        version or `updatedAt` (the API does not show it), and a deletion that then fails leaves
+        only this internal mark, which the next deletion overwrites."""
+        values = {":deletedBy": actor, **guard.values}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self.key(entity_id),
+                UpdateExpression="SET #deletedBy = :deletedBy",
+                ConditionExpression=guard.expression,
+                ExpressionAttributeNames={"#deletedBy": "deletedBy", **guard.names},
+                ExpressionAttributeValues=to_item(values),
+                **RETURN_OLD_ON_FAILURE,  # type: ignore[arg-type]
+            )
         except Exception as exc:
             self._raise_for_write(exc, entity_id, expected_version)
             raise
