@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev token test test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract sam-local test-sam-local sam-local-down deploy clean
+.PHONY: help install dev token events events-catalog events-catalog-check test test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract sam-local test-sam-local sam-local-down deploy clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ dev: install ## Serve the whole API on http://localhost:$(PORT), backed by moto 
 
 token: install ## Print a fresh access token of the running `make dev` (ROLE=admin|sales; AWS_URL=...)
 	@$(BIN)/python -m localcloud.token --role $(or $(ROLE),admin) --aws-url $(or $(AWS_URL),http://127.0.0.1:4566)
+
+events: install ## Print the domain events of the running `make dev` as they are published, one line each (AWS_URL=...)
+	@$(BIN)/python -m localcloud.events_tail --aws-url $(or $(AWS_URL),http://127.0.0.1:4566) $(ARGS)
 
 lint: install ## ruff lint + format check
 	$(BIN)/ruff check functions layers localcloud tests tools

@@ -146,6 +146,7 @@ def _serve(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
                 "api_url": cloud.api_url,
                 "aws_url": cloud.aws_url,
                 "tables": cloud.tables,
+                "event_buses": cloud.event_buses,
                 "state_machine_arns": cloud.state_machine_arns,
                 "user_pools": cloud.user_pools,
                 "dev_users": dataclasses.asdict(cloud.dev_users) if cloud.dev_users else None,

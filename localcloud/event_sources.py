@@ -1,4 +1,5 @@
-"""SQS event sources for the local cloud, as Lambda's event source mappings run them.
+"""SQS and DynamoDB stream event sources for the local cloud, as Lambda's event source mappings
+run them.
 
 For every function in template.yaml with an ``Events`` entry of ``Type: SQS``, a poller thread
 long-polls the queue (created in moto from the template, :func:`localcloud.provision.create_queues`)
@@ -10,6 +11,10 @@ API gateway uses -- with Lambda's SQS event shape (up to ``BatchSize`` records).
 * when the invocation fails (an error document), every message is kept;
 * kept messages reappear after the queue's visibility timeout, and moto moves a message to the
   dead-letter queue once the ``RedrivePolicy``'s ``maxReceiveCount`` is exceeded.
+
+For every ``Type: DynamoDB`` event, a :class:`StreamPoller` reads the table's stream (moto's
+``GetRecords``; one shard per stream) and invokes the function with Lambda's DynamoDB event, one
+batch at a time, in stream order (see :class:`StreamPoller` for what it does on failure).
 """
 
 from __future__ import annotations
@@ -21,12 +26,21 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from localcloud.sam_template import REGION, SamTemplate, SqsEventSource, queue_arn
+from localcloud.sam_template import (
+    ACCOUNT_ID,
+    REGION,
+    SamTemplate,
+    SqsEventSource,
+    StreamEventSource,
+    queue_arn,
+)
 
-__all__ = ["SqsEventSource", "SqsPoller", "start_pollers"]
+__all__ = ["SqsEventSource", "SqsPoller", "StreamEventSource", "StreamPoller", "start_pollers", "stream_positions"]
 
 LOG = logging.getLogger(__name__)
 
@@ -92,14 +106,8 @@ class SqsPoller(threading.Thread):
         return len(messages)
 
     def deliver(self, messages: list[dict[str, Any]]) -> None:
-        from samcli.lib.utils.stream_writer import StreamWriter
-
-        text, raw = io.StringIO(), io.BytesIO()
-        stdout = StreamWriter(text, raw, auto_flush=True)
-        event = json.dumps(sqs_event(messages, self.queue_arn))
         self.invocations += 1
-        self.runner.invoke(self.source.function, event, stdout=stdout, stderr=self.stderr)
-        output = text.getvalue() or raw.getvalue().decode("utf-8", "replace")
+        output = invoke(self.runner, self.source.function, sqs_event(messages, self.queue_arn), self.stderr)
         keep = self._kept(messages, output)
         for message in messages:
             if message["MessageId"] not in keep:
@@ -119,16 +127,241 @@ class SqsPoller(threading.Thread):
         return {str(f.get("itemIdentifier")) for f in failures if isinstance(f, dict)} & everything
 
 
+def invoke(runner: Any, function: str, event: Any, stderr: Any = None) -> str:
+    """Invoke `function` through SAM's runner (RequestResponse); its output (a result or Lambda's
+    error document) as text."""
+    from samcli.lib.utils.stream_writer import StreamWriter
+
+    text, raw = io.StringIO(), io.BytesIO()
+    runner.invoke(function, json.dumps(event), stdout=StreamWriter(text, raw, auto_flush=True), stderr=stderr)
+    return text.getvalue() or raw.getvalue().decode("utf-8", "replace")
+
+
+# ------------------------------------------------------------------ DynamoDB streams
+def dynamodb_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A GetRecords record as Lambda's DynamoDB event carries it (epoch seconds, the stream's ARN)."""
+    stream = dict(record["dynamodb"])
+    stamp = stream.get("ApproximateCreationDateTime")
+    if isinstance(stamp, datetime):
+        stream["ApproximateCreationDateTime"] = round(stamp.timestamp(), 3)
+    return {**{k: v for k, v in record.items() if k != "dynamodb"}, "dynamodb": stream, "eventSourceARN": stream_arn}
+
+
+def stream_positions(dynamodb: Any, streams: Any, template: SamTemplate, at: str | None = None) -> dict[str, Any]:
+    """{table logical id: (stream ARN, shard id, shard iterator)} for every table a function reads
+    the stream of, positioned at `at` (``LATEST``: what is written from now on) or, by default,
+    at the mapping's ``StartingPosition``. The local cloud takes them when its tables are ready,
+    before it serves the API, so that no change is missed."""
+    out: dict[str, Any] = {}
+    for source in template.stream_event_sources():
+        arn = dynamodb.describe_table(TableName=source.table)["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        position = at or source.starting_position
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType=position)
+        out[source.table] = (arn, shard, iterator["ShardIterator"])
+    return out
+
+
+class StreamPoller(threading.Thread):
+    """Reads one table's stream for one function, as Lambda's event source mapping does.
+
+    Batches of up to ``BatchSize`` records go to the function one at a time, in stream order.
+    A batch succeeds, or fails as a whole (an error document, or with ``ReportBatchItemFailures``
+    an item identifier that names no record of the batch), or partly: with
+    ``ReportBatchItemFailures`` the records before the lowest reported sequence number are done
+    and the next batch starts at it. A batch that made no progress is split in two with
+    ``BisectBatchOnFunctionError`` (splitting costs no retry), else retried; after
+    ``MaximumRetryAttempts`` retries, or once its first record is older than
+    ``MaximumRecordAgeInSeconds``, it is discarded and the on-failure destination queue gets
+    Lambda's invocation record (``DDBStreamBatchInfo``: shard and sequence numbers), then the
+    stream goes on. Retries wait a little longer each time (at most 2 s).
+    """
+
+    def __init__(
+        self,
+        source: StreamEventSource,
+        runner: Any,
+        streams: Any,
+        position: tuple[str, str, str],
+        sqs: Any = None,
+        dead_letter_url: str | None = None,
+        stderr: Any = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(name=f"localcloud-stream-{source.table}-{source.function}", daemon=True)
+        self.source = source
+        self.runner = runner
+        self.streams = streams
+        self.stream_arn, self.shard_id, self.iterator = position
+        self.sqs = sqs
+        self.dead_letter_url = dead_letter_url
+        self.stderr = stderr
+        self.clock = clock
+        self.sleep = sleep
+        self.pending: list[dict[str, Any]] = []
+        self.limit = source.batch_size
+        self.attempts = 0
+        self.invocations = 0
+        self.discarded: list[dict[str, Any]] = []  # what went to the on-failure destination
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                if not self.poll_once():
+                    self._stop_event.wait(0.25)
+            except Exception:  # keep polling, as the event source mapping does
+                if self._stop_event.is_set():
+                    return
+                LOG.exception("reading the stream of %s for %s failed", self.source.table, self.source.function)
+                self._stop_event.wait(1)
+
+    def fetch(self) -> int:
+        """Read what the stream has after the records already read; returns how many."""
+        if self.iterator is None:
+            return 0
+        answer = self.streams.get_records(ShardIterator=self.iterator, Limit=1000)
+        self.iterator = answer.get("NextShardIterator")
+        records = [dynamodb_record(r, self.stream_arn) for r in answer.get("Records", [])]
+        self.pending.extend(records)
+        return len(records)
+
+    def poll_once(self) -> int:
+        """Read the stream, then deliver one batch if there is one; returns how many records the
+        batch had (0: nothing to do)."""
+        if len(self.pending) < self.source.batch_size:
+            self.fetch()
+        if not self.pending:
+            return 0
+        batch = self.pending[: max(1, min(self.limit, self.source.batch_size))]
+        self.invocations += 1
+        output = invoke(self.runner, self.source.function, {"Records": batch}, self.stderr)
+        self._settle(batch, self._first_failed(batch, output))
+        return len(batch)
+
+    def drain(self, rounds: int = 1000) -> None:
+        """Deliver until the stream has nothing more (tests and tools run the mapping this way)."""
+        for _ in range(rounds):
+            if not self.poll_once():
+                return
+        raise RuntimeError(f"the stream of {self.source.table} did not drain in {rounds} batches")
+
+    def _first_failed(self, batch: list[dict[str, Any]], output: str) -> int | None:
+        """The index of the first record to retry; None when the batch succeeded."""
+        try:
+            result = json.loads(output) if output.strip() else None
+        except ValueError:
+            return 0
+        if isinstance(result, dict) and "errorType" in result:
+            return 0
+        if not self.source.report_batch_item_failures or not isinstance(result, dict):
+            return None
+        failures = result.get("batchItemFailures") or []
+        if not failures:
+            return None
+        index = {r["dynamodb"]["SequenceNumber"]: i for i, r in enumerate(batch)}
+        named = [f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures]
+        if any(n not in index for n in named):
+            return 0  # an empty, null or unknown identifier fails the whole batch
+        return min(index[str(n)] for n in named)
+
+    def _settle(self, batch: list[dict[str, Any]], failed_at: int | None) -> None:
+        if failed_at is None:
+            del self.pending[: len(batch)]
+            self.attempts, self.limit = 0, self.source.batch_size
+            return
+        if failed_at > 0:  # progress: the records before the failure are done
+            del self.pending[:failed_at]
+            self.attempts = 0
+            return
+        if self.source.bisect_on_error and len(batch) > 1:
+            self.limit = (len(batch) + 1) // 2
+            return
+        self.attempts += 1
+        condition = self._exhausted(batch)
+        if condition is None:
+            self.sleep(min(2.0, 0.05 * 2**self.attempts))
+            return
+        self._discard(batch, condition)
+        del self.pending[: len(batch)]
+        self.attempts, self.limit = 0, self.source.batch_size
+
+    def _exhausted(self, batch: list[dict[str, Any]]) -> str | None:
+        retries = self.source.maximum_retry_attempts
+        if retries >= 0 and self.attempts > retries:
+            return "RetryAttemptsExhausted"
+        max_age = self.source.maximum_record_age_seconds
+        first = batch[0]["dynamodb"].get("ApproximateCreationDateTime")
+        if max_age >= 0 and isinstance(first, int | float) and self.clock() - first > max_age:
+            return "RecordAgeExceeded"
+        return None
+
+    def _discard(self, batch: list[dict[str, Any]], condition: str) -> None:
+        """Lambda's invocation record for a discarded stream batch, to the on-failure destination."""
+        first, last = batch[0]["dynamodb"], batch[-1]["dynamodb"]
+        function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.source.function}"
+        record = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": function_arn,
+                "condition": condition,
+                "approximateInvokeCount": self.attempts,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": _iso(self.clock()),
+            "DDBStreamBatchInfo": {
+                "shardId": self.shard_id,
+                "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": _iso(first.get("ApproximateCreationDateTime")),
+                "approximateArrivalOfLastRecord": _iso(last.get("ApproximateCreationDateTime")),
+                "batchSize": len(batch),
+                "streamArn": self.stream_arn,
+            },
+        }
+        self.discarded.append(record)
+        source = self.source
+        LOG.warning("%s: discarded %d record(s) of %s (%s)", source.function, len(batch), source.table, condition)
+        if self.sqs is not None and self.dead_letter_url:
+            self.sqs.send_message(QueueUrl=self.dead_letter_url, MessageBody=json.dumps(record))
+
+
+def _iso(epoch: Any) -> str | None:
+    if not isinstance(epoch, int | float):
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# ------------------------------------------------------------------ all of them
 def start_pollers(
-    template: SamTemplate, runner: Any, sqs: Any, queue_urls: Mapping[str, str], stderr: Any = None
-) -> list[SqsPoller]:
-    pollers = [SqsPoller(s, runner, sqs, queue_urls[s.queue], stderr) for s in template.sqs_event_sources()]
+    template: SamTemplate,
+    runner: Any,
+    sqs: Any,
+    queue_urls: Mapping[str, str],
+    stderr: Any = None,
+    streams: Any = None,
+    positions: Mapping[str, tuple[str, str, str]] | None = None,
+) -> list[threading.Thread]:
+    """A poller per SQS event source and, given the `streams` client and the tables' stream
+    `positions` (:func:`stream_positions`), per DynamoDB stream event source; started."""
+    pollers: list[threading.Thread] = [
+        SqsPoller(s, runner, sqs, queue_urls[s.queue], stderr) for s in template.sqs_event_sources()
+    ]
+    if streams is not None and positions is not None:
+        for source in template.stream_event_sources():
+            dead_letter = queue_urls.get(source.on_failure_queue) if source.on_failure_queue else None
+            pollers.append(StreamPoller(source, runner, streams, positions[source.table], sqs, dead_letter, stderr))
     for poller in pollers:
         poller.start()
     return pollers
 
 
-def stop_pollers(pollers: list[SqsPoller], timeout: float = 5.0) -> None:
+def stop_pollers(pollers: list[Any], timeout: float = 5.0) -> None:
     for poller in pollers:
         poller.stop()
     for poller in pollers:

@@ -36,9 +36,11 @@ def install_all(sync_timeout_seconds: float | None = None) -> None:
     * :mod:`localcloud.sync_execution` -- StartSyncExecution (bounded by `sync_timeout_seconds`);
     * :mod:`localcloud.dynamodb_atomic` -- one DynamoDB request at a time, as DynamoDB is atomic;
     * :mod:`localcloud.asl_cache` -- each state machine definition parsed once;
-    * :mod:`localcloud.base64_bodies` -- SAM's gateway passes non-UTF-8 bodies base64-encoded.
+    * :mod:`localcloud.base64_bodies` -- SAM's gateway passes non-UTF-8 bodies base64-encoded;
+    * :mod:`localcloud.dynamodb_streams` -- no stream records from cancelled transactions, and
+      shard iterators that expire.
     """
-    from localcloud import asl_cache, base64_bodies, dynamodb_atomic, sync_execution
+    from localcloud import asl_cache, base64_bodies, dynamodb_atomic, dynamodb_streams, sync_execution
 
     if sync_timeout_seconds is not None:
         sync_execution.set_timeout(sync_timeout_seconds)
@@ -46,3 +48,4 @@ def install_all(sync_timeout_seconds: float | None = None) -> None:
     dynamodb_atomic.install()
     asl_cache.install()
     base64_bodies.install()
+    dynamodb_streams.install()

@@ -1,8 +1,9 @@
 """template.yaml's resources, created in the emulator: one :func:`provision` for every caller.
 
 The local cloud (``python -m localcloud``), the Docker tier's backend and the ``mock_aws`` test
-fixtures all provision the same way, in one order -- tables, queues, secrets, state machines,
-user pools (with their app clients and groups), one dev user per group -- from the template
+fixtures all provision the same way, in one order -- tables (with their streams), queues, event
+buses (with their archives and rules), secrets, state machines, user pools (with their app
+clients and groups), one dev user per group -- from the template
 (:mod:`localcloud.sam_template`), never from a second copy. Everything works with any boto3
 client, so the same calls serve moto's decorator mode and the moto server.
 """
@@ -13,12 +14,15 @@ import contextlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from localcloud.sam_template import (
     ACCOUNT_ID,
+    EVENT_ARCHIVE,
+    EVENT_BUS,
+    EVENT_RULE,
     QUEUE,
     SECRET,
     STATE_MACHINE,
@@ -36,6 +40,7 @@ __all__ = [
     "Provisioned",
     "UserPools",
     "create_dev_users",
+    "create_event_buses",
     "create_queues",
     "create_secrets",
     "create_state_machines",
@@ -61,6 +66,7 @@ class Provisioned:
     state_machines: dict[str, str]  # -> state machine ARN
     user_pools: UserPools  # -> pool id / client id, plus .groups
     dev_users: DevUsers | None = None
+    event_buses: dict[str, str] = field(default_factory=dict)  # -> bus name (its archives and rules too)
 
 
 def provision(
@@ -77,13 +83,15 @@ def provision(
     Idempotent, as each ``create_*`` is."""
     tables = create_tables(client("dynamodb"), template)
     queues = create_queues(client("sqs"), template)
+    buses = create_event_buses(client("events"), template, parameter_overrides)
     secrets = create_secrets(client("secretsmanager"), template, secret_values)
     machines = create_state_machines(client("stepfunctions"), template, parameter_overrides)
     if not sign_in:
-        return Provisioned(tables, queues, secrets, machines, UserPools())
+        return Provisioned(tables, queues, secrets, machines, UserPools(), event_buses=buses)
     cognito = client("cognito-idp")
     pools = create_user_pools(cognito, template, parameter_overrides)
-    return Provisioned(tables, queues, secrets, machines, pools, create_dev_users(cognito, pools, template))
+    dev_users = create_dev_users(cognito, pools, template)
+    return Provisioned(tables, queues, secrets, machines, pools, dev_users, event_buses=buses)
 
 
 # ------------------------------------------------------------------ tables
@@ -104,9 +112,11 @@ def _dynamodb_table(logical_id: str, props: Mapping[str, Any]) -> dict[str, Any]
         "AttributeDefinitions": props["AttributeDefinitions"],
         "BillingMode": "PAY_PER_REQUEST",
     }
-    unsupported = sorted({"LocalSecondaryIndexes", "StreamSpecification"} & set(props))
-    if unsupported:
-        raise TemplateError(f"{where}: {', '.join(unsupported)} not supported locally")
+    if "LocalSecondaryIndexes" in props:
+        raise TemplateError(f"{where}: LocalSecondaryIndexes not supported locally")
+    stream = props.get("StreamSpecification")
+    if stream:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     index_keys = ("IndexName", "KeySchema", "Projection")
     gsis = [{k: gsi[k] for k in index_keys} for gsi in props.get("GlobalSecondaryIndexes") or []]
     if gsis:
@@ -268,6 +278,72 @@ def create_queues(sqs_client: Any, template: SamTemplate) -> dict[str, str]:
                 QueueUrl=urls[logical_id], Attributes={"RedrivePolicy": attributes["RedrivePolicy"]}
             )
     return urls
+
+
+# ------------------------------------------------------------------ event buses, archives, rules
+def create_event_buses(
+    events_client: Any, template: SamTemplate, parameter_overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Create every EventBridge bus of the template under its ``Name``, then the archives and rules
+    on them; returns {logical id: bus name}. Idempotent: what exists already is left alone (an
+    existing rule gets its pattern and targets again)."""
+    resolver = template.resolver(parameter_overrides)
+    buses: dict[str, str] = {}
+    for logical_id in template.of_type(EVENT_BUS):
+        name = resolver.event_bus_name(logical_id, f"Resources.{logical_id}")
+        with contextlib.suppress(events_client.exceptions.ResourceAlreadyExistsException):
+            events_client.create_event_bus(Name=name)
+        buses[logical_id] = name
+    for logical_id, props in template.of_type(EVENT_ARCHIVE).items():
+        _create_archive(events_client, resolver, logical_id, props)
+    for logical_id, props in template.of_type(EVENT_RULE).items():
+        _create_rule(events_client, resolver, logical_id, props)
+    return buses
+
+
+def _create_archive(events_client: Any, resolver: Any, logical_id: str, props: Mapping[str, Any]) -> None:
+    where = f"Resources.{logical_id}"
+    kwargs: dict[str, Any] = {
+        "ArchiveName": resolver.resolve(props.get("ArchiveName", logical_id), f"{where}.ArchiveName"),
+        "EventSourceArn": resolver.resolve(props["SourceArn"], f"{where}.SourceArn"),
+    }
+    if "EventPattern" in props:
+        kwargs["EventPattern"] = json.dumps(_literal(props["EventPattern"], f"{where}.EventPattern"))
+    if "RetentionDays" in props:
+        kwargs["RetentionDays"] = int(resolver.resolve(props["RetentionDays"], f"{where}.RetentionDays"))
+    if "Description" in props:
+        kwargs["Description"] = resolver.resolve(props["Description"], f"{where}.Description")
+    with contextlib.suppress(events_client.exceptions.ResourceAlreadyExistsException):
+        events_client.create_archive(**kwargs)
+
+
+def _create_rule(events_client: Any, resolver: Any, logical_id: str, props: Mapping[str, Any]) -> None:
+    """A rule with SQS targets (the emulator delivers to queues; it cannot invoke a function from
+    a rule: route events to a function through a queue, see docs/events.md)."""
+    where = f"Resources.{logical_id}"
+    bus = resolver.resolve(props.get("EventBusName", "default"), f"{where}.EventBusName")
+    name = resolver.resolve(props.get("Name", logical_id), f"{where}.Name")
+    kwargs: dict[str, Any] = {"Name": name, "EventBusName": bus, "State": str(props.get("State", "ENABLED"))}
+    if "EventPattern" in props:
+        kwargs["EventPattern"] = json.dumps(_literal(props["EventPattern"], f"{where}.EventPattern"))
+    if "ScheduleExpression" in props:
+        raise TemplateError(f"{where}: scheduled rules do not run locally")
+    events_client.put_rule(**kwargs)
+    targets = []
+    for i, target in enumerate(props.get("Targets") or []):
+        arn = resolver.resolve(target.get("Arn"), f"{where}.Targets[{i}].Arn")
+        if ":sqs:" not in arn:
+            raise TemplateError(
+                f"{where}.Targets[{i}]: only SQS queue targets run locally ({arn}); put a queue between "
+                "the rule and a function (docs/events.md)"
+            )
+        entry: dict[str, Any] = {"Id": str(target.get("Id", f"target{i}")), "Arn": arn}
+        for key in ("Input", "InputPath", "InputTransformer", "SqsParameters"):
+            if key in target:
+                entry[key] = _literal(target[key], f"{where}.Targets[{i}].{key}")
+        targets.append(entry)
+    if targets:
+        events_client.put_targets(Rule=name, EventBusName=bus, Targets=targets)
 
 
 # ------------------------------------------------------------------ secrets

@@ -4,6 +4,7 @@
     template.functions()          # logical id, handler, code uri, environment, timeout, policies, events
     template.routes()             # HttpApi events: method, path, function, authorizer
     template.sqs_event_sources()  # which function polls which queue
+    template.stream_event_sources()  # which function reads which table's DynamoDB stream, and how
     template.resources(TABLE)     # tables, state machines, queues, secrets, user pools, ...
     template.resolver()           # the intrinsics that make sense locally (!Ref, !GetAtt, !Sub)
     template.translated(Stage="prod")  # what SAM's translator makes of it, conditions applied
@@ -29,6 +30,9 @@ from typing import Any
 
 __all__ = [
     "ACCOUNT_ID",
+    "EVENT_ARCHIVE",
+    "EVENT_BUS",
+    "EVENT_RULE",
     "FUNCTION",
     "QUEUE",
     "REGION",
@@ -43,7 +47,9 @@ __all__ = [
     "Route",
     "SamTemplate",
     "SqsEventSource",
+    "StreamEventSource",
     "TemplateError",
+    "event_bus_arn",
     "queue_arn",
     "queue_url",
     "secret_arn",
@@ -65,6 +71,9 @@ QUEUE = "AWS::SQS::Queue"
 USER_POOL = "AWS::Cognito::UserPool"
 USER_POOL_CLIENT = "AWS::Cognito::UserPoolClient"
 USER_POOL_GROUP = "AWS::Cognito::UserPoolGroup"
+EVENT_BUS = "AWS::Events::EventBus"
+EVENT_ARCHIVE = "AWS::Events::Archive"
+EVENT_RULE = "AWS::Events::Rule"
 
 
 class TemplateError(ValueError):
@@ -86,6 +95,16 @@ def queue_arn(name: str) -> str:
 def secret_arn(name: str) -> str:
     """Locally a secret is named by its logical id; its ARN has no random suffix."""
     return f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{name}"
+
+
+def event_bus_arn(name: str) -> str:
+    return f"arn:{PARTITION}:events:{REGION}:{ACCOUNT_ID}:event-bus/{name}"
+
+
+def stream_arn_pattern(table_name: str) -> str:
+    """What ``!GetAtt Table.StreamArn`` stands for locally: any stream of the table (the label is
+    the stream's creation time, known once it exists)."""
+    return f"{table_arn(table_name)}/stream/*"
 
 
 def queue_url(name: str) -> str:
@@ -128,6 +147,23 @@ class SqsEventSource:
     queue: str  # logical id of the AWS::SQS::Queue
     batch_size: int
     report_batch_item_failures: bool
+
+
+@dataclass(frozen=True)
+class StreamEventSource:
+    """A function's ``Type: DynamoDB`` event: the table whose stream it reads, and the mapping's
+    settings as Lambda applies them (absent ones take Lambda's defaults)."""
+
+    function: str  # logical id
+    event: str  # the event's name under Events
+    table: str  # logical id of the AWS::DynamoDB::Table
+    starting_position: str
+    batch_size: int = 100
+    report_batch_item_failures: bool = False
+    bisect_on_error: bool = False
+    maximum_retry_attempts: int = -1  # -1: until the record expires
+    maximum_record_age_seconds: int = -1  # -1: the stream's retention (24 hours)
+    on_failure_queue: str | None = None  # logical id of the AWS::SQS::Queue
 
 
 class SamTemplate:
@@ -260,10 +296,9 @@ class SamTemplate:
         for fn, name, props in self._events("SQS"):
             queue = props.get("Queue")
             where = f"Resources.{fn.logical_id}.Events.{name}.Properties.Queue"
-            if not (isinstance(queue, Mapping) and list(queue) == ["Fn::GetAtt"]):
+            queue_id, attribute = _get_att(queue)
+            if not queue_id:
                 raise TemplateError(f"{where}: only !GetAtt <Queue>.Arn of a queue in the template is supported")
-            target = queue["Fn::GetAtt"]
-            queue_id, attribute = target.split(".", 1) if isinstance(target, str) else target
             if attribute != "Arn" or self.type_of(queue_id) != QUEUE:
                 raise TemplateError(f"{where}: {queue_id}.{attribute} is not the ARN of a queue in the template")
             found.append(
@@ -272,6 +307,42 @@ class SamTemplate:
                     queue=queue_id,
                     batch_size=int(props.get("BatchSize", 10)),
                     report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                )
+            )
+        return found
+
+    def stream_event_sources(self) -> list[StreamEventSource]:
+        """The functions' DynamoDB stream event sources. The stream must be ``!GetAtt
+        <Table>.StreamArn`` of a table in the template with a StreamSpecification, and an
+        on-failure destination ``!GetAtt <Queue>.Arn`` of a queue in the template (TemplateError)."""
+        found = []
+        for fn, name, props in self._events("DynamoDB"):
+            where = f"Resources.{fn.logical_id}.Events.{name}.Properties"
+            table, attribute = _get_att(props.get("Stream"))
+            if attribute != "StreamArn" or self.type_of(table) != TABLE:
+                raise TemplateError(f"{where}.Stream: only !GetAtt <Table>.StreamArn of a table in the template")
+            if not self.properties(table).get("StreamSpecification"):
+                raise TemplateError(f"{where}.Stream: {table} has no StreamSpecification")
+            destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            queue = None
+            if destination is not None:
+                queue, attribute = _get_att(destination)
+                if attribute != "Arn" or self.type_of(queue) != QUEUE:
+                    raise TemplateError(
+                        f"{where}.DestinationConfig.OnFailure.Destination: only !GetAtt <Queue>.Arn of a queue"
+                    )
+            found.append(
+                StreamEventSource(
+                    function=fn.logical_id,
+                    event=name,
+                    table=table,
+                    starting_position=str(props.get("StartingPosition", "LATEST")),
+                    batch_size=int(props.get("BatchSize", 100)),
+                    report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                    bisect_on_error=props.get("BisectBatchOnFunctionError") in (True, "true", "True"),
+                    maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                    maximum_record_age_seconds=int(props.get("MaximumRecordAgeInSeconds", -1)),
+                    on_failure_queue=queue,
                 )
             )
         return found
@@ -362,6 +433,15 @@ def expand_policy_template(name: str, parameters: Mapping[str, Any]) -> dict[str
 _policy_templates: Any = None
 
 
+def _get_att(value: Any) -> tuple[str, str]:
+    """(resource, attribute) of a ``!GetAtt Resource.Attribute``; ("", "") for anything else."""
+    if not (isinstance(value, Mapping) and list(value) == ["Fn::GetAtt"]):
+        return "", ""
+    target = value["Fn::GetAtt"]
+    parts = target.split(".", 1) if isinstance(target, str) else [str(p) for p in target]
+    return (parts[0], parts[1]) if len(parts) == 2 else ("", "")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
@@ -422,13 +502,8 @@ class Resolver:
         }
         if name in pseudo:
             return pseudo[name]
-        if name in self.overrides:
-            return str(self.overrides[name])
-        if name in self.template.parameters:
-            default = self.template.parameters[name].get("Default")
-            if default is None:
-                raise TemplateError(f"{where}: parameter {name} has no Default and no override")
-            return str(default)
+        if name in self.overrides or name in self.template.parameters:
+            return self.parameter(name, where)
         rtype = self.template.type_of(name)
         if rtype is None:
             raise TemplateError(f"{where}: !Ref {name}: no such parameter or resource")
@@ -436,11 +511,21 @@ class Resolver:
             return self.state_machine_arns.get(name, state_machine_arn(name))
         if rtype == QUEUE:  # Ref of a queue is its URL
             return queue_url(name)
+        if rtype == EVENT_BUS:  # Ref of an event bus is its name
+            return self.event_bus_name(name, where)
         if name in self.physical_ids:
             return self.physical_ids[name]
         if rtype in (USER_POOL, USER_POOL_CLIENT):
             raise TemplateError(f"{where}: !Ref {name}: the user pool (client) is not created yet")
         return name  # tables, functions, secrets, ...: the logical id, as sam local does
+
+    def parameter(self, name: str, where: str) -> str:
+        if name in self.overrides:
+            return str(self.overrides[name])
+        default = self.template.parameters[name].get("Default")
+        if default is None:
+            raise TemplateError(f"{where}: parameter {name} has no Default and no override")
+        return str(default)
 
     def get_att(self, name: str, attribute: str, where: str) -> str:
         rtype = self.template.type_of(name)
@@ -448,12 +533,22 @@ class Resolver:
             raise TemplateError(f"{where}: !GetAtt {name}.{attribute}: no such resource")
         if rtype == TABLE and attribute == "Arn":
             return table_arn(name)
+        if rtype == TABLE and attribute == "StreamArn":
+            return stream_arn_pattern(name)
+        if rtype == EVENT_BUS and attribute in ("Arn", "Name"):
+            bus = self.event_bus_name(name, where)
+            return event_bus_arn(bus) if attribute == "Arn" else bus
         if rtype == STATE_MACHINE and attribute in ("Arn", "Name"):
             arn = self.state_machine_arns.get(name, state_machine_arn(name))
             return arn if attribute == "Arn" else arn.rsplit(":", 1)[-1]
         if rtype == QUEUE and attribute == "Arn":
             return queue_arn(name)
         raise TemplateError(f"{where}: !GetAtt {name}.{attribute} ({rtype}) is not supported locally")
+
+    def event_bus_name(self, logical_id: str, where: str) -> str:
+        """An event bus is created under its ``Name`` (required by CloudFormation), resolved."""
+        name = self.template.properties(logical_id).get("Name", logical_id)
+        return self.resolve(name, f"{where} ({logical_id}.Name)")
 
     def sub(self, text: str, local: Mapping[str, str], where: str) -> str:
         def repl(match: re.Match[str]) -> str:

@@ -39,7 +39,7 @@ from typing import Any
 from localcloud import authorizer, event_sources, sync_execution
 from localcloud.provision import DevUsers, Provisioned, provision
 from localcloud.runtime import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, FunctionError
-from localcloud.sam_template import ACCOUNT_ID, REGION, TABLE, SamTemplate
+from localcloud.sam_template import ACCOUNT_ID, REGION, TABLE, SamTemplate, event_bus_arn
 from localcloud.serving import LocalCloudError, PortInUseError, quiet, serve_in_thread, start_moto
 from localcloud.state import StateFile, StateFileError
 
@@ -112,31 +112,38 @@ def load_env_vars_file(path: str | os.PathLike[str] | None) -> dict[str, dict[st
     return data
 
 
-def _state_machine_arn_for(value: Any, arns: Mapping[str, str]) -> str | None:
+def _physical_value_for(value: Any, arns: Mapping[str, str], buses: Mapping[str, str]) -> str | None:
     if not (isinstance(value, dict) and len(value) == 1):
         return None
     ((fn, arg),) = value.items()
     if fn == "Ref":
-        return arns.get(arg)
+        return arns.get(arg) or buses.get(arg)  # a state machine's ARN, an event bus's name
     if fn == "Fn::GetAtt":
         parts = arg.split(".", 1) if isinstance(arg, str) else list(arg)
         if len(parts) == 2 and parts[1] == "Arn":
-            return arns.get(parts[0])
+            return arns.get(parts[0]) or (event_bus_arn(buses[parts[0]]) if parts[0] in buses else None)
     return None
 
 
-def state_machine_env_overrides(template: SamTemplate, arns: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """env-vars entries replacing ``!Ref StateMachine`` / ``!GetAtt StateMachine.Arn`` by the real ARN.
+def state_machine_env_overrides(
+    template: SamTemplate, arns: Mapping[str, str], event_buses: Mapping[str, str] | None = None
+) -> dict[str, dict[str, str]]:
+    """env-vars entries replacing ``!Ref StateMachine`` / ``!GetAtt StateMachine.Arn`` by the real
+    ARN, and ``!Ref EventBus`` / ``!GetAtt EventBus.Arn`` by the bus's name / ARN.
 
-    SAM resolves a Ref to a logical id locally; moto needs the ARN it gave the state machine.
-    Globals go under "Parameters" (all functions), function variables under the logical id.
+    SAM resolves a Ref to a logical id locally; moto needs the ARN it gave the state machine, and
+    the name the bus was created under. Globals go under "Parameters" (all functions), function
+    variables under the logical id.
     """
+    buses = event_buses or {}
     variables = {"Parameters": ((template.function_globals.get("Environment") or {}).get("Variables")) or {}}
     variables.update({fn.logical_id: fn.own_environment for fn in template.functions()})
     out: dict[str, dict[str, str]] = {}
     for key, values in variables.items():
         found = {
-            name: arn for name, value in values.items() if (arn := _state_machine_arn_for(value, arns)) is not None
+            name: physical
+            for name, value in values.items()
+            if (physical := _physical_value_for(value, arns, buses)) is not None
         }
         if found:
             out[key] = found
@@ -266,7 +273,8 @@ class LocalCloud(_Endpoints):
         self.tables: dict[str, str] = {}
         self.state_machine_arns: dict[str, str] = {}
         self.queues: dict[str, str] = {}  # logical id -> URL
-        self._pollers: list[Any] = []  # SQS event sources (localcloud.event_sources)
+        self.event_buses: dict[str, str] = {}  # logical id -> bus name
+        self._pollers: list[Any] = []  # SQS and DynamoDB stream event sources (localcloud.event_sources)
         self.secrets: dict[str, str] = {}
         self.routes: list[tuple[str, str, str]] = []  # (method, path, function)
         self.seeded: dict[str, list[dict[str, Any]]] = {}
@@ -310,8 +318,14 @@ class LocalCloud(_Endpoints):
             self._start_moto()
             self._set_process_env()
             self._provision(template)
+            # The stream mappings start here, after the state file's items were put back (they are
+            # history, not new changes) and before anything is served, so no change is missed.
+            streams = self.client("dynamodbstreams")
+            positions = event_sources.stream_positions(self.client("dynamodb"), streams, template, at="LATEST")
             self._start_api(template)
-            self._pollers = event_sources.start_pollers(template, self._runner, self.client("sqs"), self.queues)
+            self._pollers = event_sources.start_pollers(
+                template, self._runner, self.client("sqs"), self.queues, streams=streams, positions=positions
+            )
             self._started = True
             self._start_autosave()
             if self.seed:
@@ -393,7 +407,7 @@ class LocalCloud(_Endpoints):
             user = load_env_vars_file(self._env_vars_arg)
         ours = merge_env_vars(
             {"Parameters": {"AWS_ENDPOINT_URL": self.aws_url}},
-            state_machine_env_overrides(template, self.state_machine_arns),
+            state_machine_env_overrides(template, self.state_machine_arns, self.event_buses),
         )
         return merge_env_vars(ours, user)
 
@@ -533,6 +547,7 @@ class LocalCloud(_Endpoints):
         self.provisioned = provision(self.client, template, self.parameter_overrides, state.secrets if state else None)
         self.tables = self.provisioned.tables
         self.queues = self.provisioned.queues
+        self.event_buses = self.provisioned.event_buses
         self.state_machine_arns = self.provisioned.state_machines
         self.user_pools = dict(self.provisioned.user_pools)
         self.dev_users = self.provisioned.dev_users
@@ -577,7 +592,8 @@ class LocalCloud(_Endpoints):
             f"  Tables:        {', '.join(self.tables.values()) or '-'}",
             f"  Workflows:     {', '.join(self.state_machine_arns.values()) or '-'}",
             f"  Queues:        {', '.join(self.queues) or '-'}"
-            + (f" (polled for {', '.join(p.source.function for p in self._pollers)})" if self._pollers else ""),
+            + (f" (polled for {', '.join(sorted(sqs))})" if (sqs := self._polled(event_sources.SqsPoller)) else ""),
+            *self._event_lines(),
             "  Routes:",
             *[f"    {m:<7} {self.api_url}{p}  -> {f}" for m, p, f in sorted(self.routes, key=lambda r: r[1])],
             "  Try:",
@@ -593,6 +609,20 @@ class LocalCloud(_Endpoints):
         )
         lines += authorizer.banner_lines(self.dev_users, self.auth, self.api_url, self.aws_url, example)
         return "\n".join(lines)
+
+    def _polled(self, kind: type[event_sources.SqsPoller | event_sources.StreamPoller]) -> set[str]:
+        return {str(p.source.function) for p in self._pollers if isinstance(p, kind)}
+
+    def _event_lines(self) -> list[str]:
+        if not self.event_buses:
+            return []
+        streams = sorted({p.source.table for p in self._pollers if isinstance(p, event_sources.StreamPoller)})
+        readers = sorted(self._polled(event_sources.StreamPoller))
+        lines = [f"  Event bus:     {', '.join(self.event_buses.values())} (rules to SQS queues get every event)"]
+        if streams:
+            lines.append(f"  Streams:       {', '.join(streams)} (read for {', '.join(readers)})")
+        lines.append(f"    Watch the events: make events AWS_URL={self.aws_url}")
+        return lines
 
 
 class _CurrentStderr:
@@ -644,6 +674,7 @@ class LocalCloudProcess(_Endpoints):
         self.output: list[str] = []
         self.state_machine_arns: dict[str, str] = {}
         self.tables: dict[str, str] = {}
+        self.event_buses: dict[str, str] = {}
         self.user_pools: dict[str, str] = {}
         self.dev_users: DevUsers | None = None
 
@@ -690,6 +721,7 @@ class LocalCloudProcess(_Endpoints):
                 info = json.loads(line.split(" ", 1)[1])
                 self.state_machine_arns = info["state_machine_arns"]
                 self.tables = info["tables"]
+                self.event_buses = info.get("event_buses") or {}
                 self.user_pools = info.get("user_pools") or {}
                 dev = info.get("dev_users")
                 self.dev_users = DevUsers(**dev) if dev else None

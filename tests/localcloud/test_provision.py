@@ -52,10 +52,9 @@ def test_create_tables_is_idempotent(project: Path, aws) -> None:
     "change",
     [
         {"BillingMode": "PROVISIONED"},
-        {"StreamSpecification": {"StreamViewType": "NEW_IMAGE"}},
         {"LocalSecondaryIndexes": []},
     ],
-    ids=["provisioned", "stream", "lsi"],
+    ids=["provisioned", "lsi"],
 )
 def test_table_features_the_emulator_does_not_provision_are_refused(project: Path, change: dict) -> None:
     template = SamTemplate.load(project)
@@ -145,6 +144,23 @@ def test_provision_creates_everything_the_template_declares_and_says_what() -> N
         attributes = sqs.get_queue_attributes(QueueUrl=made.queues["CompensationQueue"], AttributeNames=["All"])
         assert "CompensationDeadLetterQueue" in attributes["Attributes"]["RedrivePolicy"]
 
+        ddb, events = boto3.client("dynamodb", region_name="us-east-1"), boto3.client("events", region_name="us-east-1")
+        streams = {
+            name: ddb.describe_table(TableName=name)["Table"].get("StreamSpecification", {}).get("StreamViewType")
+            for name in made.tables.values()
+        }
+        assert streams == {
+            "ProductsTable": "NEW_AND_OLD_IMAGES",
+            "CustomersTable": "NEW_AND_OLD_IMAGES",
+            "OrdersTable": "NEW_AND_OLD_IMAGES",
+            "IdempotencyTable": None,
+        }
+        assert made.event_buses == {"SalesEventBus": "sales-events-dev"}
+        archive = events.describe_archive(ArchiveName="sales-events-dev")
+        assert archive["EventSourceArn"].endswith(":event-bus/sales-events-dev")
+        assert (archive["RetentionDays"], json.loads(archive["EventPattern"])) == (90, {"source": [{"prefix": "sales."}]})
+
         without = provision(client, template, sign_in=False)  # again: idempotent, no pool
         assert without.tables == made.tables and without.state_machines == made.state_machines
+        assert without.event_buses == made.event_buses
         assert (dict(without.user_pools), without.dev_users) == ({}, None)

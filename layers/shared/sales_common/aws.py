@@ -13,16 +13,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_stepfunctions import SFNClient
 
-    from sales_common.settings import ServiceSettings
+    from sales_common.settings import FunctionSettings
 
-ServiceName = Literal["dynamodb", "stepfunctions", "secretsmanager"]
+ServiceName = Literal["dynamodb", "stepfunctions", "secretsmanager", "events"]
 _clients: dict[tuple[str, str | None, str | None], Any] = {}
 _lock = threading.Lock()
 
 
-def client(service: ServiceName, settings: ServiceSettings) -> Any:
+def client(service: ServiceName, settings: FunctionSettings) -> Any:
     key = (service, settings.endpoint_url, settings.region)
     found = _clients.get(key)
     if found is not None:
@@ -36,9 +37,13 @@ def client(service: ServiceName, settings: ServiceSettings) -> Any:
         return _clients[key]
 
 
-def dynamodb(settings: ServiceSettings) -> DynamoDBClient:
+def dynamodb(settings: FunctionSettings) -> DynamoDBClient:
     return client("dynamodb", settings)  # type: ignore[no-any-return]
 
 
-def stepfunctions(settings: ServiceSettings) -> SFNClient:
+def stepfunctions(settings: FunctionSettings) -> SFNClient:
     return client("stepfunctions", settings)  # type: ignore[no-any-return]
+
+
+def events(settings: FunctionSettings) -> EventBridgeClient:
+    return client("events", settings)  # type: ignore[no-any-return]

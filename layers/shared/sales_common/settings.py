@@ -15,12 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sales_common.errors import ConfigurationError
 
 
-class ServiceSettings(BaseModel):
-    """Settings every service function reads. Field names are the environment variable names."""
+class FunctionSettings(BaseModel):
+    """Settings every function reads. Field names are the environment variable names."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    TABLE_NAME: str = Field(min_length=1)
     STAGE: str = "dev"
     AWS_ENDPOINT_URL: str | None = None
     AWS_REGION: str | None = None
@@ -35,10 +34,16 @@ class ServiceSettings(BaseModel):
         return self.AWS_REGION or self.AWS_DEFAULT_REGION or None
 
 
-S = TypeVar("S", bound=ServiceSettings)
+class ServiceSettings(FunctionSettings):
+    """Settings of a service's functions: their own table."""
+
+    TABLE_NAME: str = Field(min_length=1)
 
 
-def load_settings[S: ServiceSettings](model: type[S] = ServiceSettings) -> S:  # type: ignore[assignment]
+S = TypeVar("S", bound=FunctionSettings)
+
+
+def load_settings[S: FunctionSettings](model: type[S] = ServiceSettings) -> S:  # type: ignore[assignment]
     """Validate the environment against `model`; fail fast naming every bad variable."""
     try:
         return model.model_validate(dict(os.environ))

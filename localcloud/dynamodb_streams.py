@@ -1,0 +1,61 @@
+"""Make moto's DynamoDB Streams behave as DynamoDB's do, for the local event source mappings.
+
+* **A cancelled transaction leaves no stream record.** moto applies a TransactWriteItems item by
+  item and, when one fails, puts back a copy of each table taken before it began, stream shard
+  included. The shard that readers hold iterators on is the old one, which has kept the records
+  of the items applied before the failure, and no longer receives new ones: readers would see
+  changes that never happened and then nothing more. Here the readers' shard stays the table's
+  shard, cut back to where it was before the transaction.
+* **Shard iterators expire.** moto keeps every iterator it ever handed out (a poller asks for a new
+  one every GetRecords); DynamoDB's expire after 15 minutes. Here only the most recent
+  :data:`MAX_ITERATORS` are kept.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from localcloud.patching import patch
+
+MAX_ITERATORS = 1000
+
+
+@patch
+def install() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    transact = DynamoDBBackend.transact_write_items
+
+    @functools.wraps(transact)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        shards = {name: (table.stream_shard, len(table.stream_shard.items)) for name, table in _streamed(self)}
+        try:
+            transact(self, transact_items)
+        except Exception:
+            for name, (shard, length) in shards.items():
+                table = self.tables.get(name)
+                if table is None:
+                    continue
+                del shard.items[length:]  # what the items applied before the failure added
+                shard.table = table
+                table.stream_shard = shard  # the restored copy's own shard is nobody's
+            raise
+
+    get_records = DynamoDBStreamsBackend.get_records
+
+    @functools.wraps(get_records)
+    def get_records_forgetting_old_iterators(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+        result = get_records(self, iterator_arn, limit)
+        excess = len(self.shard_iterators) - MAX_ITERATORS
+        for old in list(self.shard_iterators)[: max(excess, 0)]:
+            del self.shard_iterators[old]
+        return result
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_records = get_records_forgetting_old_iterators  # type: ignore[method-assign]
+
+
+def _streamed(backend: Any) -> list[tuple[str, Any]]:
+    return [(name, table) for name, table in backend.tables.items() if table.stream_shard is not None]
