@@ -25,8 +25,9 @@ class ProductStore(EntityStore[Product]):
         (`STOCKADJ#<product>#<uuid>`: delta, reason, time, who), conditional on the product existing
         and the stock staying within 0..MAX_STOCK. The product keeps the adjustment's id, delta and
         reason as `lastAdjustment` (internal: the domain events read it from the product's change).
-        No read first: concurrent orders and other adjustments all compose. Returns the product as it stands right after (a strongly
-        consistent read: its stock includes this adjustment and any write that landed since)."""
+        No read first: concurrent orders and other adjustments all compose. Returns the product as
+        it stands right after (a strongly consistent read: its stock includes this adjustment and
+        any write that landed since)."""
         stamp = now_iso()
         adjustment_id = str(uuid.uuid4())
         update = {
