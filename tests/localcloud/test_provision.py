@@ -158,7 +158,10 @@ def test_provision_creates_everything_the_template_declares_and_says_what() -> N
         assert made.event_buses == {"SalesEventBus": "sales-events-dev"}
         archive = events.describe_archive(ArchiveName="sales-events-dev")
         assert archive["EventSourceArn"].endswith(":event-bus/sales-events-dev")
-        assert (archive["RetentionDays"], json.loads(archive["EventPattern"])) == (90, {"source": [{"prefix": "sales."}]})
+        assert (archive["RetentionDays"], json.loads(archive["EventPattern"])) == (
+            90,
+            {"source": [{"prefix": "sales."}]},
+        )
 
         without = provision(client, template, sign_in=False)  # again: idempotent, no pool
         assert without.tables == made.tables and without.state_machines == made.state_machines
