@@ -52,6 +52,12 @@ openapi: install ## Regenerate docs/openapi.json from the handlers' models and r
 openapi-check: install ## Fail if the committed docs/openapi.json is stale
 	$(BIN)/python -m localcloud.openapi --check
 
+events-catalog: install ## Regenerate docs/events/ (JSON Schema per detail type, AsyncAPI) from the event models
+	$(BIN)/python -m localcloud.event_catalog --write
+
+events-catalog-check: install ## Fail if the committed docs/events/ differs from the event models
+	$(BIN)/python -m localcloud.event_catalog --check
+
 validate: install ## sam validate --lint (cfn-lint), offline: as is (SnapStart off) and with SnapStart on
 	$(BIN)/sam validate --lint --region us-east-1
 	@mkdir -p .aws-sam
@@ -78,7 +84,7 @@ test-pytest: install ## pytest (all tiers but Docker) with coverage floors (prod
 	$(BIN)/coverage report --include='localcloud/*' --omit='localcloud/samlocal/*,*/__init__.py' --fail-under=85
 	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -m iam tests/iam -p no:cacheprovider -q
 
-test: lint typecheck openapi-check validate build test-pytest ## Everything CI checks, but the Docker tier
+test: lint typecheck openapi-check events-catalog-check validate build test-pytest ## Everything CI checks, but the Docker tier
 
 load: install ## Locust load test (~40 s, loopback only) on the local cloud + stock invariant; writes .localcloud/load-report.*
 	$(BIN)/python -m tools.load.run $(ARGS)

@@ -21,6 +21,10 @@ from customers.models import Customer
 from orders.models import Order, OrderStatus
 from products.models import Product
 
+CATALOGUE_VERSION = "1.0.0"
+"""The catalogue's version (docs/events/asyncapi.yaml): the minor number grows when a field or a
+detail type is added; a change that could break a consumer gets a new detail type instead."""
+
 PRODUCTS = "sales.products"
 CUSTOMERS = "sales.customers"
 ORDERS = "sales.orders"
