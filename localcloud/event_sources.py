@@ -40,7 +40,16 @@ from localcloud.sam_template import (
     queue_arn,
 )
 
-__all__ = ["SqsEventSource", "SqsPoller", "StreamEventSource", "StreamPoller", "start_pollers", "stream_positions"]
+__all__ = [
+    "SqsEventSource",
+    "SqsPoller",
+    "StreamEventSource",
+    "StreamPoller",
+    "start_pollers",
+    "stream_arns",
+    "stream_position",
+    "stream_positions",
+]
 
 LOG = logging.getLogger(__name__)
 
@@ -147,19 +156,32 @@ def dynamodb_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any
     return {**{k: v for k, v in record.items() if k != "dynamodb"}, "dynamodb": stream, "eventSourceARN": stream_arn}
 
 
-def stream_positions(dynamodb: Any, streams: Any, template: SamTemplate, at: str | None = None) -> dict[str, Any]:
-    """{table logical id: (stream ARN, shard id, shard iterator)} for every table a function reads
-    the stream of, positioned at `at` (``LATEST``: what is written from now on) or, by default,
-    at the mapping's ``StartingPosition``. The local cloud takes them when its tables are ready,
-    before it serves the API, so that no change is missed."""
-    out: dict[str, Any] = {}
-    for source in template.stream_event_sources():
-        arn = dynamodb.describe_table(TableName=source.table)["Table"]["LatestStreamArn"]
-        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        position = at or source.starting_position
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType=position)
-        out[source.table] = (arn, shard, iterator["ShardIterator"])
-    return out
+def stream_arns(dynamodb: Any, template: SamTemplate) -> dict[str, str]:
+    """{table logical id: stream ARN} of every table a function reads the stream of: what
+    ``!GetAtt Table.StreamArn`` resolves to once the table exists."""
+    tables = {source.table for source in template.stream_event_sources()}
+    return {table: dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"] for table in sorted(tables)}
+
+
+def stream_positions(
+    streams: Any, template: SamTemplate, arns: Mapping[str, str], at: str | None = None
+) -> dict[str, tuple[str, str, str]]:
+    """{table logical id: (stream ARN, shard id, shard iterator)} for every stream event source,
+    positioned at `at` (``LATEST``: what is written from now on) or, by default, at the mapping's
+    ``StartingPosition``. The local cloud takes them when its tables are ready, before it serves
+    the API, so that no change is missed."""
+    return {
+        source.table: stream_position(streams, source, arns[source.table], at)
+        for source in template.stream_event_sources()
+    }
+
+
+def stream_position(streams: Any, source: StreamEventSource, arn: str, at: str | None = None) -> tuple[str, str, str]:
+    """(stream ARN, shard id, shard iterator) where `source`'s mapping starts reading."""
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    position = at or source.starting_position
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType=position)
+    return arn, shard, iterator["ShardIterator"]
 
 
 class StreamPoller(threading.Thread):

@@ -321,7 +321,8 @@ class LocalCloud(_Endpoints):
             # The stream mappings start here, after the state file's items were put back (they are
             # history, not new changes) and before anything is served, so no change is missed.
             streams = self.client("dynamodbstreams")
-            positions = event_sources.stream_positions(self.client("dynamodb"), streams, template, at="LATEST")
+            arns = event_sources.stream_arns(self.client("dynamodb"), template)
+            positions = event_sources.stream_positions(streams, template, arns, at="LATEST")
             self._start_api(template)
             self._pollers = event_sources.start_pollers(
                 template, self._runner, self.client("sqs"), self.queues, streams=streams, positions=positions

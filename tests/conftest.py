@@ -27,11 +27,24 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
 from localcloud.sam_template import SamTemplate
-from tests.support import iam
+from tests.support import catalog, iam
 from tests.support.apigw import Api, template
 
 # Record every AWS call the functions make (for the least-privilege check, tests/iam).
 iam.install()
+# Keep every domain event published in this process (checked against docs/events/ after each test).
+catalog.install()
+
+
+@pytest.fixture(autouse=True)
+def _events_match_the_catalogue() -> Iterator[None]:
+    """Every domain event a test publishes is one the catalogue describes, field for field."""
+    start = catalog.mark()
+    yield
+    problems = [p for entry in catalog.published_since(start) for p in catalog.entry_problems(entry)]
+    assert not problems, "published events differ from docs/events/ (run `make events-catalog`?):\n" + "\n".join(
+        problems
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -51,6 +64,12 @@ class Cloud:
     queues: dict[str, str] | None = None
     secretsmanager: Any = None
     secrets: dict[str, str] | None = None
+    event_buses: dict[str, str] | None = None
+
+    @property
+    def refs(self) -> dict[str, str]:
+        """What `!Ref` of the state machines and event buses resolves to in the emulator."""
+        return {**self.state_machines, **(self.event_buses or {})}
 
     def item(self, table: str, pk: str) -> dict[str, Any] | None:
         from sales_common.dynamo import from_item
@@ -74,7 +93,7 @@ def _aws_setup() -> tuple[dict[str, Any], SamTemplate]:
     from localcloud.patching import install_all
 
     install_all()
-    services = ("dynamodb", "stepfunctions", "sqs", "secretsmanager")
+    services = ("dynamodb", "stepfunctions", "sqs", "secretsmanager", "events")
     return {name: boto3.client(name, region_name="us-east-1") for name in services}, template()  # type: ignore[call-overload]
 
 
@@ -100,6 +119,7 @@ def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> Iterator[Cloud]:
             made.queues,
             secretsmanager=clients["secretsmanager"],
             secrets=made.secrets,
+            event_buses=made.event_buses,
         )
 
 

@@ -199,6 +199,10 @@ def _dynamodb_calls(principal: str, operation: str, params: Mapping[str, Any]) -
 
 
 def _resource(service: str, params: Mapping[str, Any]) -> str | None:
+    if service == "dynamodb" and "StreamArn" in params:  # DynamoDB Streams (signed as dynamodb)
+        return str(params["StreamArn"])
+    if service == "dynamodb" and "ShardIterator" in params:  # the emulator's iterators start with the stream's ARN
+        return str(params["ShardIterator"]).split("|", 1)[0]
     if service == "states":
         return params.get("stateMachineArn") or params.get("executionArn")
     if service == "sqs" and "QueueUrl" in params:
@@ -215,8 +219,15 @@ def calls_of(principal: str, service: str, operation: str, params: Mapping[str, 
     """The IAM actions and resources one API call is authorised against."""
     if service == "dynamodb" and (found := _dynamodb_calls(principal, operation, params)) is not None:
         return found
+    if service == "events" and operation == "PutEvents":  # authorised per bus its entries name
+        buses = {str(e.get("EventBusName") or "default") for e in params.get("Entries", [])}
+        return [Call(principal, "events:PutEvents", _bus_arn(bus)) for bus in sorted(buses)]
     # A resource unknown to the recorder is "*": only a "*" grant allows it (fails closed).
     return [Call(principal, f"{service}:{operation}", _resource(service, params) or "*")]
+
+
+def _bus_arn(bus: str) -> str:
+    return bus if bus.startswith("arn:") else tpl.event_bus_arn(bus)
 
 
 # ---------------------------------------------------------------- policies
@@ -323,6 +334,50 @@ def statements(
                     reason=reasons.get((principal, i, j)) or reasons.get((principal, i, None)),
                 )
             )
+    return out
+
+
+# What an event source mapping does with the function's role, and what SAM grants for it (the
+# managed AWSLambdaDynamoDBExecutionRole / AWSLambdaSQSQueueExecutionRole policies, on any
+# resource; a DestinationConfig's SendMessage on its queue). The check grants it on the event's
+# own stream or queue only: the local mappings must not need more.
+STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+QUEUE_READ = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
+EVENT_SOURCE_REASON = "granted by SAM for the event source mapping"
+
+
+def event_source_statements(template: SamTemplate, principal: str) -> list[Statement]:
+    """The grants SAM attaches to a function for its SQS and DynamoDB event sources, narrowed to
+    the event's own queue or stream (and its on-failure queue)."""
+    if template.type_of(principal) != tpl.FUNCTION:
+        return []
+    resolver = template.resolver()
+    out = []
+    for source in template.stream_event_sources():
+        if source.function != principal:
+            continue
+        where = f"{principal}.Events.{source.event}"
+        stream = resolver.get_att(source.table, "StreamArn", where)
+        out.append(
+            Statement(principal, (-1, None), f"{where} (stream)", STREAM_READ, [stream], reason=EVENT_SOURCE_REASON)
+        )
+        if source.on_failure_queue:
+            queue = tpl.queue_arn(source.on_failure_queue)
+            out.append(
+                Statement(
+                    principal,
+                    (-1, None),
+                    f"{where} (on failure)",
+                    ["sqs:SendMessage"],
+                    [queue],
+                    reason=EVENT_SOURCE_REASON,
+                )
+            )
+    for sqs in template.sqs_event_sources():
+        if sqs.function == principal:
+            label = f"{principal} (queue {sqs.queue})"
+            queue = tpl.queue_arn(sqs.queue)
+            out.append(Statement(principal, (-1, None), label, QUEUE_READ, [queue], reason=EVENT_SOURCE_REASON))
     return out
 
 
@@ -461,7 +516,7 @@ def check(
         by_principal.setdefault(call.principal, []).append(call)
     known = principals(template)
     for principal in known:
-        granted = statements(template, principal, reasons)
+        granted = statements(template, principal, reasons) + event_source_statements(template, principal)
         used = by_principal.get(principal, [])
         report.missing.extend(call for call in sorted(used) if not _granted(granted, call))
         report.unused.extend(_unused_writes(principal, granted, used))
