@@ -223,6 +223,7 @@ class StreamPoller(threading.Thread):
         self.sleep = sleep
         self.pending: list[dict[str, Any]] = []
         self.limit = source.batch_size
+        self.window: int | None = None  # records left of a batch being retried in halves
         self.attempts = 0
         self.invocations = 0
         self.discarded: list[dict[str, Any]] = []  # what went to the on-failure destination
@@ -293,14 +294,14 @@ class StreamPoller(threading.Thread):
 
     def _settle(self, batch: list[dict[str, Any]], failed_at: int | None) -> None:
         if failed_at is None:
-            del self.pending[: len(batch)]
-            self.attempts, self.limit = 0, self.source.batch_size
+            self._done(len(batch))
             return
         if failed_at > 0:  # progress: the records before the failure are done
-            del self.pending[:failed_at]
-            self.attempts = 0
+            self._done(failed_at)
             return
         if self.source.bisect_on_error and len(batch) > 1:
+            # retry each half on its own: the first now, the rest of the batch after it
+            self.window = self.window or len(batch)
             self.limit = (len(batch) + 1) // 2
             return
         self.attempts += 1
@@ -309,8 +310,17 @@ class StreamPoller(threading.Thread):
             self.sleep(min(2.0, 0.05 * 2**self.attempts))
             return
         self._discard(batch, condition)
-        del self.pending[: len(batch)]
-        self.attempts, self.limit = 0, self.source.batch_size
+        self._done(len(batch))
+
+    def _done(self, count: int) -> None:
+        """The first `count` pending records are handled (delivered, or discarded)."""
+        del self.pending[:count]
+        self.attempts = 0
+        if self.window is not None and self.window > count:
+            self.window -= count
+            self.limit = self.window
+        else:
+            self.window, self.limit = None, self.source.batch_size
 
     def _exhausted(self, batch: list[dict[str, Any]]) -> str | None:
         retries = self.source.maximum_retry_attempts

@@ -95,3 +95,230 @@ def test_without_report_batch_item_failures_a_returned_list_is_ignored():
     p = poller({"batchItemFailures": [{"itemIdentifier": "m0"}]}, messages(1), report=False)
     p.poll_once()
     assert p.sqs.deleted == ["r0"]
+
+
+# ---------------------------------------------------------------- DynamoDB streams
+STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2026-12-01T00:00:00.000"
+
+
+def stream_source(**overrides):
+    settings = {
+        "function": "Fn",
+        "event": "Changes",
+        "table": "T",
+        "starting_position": "TRIM_HORIZON",
+        "batch_size": 4,
+        "report_batch_item_failures": True,
+        "bisect_on_error": True,
+        "maximum_retry_attempts": 2,
+        "maximum_record_age_seconds": 3600,
+        "on_failure_queue": "DLQ",
+        **overrides,
+    }
+    return event_sources.StreamEventSource(**settings)
+
+
+class FakeStreams:
+    def __init__(self, records):
+        self.records = records
+
+    def get_records(self, ShardIterator, Limit):
+        batch, self.records = self.records[:Limit], self.records[Limit:]
+        return {"Records": batch, "NextShardIterator": "next"}
+
+
+class ScriptedRunner:
+    """Answers each invocation with the next of `answers` (a function of the batch's sequence numbers)."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.batches = []
+
+    def invoke(self, function, event, stdout=None, stderr=None):
+        records = json.loads(event)["Records"]
+        sequences = [r["dynamodb"]["SequenceNumber"] for r in records]
+        self.batches.append(sequences)
+        stdout.write_str(json.dumps(self.answer(sequences)))
+
+
+class FakeQueue:
+    def __init__(self):
+        self.sent = []
+
+    def send_message(self, QueueUrl, MessageBody):
+        self.sent.append((QueueUrl, json.loads(MessageBody)))
+
+
+def stream_records(n, created=1_000.0):
+    from datetime import UTC, datetime
+
+    return [
+        {
+            "eventID": f"e{i}",
+            "eventName": "INSERT",
+            "dynamodb": {
+                "ApproximateCreationDateTime": datetime.fromtimestamp(created + i, UTC),
+                "Keys": {"pk": {"S": f"K#{i}"}},
+                "SequenceNumber": str(100 + i),
+            },
+        }
+        for i in range(n)
+    ]
+
+
+def stream_poller(answer, n=6, now=1_010.0, **overrides):
+    runner, queue = ScriptedRunner(answer), FakeQueue()
+    poller = event_sources.StreamPoller(
+        stream_source(**overrides),
+        runner,
+        FakeStreams(stream_records(n)),
+        (STREAM, "shard-1", "iterator"),
+        queue,
+        "dlq-url",
+        clock=lambda: now,
+        sleep=lambda _seconds: None,
+    )
+    return poller, runner, queue
+
+
+def succeed(_sequences):
+    return {"batchItemFailures": []}
+
+
+def test_a_stream_is_delivered_in_batches_in_order_with_lambdas_record_shape():
+    captured = []
+    poller, runner, queue = stream_poller(lambda seqs: captured.append(seqs) or succeed(seqs))
+    poller.drain()
+    assert runner.batches == [["100", "101", "102", "103"], ["104", "105"]]
+    assert queue.sent == [] and poller.pending == []
+
+
+def test_the_record_shape():
+    runner = FakeRunner({"batchItemFailures": []})
+    poller = event_sources.StreamPoller(stream_source(), runner, FakeStreams(stream_records(1)), (STREAM, "s", "i"))
+    poller.poll_once()
+    ((function, event),) = runner.events
+    (record,) = event["Records"]
+    assert function == "Fn" and record["eventSourceARN"] == STREAM
+    assert record["dynamodb"]["ApproximateCreationDateTime"] == 1000.0  # epoch seconds, as Lambda sends
+
+
+def test_a_reported_failure_is_retried_from_that_record_on():
+    answers = iter([{"batchItemFailures": [{"itemIdentifier": "102"}]}])
+    poller, runner, _ = stream_poller(lambda seqs: next(answers, succeed(seqs)))
+    poller.drain()
+    assert runner.batches == [["100", "101", "102", "103"], ["102", "103", "104", "105"]]
+
+
+def test_when_several_are_reported_the_lowest_is_the_checkpoint():
+    answers = iter([{"batchItemFailures": [{"itemIdentifier": "103"}, {"itemIdentifier": "101"}]}])
+    poller, runner, _ = stream_poller(lambda seqs: next(answers, succeed(seqs)))
+    poller.drain()
+    assert runner.batches[1][0] == "101"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"errorType": "RuntimeError", "errorMessage": "boom"},
+        {"batchItemFailures": [{"itemIdentifier": ""}]},
+        {"batchItemFailures": [{"itemIdentifier": "999"}]},
+        {"batchItemFailures": [{"itemId": "100"}]},
+    ],
+    ids=["error", "empty-identifier", "unknown-identifier", "wrong-key"],
+)
+def test_a_batch_that_fails_as_a_whole_is_split_in_two(answer):
+    answers = iter([answer])
+    poller, runner, _ = stream_poller(lambda seqs: next(answers, succeed(seqs)))
+    poller.drain()
+    assert runner.batches[:3] == [["100", "101", "102", "103"], ["100", "101"], ["102", "103"]]
+
+
+def test_a_record_that_always_fails_is_isolated_then_discarded_to_the_on_failure_queue_and_the_rest_goes_on():
+    def answer(seqs):
+        return {"batchItemFailures": [{"itemIdentifier": "101"}]} if "101" in seqs else succeed(seqs)
+
+    poller, runner, queue = stream_poller(answer)
+    poller.drain()
+    assert runner.batches[:3] == [["100", "101", "102", "103"], ["101", "102", "103", "104"], ["101", "102"]]
+    assert runner.batches[3:6] == [["101"], ["101"], ["101"]]  # then 2 retries: discarded
+    assert runner.batches[6:] == [["102", "103", "104"], ["105"]]  # the rest of the failing batch, then on
+    ((url, record),) = queue.sent
+    assert url == "dlq-url"
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["functionArn"].endswith(":function:Fn")
+    info = record["DDBStreamBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == ("101", "101", 1)
+    assert (info["shardId"], info["streamArn"]) == ("shard-1", STREAM)
+    assert info["approximateArrivalOfFirstRecord"] == "1970-01-01T00:16:41.000Z"
+
+
+def test_without_bisection_the_whole_batch_is_retried_then_discarded():
+    poller, runner, queue = stream_poller(lambda seqs: {"errorType": "E", "errorMessage": "x"}, bisect_on_error=False)
+    poller.poll_once()
+    poller.poll_once()
+    poller.poll_once()
+    assert runner.batches == [["100", "101", "102", "103"]] * 3
+    assert queue.sent[0][1]["DDBStreamBatchInfo"]["batchSize"] == 4
+
+
+def test_a_record_too_old_is_discarded_without_waiting_for_the_retries():
+    poller, _, queue = stream_poller(
+        lambda seqs: {"errorType": "E", "errorMessage": "x"},
+        bisect_on_error=False,
+        maximum_retry_attempts=-1,
+        now=9_999.0,
+    )
+    poller.poll_once()
+    assert queue.sent[0][1]["requestContext"]["condition"] == "RecordAgeExceeded"
+
+
+def test_without_report_batch_item_failures_a_returned_list_means_success():
+    answers = iter([{"batchItemFailures": [{"itemIdentifier": "100"}]}])
+    poller, runner, _ = stream_poller(lambda seqs: next(answers, succeed(seqs)), report_batch_item_failures=False)
+    poller.drain()
+    assert runner.batches == [["100", "101", "102", "103"], ["104", "105"]]
+
+
+def test_the_templates_stream_event_sources():
+    sources = project_template().stream_event_sources()
+    assert {(s.function, s.table) for s in sources} == {
+        ("PublishEventsFunction", "ProductsTable"),
+        ("PublishEventsFunction", "CustomersTable"),
+        ("PublishEventsFunction", "OrdersTable"),
+    }
+    for source in sources:
+        assert source.report_batch_item_failures and source.bisect_on_error
+        assert source.maximum_retry_attempts >= 0 and source.maximum_record_age_seconds > 0
+        assert source.on_failure_queue == "EventsDeadLetterQueue" and source.starting_position == "TRIM_HORIZON"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"Stream": "arn:aws:dynamodb:us-east-1:1:table/T/stream/x"}, "only !GetAtt <Table>.StreamArn"),
+        ({"Stream": {"Fn::GetAtt": ["Plain", "StreamArn"]}}, "Plain has no StreamSpecification"),
+        (
+            {"DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:1:q"}}},
+            "only !GetAtt <Queue>.Arn",
+        ),
+    ],
+    ids=["not-getatt", "no-stream", "destination"],
+)
+def test_a_stream_the_local_cloud_cannot_read_is_a_clear_error(change, message):
+    table = {"Type": "AWS::DynamoDB::Table", "Properties": {"StreamSpecification": {"StreamViewType": "NEW_IMAGE"}}}
+    props = {"Stream": {"Fn::GetAtt": ["Streamed", "StreamArn"]}, "StartingPosition": "LATEST", **change}
+    template = SamTemplate(
+        {
+            "Resources": {
+                "Streamed": table,
+                "Plain": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+                "Fn": {
+                    "Type": "AWS::Serverless::Function",
+                    "Properties": {"Events": {"E": {"Type": "DynamoDB", "Properties": props}}},
+                },
+            }
+        }
+    )
+    with pytest.raises(TemplateError, match=message):
+        template.stream_event_sources()

@@ -167,3 +167,63 @@ def test_provision_creates_everything_the_template_declares_and_says_what() -> N
         assert without.tables == made.tables and without.state_machines == made.state_machines
         assert without.event_buses == made.event_buses
         assert (dict(without.user_pools), without.dev_users) == ({}, None)
+
+
+def _with_rule(target_arn: object, **rule: object) -> SamTemplate:
+    template = SamTemplate.load(ROOT / "template.yaml").variant()
+    resources = template.data["Resources"]
+    resources["ReportsQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
+    resources["OrdersToReports"] = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventBusName": {"Ref": "SalesEventBus"},
+            "EventPattern": {"source": ["sales.orders"], "detail-type": ["OrderPlaced"]},
+            "Targets": [{"Id": "reports", "Arn": target_arn}],
+            **rule,
+        },
+    }
+    return template
+
+
+def test_a_rule_on_the_bus_delivers_to_its_queue() -> None:
+    """The pattern issue 22's consumers follow: rule -> SQS queue (-> function)."""
+    from localcloud.provision import provision
+
+    template = _with_rule({"Fn::GetAtt": ["ReportsQueue", "Arn"]})
+    with mock_aws():
+        clients: dict[str, object] = {}
+
+        def client(service: str) -> object:
+            return clients.setdefault(service, boto3.client(service, region_name="us-east-1"))
+
+        made = provision(client, template, sign_in=False)
+        events, sqs = boto3.client("events", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+        bus = made.event_buses["SalesEventBus"]
+        for detail_type in ("OrderPlaced", "OrderDeleted"):
+            events.put_events(
+                Entries=[{"Source": "sales.orders", "DetailType": detail_type, "Detail": "{}", "EventBusName": bus}]
+            )
+        messages = sqs.receive_message(QueueUrl=made.queues["ReportsQueue"], MaxNumberOfMessages=10)["Messages"]
+        assert [json.loads(m["Body"])["detail-type"] for m in messages] == ["OrderPlaced"]
+        provision(client, template, sign_in=False)  # idempotent
+        assert [r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"] if r["Name"] == "OrdersToReports"]
+
+
+@pytest.mark.parametrize(
+    ("target", "rule", "message"),
+    [
+        ({"Fn::GetAtt": ["PublishEventsFunction", "Arn"]}, {}, "only SQS queue targets run locally"),
+        ({"Fn::GetAtt": ["ReportsQueue", "Arn"]}, {"ScheduleExpression": "rate(1 hour)"}, "scheduled rules"),
+    ],
+    ids=["function-target", "schedule"],
+)
+def test_rules_the_emulator_cannot_run_are_refused(target: object, rule: dict, message: str) -> None:
+    from localcloud.provision import create_event_buses
+
+    template = _with_rule(target, **rule)
+    if "PublishEventsFunction" in str(target):
+        template.data["Resources"]["OrdersToReports"]["Properties"]["Targets"][0]["Arn"] = (
+            "arn:aws:lambda:us-east-1:123456789012:function:f"
+        )
+    with mock_aws(), pytest.raises(TemplateError, match=message):
+        create_event_buses(boto3.client("events", region_name="us-east-1"), template)

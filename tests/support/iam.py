@@ -68,6 +68,11 @@ def acting_as(principal: str | None) -> Iterator[None]:
         _current.reset(token)
 
 
+def current_principal() -> str | None:
+    """The function whose calls are being made (inside :func:`acting_as`), None for the test's own."""
+    return _current.get()
+
+
 def _state_machine_running() -> str | None:
     """The name of the state machine whose execution (moto's ASL interpreter) makes this call."""
     frame = sys._getframe(2)
