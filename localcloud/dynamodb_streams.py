@@ -4,8 +4,9 @@
   item and, when one fails, puts back a copy of each table taken before it began, stream shard
   included. The shard that readers hold iterators on is the old one, which has kept the records
   of the items applied before the failure, and no longer receives new ones: readers would see
-  changes that never happened and then nothing more. Here the readers' shard stays the table's
-  shard, cut back to where it was before the transaction.
+  changes that never happened and then nothing more. Here a table's copy shares its stream shard
+  (which also spares every transaction copying the whole stream), and a cancelled transaction
+  cuts the shard back to where it was before it.
 * **Shard iterators expire.** moto keeps every iterator it ever handed out (a poller asks for a new
   one every GetRecords); DynamoDB's expire after 15 minutes. Here only the most recent
   :data:`MAX_ITERATORS` are kept.
@@ -24,8 +25,13 @@ MAX_ITERATORS = 1000
 @patch
 def install() -> None:
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamShard
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
+    def shared(self: Any, memo: dict[int, Any]) -> Any:
+        return self  # a copy of the table reads and writes the one stream
+
+    StreamShard.__deepcopy__ = shared  # type: ignore[attr-defined]
     transact = DynamoDBBackend.transact_write_items
 
     @functools.wraps(transact)
