@@ -23,14 +23,14 @@ def get_product(product_id: int) -> Product:
 
 
 def create_product(data: ProductCreate, actor: str) -> Product:
-    return _store().create({**data.model_dump(), "createdBy": actor, "updatedBy": actor})
+    return _store().create({**data.model_dump(by_alias=True), "createdBy": actor, "updatedBy": actor})
 
 
 def update_product(product_id: int, data: ProductUpdate, expected_version: int | None, actor: str) -> Product:
     """Change the given fields. The write is conditional on the version when If-Match is sent.
     Setting `stock` requires it (428 otherwise): an absolute stock written blind would erase the
     units orders took since the client read it. Relative changes go through `adjust_stock`."""
-    changes = {**data.model_dump(include=data.model_fields_set), "updatedBy": actor}
+    changes = {**data.model_dump(include=data.model_fields_set, by_alias=True), "updatedBy": actor}
     if "stock" in changes and expected_version is None:
         raise PreconditionRequired(
             "Setting stock needs If-Match with the version you read (its ETag), so that units taken by "

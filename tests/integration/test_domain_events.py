@@ -338,3 +338,14 @@ def test_events_of_one_entity_arrive_in_version_order(api, published):
     assert versions[("sales.products", laptop["id"])] == sorted(versions[("sales.products", laptop["id"])])
     assert versions[("sales.products", mouse["id"])] == sorted(versions[("sales.products", mouse["id"])])
     assert len(versions[("sales.products", laptop["id"])]) == 7  # created, 6 prices (orders publish as orders)
+
+
+def test_the_sample_stream_event_is_published(cloud, bus):
+    """events/events/publish_events.json (for `sam local invoke PublishEventsFunction -e ...`)."""
+    from tests.support import apigw
+
+    event = json.loads((apigw.ROOT / "events" / "events" / "publish_events.json").read_text())
+    result = apigw.invoke(apigw.function("PublishEventsFunction"), event, cloud.refs)
+    assert result == {"batchItemFailures": []}
+    (received,) = bus.receive(wait_seconds=0)
+    assert (received["detail-type"], received["detail"]["data"]["name"]) == ("ProductCreated", "Laptop")

@@ -169,3 +169,24 @@ def test_delete_with_stale_if_match_is_412(api):
     api.put("/api/products/1", {"name": "Laptop 2"})
     assert api.delete("/api/products/1", headers={"If-Match": '"1"'}).status == 412
     assert api.get("/api/products/1").status == 200
+
+
+def test_the_low_stock_threshold_defaults_to_5_and_can_be_set(api, cloud):
+    assert create(api)["lowStockThreshold"] == 5
+    assert create(api, lowStockThreshold=0)["lowStockThreshold"] == 0
+    assert api.put("/api/products/1", {"lowStockThreshold": 12}).json["lowStockThreshold"] == 12
+    assert cloud.item("ProductsTable", "PRODUCT#2")["lowStockThreshold"] == 0  # stored by its JSON name
+    # a product stored before the field existed shows the default
+    cloud.dynamodb.update_item(
+        TableName="ProductsTable", Key={"pk": {"S": "PRODUCT#2"}}, UpdateExpression="REMOVE lowStockThreshold"
+    )
+    assert cloud.item("ProductsTable", "PRODUCT#2").get("lowStockThreshold") is None
+    assert api.get("/api/products/2").json["lowStockThreshold"] == 5
+
+
+@pytest.mark.parametrize("value", [None, -1, 1.5, "3", 10**9 + 1])
+def test_a_low_stock_threshold_that_is_no_count_is_422(api, value):
+    create(api)
+    r = api.put("/api/products/1", {"lowStockThreshold": value})
+    assert r.status == 422 and "lowStockThreshold" in r.json["errors"][0]["field"] + r.json["errors"][0]["message"]
+    assert api.post("/api/products", {**LAPTOP, "lowStockThreshold": value}).status == 422

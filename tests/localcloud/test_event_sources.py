@@ -322,3 +322,29 @@ def test_a_stream_the_local_cloud_cannot_read_is_a_clear_error(change, message):
     )
     with pytest.raises(TemplateError, match=message):
         template.stream_event_sources()
+
+
+def test_the_local_mappings_start_after_what_the_tables_held_at_start():
+    """The local cloud positions its stream mappings once its tables are ready (a state file's
+    items put back are history): only later changes are delivered."""
+    import boto3
+    from moto import mock_aws
+
+    from localcloud.provision import create_tables
+
+    template = project_template()
+    with mock_aws():
+        ddb, streams = (
+            boto3.client("dynamodb", region_name="us-east-1"),
+            boto3.client("dynamodbstreams", region_name="us-east-1"),
+        )
+        create_tables(ddb, template)
+        ddb.put_item(TableName="ProductsTable", Item={"pk": {"S": "PRODUCT#1"}, "restored": {"BOOL": True}})
+        arns = event_sources.stream_arns(ddb, template)
+        positions = event_sources.stream_positions(streams, template, arns, at="LATEST")
+        ddb.put_item(TableName="ProductsTable", Item={"pk": {"S": "PRODUCT#2"}})
+        runner = FakeRunner({"batchItemFailures": []})
+        (source,) = [s for s in template.stream_event_sources() if s.table == "ProductsTable"]
+        event_sources.StreamPoller(source, runner, streams, positions["ProductsTable"]).drain()
+        ((_, event),) = runner.events
+        assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]] == ["PRODUCT#2"]
