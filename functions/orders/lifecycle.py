@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orders.models import TRANSITIONS, Order, OrderStatus
 from orders.repository import OrderStore
 from orders.settings import OrderSettings
+from sales_common.auth import require_owner
 from sales_common.dynamo import Condition
 from sales_common.errors import Conflict
 from sales_common.listing import Page, fetch_page, scope_of
 from sales_common.settings import load_settings
+
+if TYPE_CHECKING:
+    from sales_common.auth import Caller
 
 FULFILLED = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
@@ -77,18 +81,22 @@ def get_order(order_id: int) -> Order:
 
 
 # ---------------------------------------------------------------- changes
-def change_status(order_id: int, status: OrderStatus, expected_version: int | None, actor: str) -> Order:
-    """Move the order along its lifecycle; cancelling restocks (see `OrderStore.set_status`)."""
+def change_status(order_id: int, status: OrderStatus, expected_version: int | None, actor: Caller) -> Order:
+    """Move the order along its lifecycle; cancelling restocks (see `OrderStore.set_status`).
+    A role limited to its own records (`sales`) may change only orders its user placed (403);
+    `createdBy` never changes, so the check on the read order holds for the write."""
     store = _writer()
     order = store.require(order_id)
+    require_owner(actor, order.created_by, f"order {order.id}")
     check_transition(order, status)
-    return store.set_status(order, status, expected_version, actor)
+    return store.set_status(order, status, expected_version, actor.username)
 
 
-def delete_order(order_id: int, expected_version: int | None, actor: str) -> None:
+def delete_order(order_id: int, expected_version: int | None, actor: Caller) -> None:
     """CONFIRMED: restock and delete atomically. CANCELLED: delete the record (it holds nothing).
-    Fulfilled: 409 (`check_deletable`)."""
+    Fulfilled: 409 (`check_deletable`). Ownership as for `change_status`."""
     store = _writer()
     order = store.require(order_id)
+    require_owner(actor, order.created_by, f"order {order.id}")
     check_deletable(order)
-    store.remove(order, expected_version, actor)
+    store.remove(order, expected_version, actor.username)

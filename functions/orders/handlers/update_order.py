@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from orders import lifecycle
 from orders.models import Order, OrderStatusUpdate
-from sales_common.api import IdPath, IfMatch, create_app, current_user, json_response, parse_if_match, responses
+from sales_common.api import IdPath, IfMatch, create_app, current_caller, json_response, parse_if_match, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -25,7 +25,7 @@ def update_order(
     data: Annotated[OrderStatusUpdate, Body()],
     if_match: IfMatch = None,
 ) -> Response[Order]:
-    order = lifecycle.change_status(id, data.status, parse_if_match(if_match), current_user(app))
+    order = lifecycle.change_status(id, data.status, parse_if_match(if_match), current_caller(app))
     return json_response(200, order.model_dump(by_alias=True), etag=order.version)
 
 

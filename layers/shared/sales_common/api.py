@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from sales_common.auth import Caller
+
 PROBLEM_JSON = "application/problem+json"
 # The largest schema-valid body is a product: 2,200 characters of name and description, each up to
 # 12 bytes when JSON-escaped as a surrogate pair (\ud83d\ude00): about 26.5 KB. 32 KiB admits it.
@@ -68,10 +70,16 @@ IfMatch = Annotated[
 ]
 
 
-def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> Response[str]:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
     body = Problem(title=title, status=status, detail=detail, errors=errors or []).model_dump()  # type: ignore[arg-type]
     # powertools only serialises bodies of application/json responses itself
-    return Response(status_code=status, content_type=PROBLEM_JSON, body=dumps(body))
+    return Response(status_code=status, content_type=PROBLEM_JSON, body=dumps(body), headers=headers)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -104,7 +112,7 @@ def _on_undecodable_body(_: UnicodeDecodeError) -> Response[str]:
 
 
 def _on_domain_error(exc: DomainError) -> Response[str]:
-    return problem(exc.status, exc.title, exc.detail, exc.errors)
+    return problem(exc.status, exc.title, exc.detail, exc.errors, exc.headers or None)
 
 
 def _on_not_found(_: NotFoundError) -> Response[str]:
@@ -125,7 +133,10 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
         'The API Gateway JWT authorizer answers `{"message": "Unauthorized"}`; a function reached without '
         "the authorizer's claims answers a Problem."
     ),
-    403: "The caller's groups (`cognito:groups`) include no role allowed on this route.",
+    403: (
+        "The caller's groups (`cognito:groups`) include no role allowed on this route, or the role may change "
+        "only records its user created and this one was created by someone else."
+    ),
     404: "No entity with this id.",
     409: "The request conflicts with the current state (e.g. duplicate email, disallowed status change).",
     412: "If-Match names a version other than the entity's current one.",
@@ -133,6 +144,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     413: "The request body exceeds MAX_BODY_BYTES (32 KiB by default), counted in bytes.",
     415: "The request body is not application/json.",
     422: "Missing, unknown or invalid fields; every bad field is listed in `errors`.",
+    429: "The caller's limit on this route is used up; `Retry-After` says in how many seconds to try again.",
     500: "Unexpected error; it was logged and no details are returned.",
     503: "A backing service failed; nothing was changed.",
 }
@@ -141,6 +153,7 @@ HEADER_DESCRIPTIONS: dict[str, str] = {
     "ETag": 'The entity\'s version as a strong ETag (`"3"`); send it back in If-Match.',
     "Location": "Path of the created entity.",
     "Link": 'RFC 8288 link to the next page (`rel="next"`); absent on the last page.',
+    "Retry-After": "Seconds to wait before trying again.",
 }
 
 
@@ -155,19 +168,29 @@ GATEWAY_MESSAGE_SCHEMA: dict[str, Any] = {
 def responses(success: int, *errors: int, headers: Sequence[str] = ()) -> dict[int, OpenAPIResponse]:
     """OpenAPI `responses=` for a route: `success` (its body schema comes from the handler's return
     annotation; none for 204) with `headers`, each of `errors` plus 401, 403 (every route needs a
-    token and a role) and 500 as application/problem+json."""
+    token and a role), 429 (the stage's throttling, on every route) and 500 as
+    application/problem+json. API Gateway's own 401 and 429 bodies are `{"message": ...}`."""
     ok: OpenAPIResponse = {"description": HTTPStatus(success).phrase}
     if success == 204:
         ok["content"] = {}
     if headers:
         ok["headers"] = {name: _header(HEADER_DESCRIPTIONS[name]) for name in headers}
     out: dict[int, OpenAPIResponse] = {success: ok}
-    for status in sorted({*errors, 401, 403, 500}):
+    for status in sorted({*errors, 401, 403, 429, 500}):
         out[status] = {
             "description": ERROR_DESCRIPTIONS[status],
             "content": {PROBLEM_JSON: {"model": Problem}},
         }
     out[401]["content"] = {PROBLEM_JSON: {"model": Problem}, "application/json": {"schema": GATEWAY_MESSAGE_SCHEMA}}
+    gateway_429: OpenAPIResponse = {
+        "description": "The stage's throttle for this route (API Gateway answers, no function runs).",
+        "content": {"application/json": {"schema": GATEWAY_MESSAGE_SCHEMA}},
+    }
+    if 429 in errors:  # the function's own limit too
+        gateway_429 = out[429]
+        gateway_429["content"] = {**gateway_429["content"], "application/json": {"schema": GATEWAY_MESSAGE_SCHEMA}}
+        gateway_429["headers"] = {"Retry-After": _header(HEADER_DESCRIPTIONS["Retry-After"])}
+    out[429] = gateway_429
     return out
 
 
@@ -264,9 +287,15 @@ def _secure(response: dict[str, Any]) -> dict[str, Any]:
 
 def current_user(app: APIGatewayHttpResolver) -> str:
     """The username of the caller of the request `app` is handling (already authorized)."""
-    from sales_common.auth import caller
+    return current_caller(app).username
 
-    return caller(app.current_event.raw_event).username
+
+def current_caller(app: APIGatewayHttpResolver) -> Caller:
+    """The caller of the request `app` is handling, with their rights on this route (already
+    authorized: `resolve` refused the request otherwise)."""
+    from sales_common.auth import authorize
+
+    return authorize(app.current_event.raw_event)
 
 
 def json_response(

@@ -15,6 +15,11 @@ class DomainError(Exception):
         self.detail = detail
         self.errors = errors or []
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the problem (e.g. Retry-After)."""
+        return {}
+
 
 class BadRequest(DomainError):
     status, title = 400, "Bad request"
@@ -42,6 +47,20 @@ class PreconditionRequired(DomainError):
 
 class Unprocessable(DomainError):
     status, title = 422, "Unprocessable entity"
+
+
+class TooManyRequests(DomainError):
+    """A limit was reached; the answer says when to try again (Retry-After, whole seconds)."""
+
+    status, title = 429, "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ServiceUnavailable(DomainError):
