@@ -27,13 +27,17 @@ def observability(service: str) -> tuple[Logger, Metrics]:
 def entrypoint(
     app: APIGatewayHttpResolver, logger: Logger, metrics: Metrics
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    """The Lambda handler for `app`: structured logs with the request id as correlation id,
-    metrics flushed after every invocation, and the body-size guard in front of routing."""
+    """The Lambda handler for `app`: structured logs with the request id (API Gateway's
+    `requestContext.requestId`, as in the access log) as correlation id and the caller's `sub` and
+    groups (`caller_sub`, `caller_groups`) on every line of the request, metrics flushed after
+    every invocation, and the role and body-size guards in front of routing."""
     from sales_common.api import resolve
+    from sales_common.auth import log_keys
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        logger.append_keys(**log_keys(event))
         response = resolve(app, event, context)
         http = (event.get("requestContext") or {}).get("http") or {}
         logger.info(
