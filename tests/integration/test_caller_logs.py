@@ -1,0 +1,92 @@
+"""Who called is on every log line of a request: the caller's `sub` and groups (`caller_sub`,
+`caller_groups`) and API Gateway's request id (`correlation_id`), on the service's own lines and
+on those of the shared layer's loggers (e.g. an unexpected error's)."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import logging
+
+import pytest
+
+from tests.support.apigw import build_event, invoke, route
+
+
+def _lines(out: str) -> list[dict]:
+    lines = []
+    for line in out.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "level" in record:  # log lines, not metrics
+            lines.append(record)
+    return lines
+
+
+@pytest.fixture
+def logs():
+    """`logs(fn)`: a buffer that fn's log lines go to during this test, at INFO (the session runs
+    the Loggers at WARNING). The shared layer's loggers share the service Logger's handler."""
+    changed = []
+
+    def capture(fn) -> io.StringIO:
+        logger = importlib.import_module(fn.handler.rpartition(".")[0]).logger
+        buffer = io.StringIO()
+        changed.append((logger, logger.log_level, logger.registered_handler.setStream(buffer)))
+        logger.setLevel(logging.INFO)
+        return buffer
+
+    yield capture
+    for logger, level, stream in changed:
+        logger.setLevel(level)
+        logger.registered_handler.setStream(stream)
+
+
+@pytest.mark.parametrize(("role", "status"), [("admin", 201), ("sales", 403), ("sales integration", 403)])
+def test_every_line_of_a_request_names_the_caller(cloud, logs, role, status):
+    fn, params = route("POST", "/api/products")
+    out = logs(fn)
+    event = build_event(fn, "/api/products", params, {"name": "Logged", "price": 1}, role=role, user="u-42")
+
+    assert invoke(fn, event)["statusCode"] == status
+
+    lines = _lines(out.getvalue())
+    assert any(line["message"] == "request handled" for line in lines)
+    for line in lines:
+        assert line["caller_sub"] == "u-42", line
+        assert line["caller_groups"] == sorted(role.split()), line
+        assert line["correlation_id"] == event["requestContext"]["requestId"], line
+
+
+def test_an_unexpected_errors_line_names_the_caller_too(cloud, logs, monkeypatch):
+    """The shared layer's logger (`sales_common`) logs the traceback; it carries the same keys."""
+    from products import service
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(service, "create_product", broken)
+    fn, params = route("POST", "/api/products")
+    out = logs(fn)
+    event = build_event(fn, "/api/products", params, {"name": "Logged", "price": 1}, user="u-7")
+
+    assert invoke(fn, event)["statusCode"] == 500
+
+    (error,) = [line for line in _lines(out.getvalue()) if line["level"] == "ERROR"]
+    assert error["message"] == "unhandled error"
+    assert (error["caller_sub"], error["caller_groups"]) == ("u-7", ["admin"])
+
+
+def test_a_refused_groups_claim_is_logged_as_it_came(cloud, logs):
+    fn, params = route("GET", "/api/products")
+    out = logs(fn)
+    event = build_event(fn, "/api/products", params, user="u-9")
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = "admin"
+
+    assert invoke(fn, event)["statusCode"] == 401
+
+    (line,) = [line for line in _lines(out.getvalue()) if line["message"] == "request handled"]
+    assert (line["status"], line["caller_sub"], line["caller_groups"]) == (401, "u-9", "admin")
