@@ -42,9 +42,14 @@ def template() -> SamTemplate:
 
 
 def _resolve(value: Any) -> Any:
-    """`!Ref X` becomes the marker ("Ref", X), resolved per invocation; plain values stay."""
+    """`!Ref Parameter` becomes its default (as sam local resolves it); `!Ref Resource` the marker
+    ("Ref", X), resolved per invocation; plain values stay."""
     if isinstance(value, dict) and "Ref" in value:
-        return ("Ref", str(value["Ref"]))
+        name = str(value["Ref"])
+        parameter = template().parameters.get(name)
+        if parameter is not None and "Default" in parameter:
+            return str(parameter["Default"])
+        return ("Ref", name)
     return str(value)
 
 

@@ -103,11 +103,31 @@ def test_the_app_client_is_public_with_srp_password_and_refresh_flows():
     assert props["UserPoolId"] == {"Ref": "UserPool"}
 
 
-def test_the_groups_are_the_roles_the_functions_enforce():
+def test_the_groups_are_the_roles_the_functions_enforce_and_the_integration_limit():
     groups = {g["Properties"]["GroupName"] for g in resources(deployed(), "AWS::Cognito::UserPoolGroup").values()}
-    assert groups == set(auth.ROLES) == {"admin", "sales"}
+    assert groups == set(auth.KNOWN_GROUPS) == {"admin", "sales", "integration"}
     granted = set().union(*auth.PERMISSIONS.values())
-    assert granted == groups
+    assert granted == set(auth.ROLES) == {"admin", "sales"}  # integration grants no route
+
+
+SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+def _lifetime(props: dict[str, Any], token: str) -> int:
+    """Seconds a token of the client lives (Cognito's default unit is hours)."""
+    unit = (props.get("TokenValidityUnits") or {}).get(token, "hours")
+    return int(props[f"{token}Validity"]) * SECONDS[unit]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_access_and_id_tokens_live_15_minutes_at_most_and_can_be_revoked(stage):
+    (client,) = resources(deployed(Stage=stage), "AWS::Cognito::UserPoolClient").values()
+    props = client["Properties"]
+    assert _lifetime(props, "AccessToken") <= 15 * 60
+    assert _lifetime(props, "IdToken") <= 15 * 60
+    assert _lifetime(props, "RefreshToken") == 12 * 3600  # docs/security.md says so
+    assert props["EnableTokenRevocation"] is True
+    assert props["PreventUserExistenceErrors"] == "ENABLED"
 
 
 def test_pool_and_client_ids_are_outputs():

@@ -54,12 +54,20 @@ def test_errors_are_problem_json_and_match_each_route_shape() -> None:
             if status.startswith("2"):
                 continue
             problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-            if status == "401":  # the gateway's own {"message": ...} or a function's Problem
+            if status in ("401", "429"):  # the gateway's own {"message": ...} (and a function's Problem)
                 assert response["content"]["application/json"]["schema"]["required"] == ["message"], where
                 problem["application/json"] = response["content"]["application/json"]
+            if status == "429" and "headers" not in response:  # only the stage's throttle answers
+                del problem["application/problem+json"]
             assert response["content"] == problem, f"{where} {status}"
         codes = {int(s) for s in responses}
-        assert {400, 401, 403, 500} <= codes, where
+        assert {400, 401, 403, 429, 500} <= codes, where
+        own_limit = "headers" in responses["429"]
+        assert own_limit == ((method, path) == ("post", "/api/orders")), (
+            f"{where}: only placing orders has its own limit"
+        )
+        if own_limit:
+            assert set(responses["429"]["headers"]) == {"Retry-After"}, where
         if "requestBody" in op:
             assert {413, 415, 422} <= codes, where
         else:

@@ -6,10 +6,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.metrics import MetricUnit
 
-from orders import placement
+from orders import placement, quota
 from orders.models import Order, OrderCreate
 from orders.rejections import OrderRejected
-from sales_common.api import create_app, current_user, json_response, responses
+from sales_common.api import create_app, current_caller, json_response, responses
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -20,14 +20,16 @@ logger, metrics = observability("orders")
     "/api/orders",
     summary="Place an order",
     tags=["orders"],
-    responses=responses(201, 400, 409, 413, 415, 422, 503, headers=("Location", "ETag")),
+    responses=responses(201, 400, 409, 413, 415, 422, 429, 503, headers=("Location", "ETag")),
 )
 def create_order(
     data: Annotated[OrderCreate, Body()],
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=128)] = None,
 ) -> Response[Order]:
+    caller = current_caller(app)
+    quota.take(caller)  # the per-user limit: 429 with Retry-After when used up
     try:
-        order = placement.place_order(data, current_user(app), idempotency_key, app.lambda_context)
+        order = placement.place_order(data, caller.username, idempotency_key, app.lambda_context)
     except OrderRejected as exc:
         metrics.add_dimension(name="reason", value=exc.reason)
         metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
