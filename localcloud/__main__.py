@@ -1,6 +1,6 @@
 """python -m localcloud [--port 8080] [--aws-port N] [--host 127.0.0.1] [--aws-host 127.0.0.1] [--seed]
 [--env-vars FILE] [--template template.yaml] [--state-file .localcloud/state.json] [--max-concurrency N]
-[--idle-timeout SECONDS] [--no-auth]"""
+[--idle-timeout SECONDS] [--no-auth] [--signing-key FILE]"""
 
 from __future__ import annotations
 
@@ -52,6 +52,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--state-file",
         metavar="FILE",
         help="persist DynamoDB items across restarts in this JSON file (e.g. .localcloud/state.json)",
+    )
+    parser.add_argument(
+        "--signing-key",
+        metavar="FILE",
+        help="keep the key that signs Cognito tokens in this file (made if missing; default: beside "
+        "--state-file, else a new key per run)",
     )
     parser.add_argument(
         "--max-concurrency",
@@ -130,6 +136,7 @@ def _serve(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         idle_timeout=args.idle_timeout,
         on_fatal=lambda _exc: stop.set(),
         auth=not args.no_auth,
+        signing_key_file=args.signing_key,
     )
     try:
         cloud.start()
@@ -151,6 +158,7 @@ def _serve(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
                 "user_pools": cloud.user_pools,
                 "dev_users": dataclasses.asdict(cloud.dev_users) if cloud.dev_users else None,
                 "auth": cloud.auth,
+                "signing_key_file": str(cloud.signing_key_file) if cloud.signing_key_file else None,
             }
             print("LOCALCLOUD_READY " + json.dumps(info), flush=True)
         print("Press Ctrl-C to stop.", flush=True)

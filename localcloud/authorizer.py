@@ -7,13 +7,16 @@ template's own ``Auth`` section:
 
 * take the token from the identity source (``$request.header.Authorization``; a ``Bearer``
   prefix is optional);
-* verify its RSA signature (RS256, as Cognito signs) against the issuer's JWKS (for a Cognito
-  issuer, the JWKS that the emulator serves for that pool), refusing ``alg: none``, HMAC and any
-  other non-RSA algorithm, and a ``kid`` the JWKS does not have;
+* verify its RS256 signature (as Cognito signs) with the key its header's ``kid`` names in the
+  issuer's JWKS (for a Cognito issuer, the JWKS that the emulator serves for that pool: the local
+  cloud's own key, :mod:`localcloud.signing_key`), refusing ``alg: none``, HMAC and every other
+  algorithm, a token without ``kid``, a ``kid`` the JWKS does not have, and the keys that ship
+  in the emulator package whatever the JWKS says (anyone can sign with those);
 * check ``iss`` (the configured issuer), ``aud`` or, only when there is no ``aud``,
   ``client_id`` (one of the configured audiences), ``exp``, ``nbf`` and ``iat``, as API Gateway
-  does; and ``token_use`` (``access`` or ``id``), which API Gateway does not check but every
-  Cognito token carries;
+  does; and ``token_use`` = ``access``, which API Gateway does not check (it would take an ID
+  token, whose ``aud`` is the client) and the functions do (``sales_common.auth``): only access
+  tokens are API credentials;
 * on success pass the claims in ``requestContext.authorizer.jwt.claims`` as API Gateway does,
   every value a string and lists as ``"[a b]"``; on failure answer 401
   ``{"message": "Unauthorized"}`` without invoking the function.
@@ -37,7 +40,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from localcloud.gateway_errors import http_api_failures
+from localcloud import signing_key
+from localcloud.gateway_errors import http_api_failures, http_api_routing
 from localcloud.provision import DevUsers
 from localcloud.sam_template import REGION, SamTemplate, TemplateError
 
@@ -53,8 +57,8 @@ __all__ = [
 ]
 
 DEFAULT_IDENTITY_SOURCE = "$request.header.Authorization"
-ALGORITHMS = ("RS256", "RS384", "RS512")  # API Gateway accepts RSA-based algorithms only; Cognito uses RS256
-TOKEN_USES = frozenset({"access", "id"})
+ALGORITHMS = ("RS256",)  # what Cognito signs with
+TOKEN_USES = frozenset({"access"})
 COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[\w-]+)$")
 
 
@@ -124,7 +128,8 @@ def _jwt_authorizer(
 class EmulatorJwks:
     """The JWKS of a Cognito issuer, read from the emulator (moto serves one per user pool at
     ``/<pool id>/.well-known/jwks.json``), cached per issuer and re-read for an unknown key id,
-    as API Gateway caches and refreshes it."""
+    as API Gateway caches and refreshes it. Keys that ship in the emulator package are dropped:
+    their private halves are public."""
 
     def __init__(self, aws_url: str) -> None:
         self.aws_url = aws_url.rstrip("/")
@@ -145,9 +150,10 @@ class EmulatorJwks:
                 )
                 try:
                     with urllib.request.urlopen(request, timeout=10) as response:
-                        self._cache[issuer] = KeySet.import_key_set(json.loads(response.read()))
+                        keys = KeySet.import_key_set(json.loads(response.read()))
                 except (OSError, ValueError) as exc:  # unreachable or not a JWKS: nobody gets in
                     raise Denied(f"the issuer's JWKS is unavailable ({exc})") from exc
+                self._cache[issuer] = KeySet([k for k in keys.keys if not signing_key.is_bundled(k)])
             return self._cache[issuer]
 
 
@@ -173,16 +179,25 @@ class JwtVerifier:
             raise Denied("malformed token") from exc
         if header.get("alg") not in ALGORITHMS:
             raise Denied(f"signing method {header.get('alg')} is invalid")
-        keys = self.jwks.key_set(authorizer.issuer)
-        if not any(k.kid == header.get("kid") for k in keys.keys):
-            keys = self.jwks.key_set(authorizer.issuer, refresh=True)
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Denied("the token names no signing key (kid)")
+        key = self._key(authorizer.issuer, kid)
         try:
-            token = jwt.decode(value, keys, algorithms=list(ALGORITHMS))
+            token = jwt.decode(value, key, algorithms=list(ALGORITHMS))
         except (JoseError, ValueError) as exc:
             raise Denied("invalid signature") from exc
         claims = dict(token.claims)
         self._check_claims(authorizer, claims)
         return claims
+
+    def _key(self, issuer: str, kid: str) -> Any:
+        """The issuer's key named `kid` (the JWKS is read again once for a kid it lacks)."""
+        for refresh in (False, True):
+            found = next((k for k in self.jwks.key_set(issuer, refresh=refresh).keys if k.kid == kid), None)
+            if found is not None and not signing_key.is_bundled(found):
+                return found
+        raise Denied(f"the token's signing key {kid!r} is not the issuer's")
 
     def _check_claims(self, authorizer: JwtAuthorizer, claims: Mapping[str, Any]) -> None:
         now = self.clock()
@@ -200,7 +215,7 @@ class JwtVerifier:
         if not audiences & authorizer.audience:
             raise Denied("the token does not have a valid audience")
         if claims.get("token_use") not in TOKEN_USES:
-            raise Denied("the token has an invalid token_use")
+            raise Denied("the token is not an access token (token_use)")
 
 
 def gateway_claims(claims: Mapping[str, Any]) -> dict[str, str]:
@@ -266,7 +281,9 @@ def gateway_service(
 
             headers = Headers(Cors.cors_to_headers(cors, request.headers.get("Origin"), route.event_type))
             headers["Content-Type"] = "application/json"
-            description = reason.replace('"', "'").replace("\n", " ")
+            # The reason may quote the token's own header fields: printable ASCII only, so that an
+            # odd `kid` or `alg` cannot break the header (HTTP header values are ISO-8859-1 at best).
+            description = "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in reason)
             headers["WWW-Authenticate"] = f'Bearer scope="" error="invalid_token" error_description="{description}"'
             return self.service_response(json.dumps({"message": "Unauthorized"}), headers, 401)
 
@@ -298,14 +315,14 @@ def local_gateway(
 ) -> type:
     """The local cloud's gateway class: ``base`` with the template's JWT authorizers verified
     against the emulator, or, with ``no_auth_claims`` (``--no-auth``), every JWT-protected route
-    given those claims without looking at any token; a failed integration answers as an HTTP API
-    does (:mod:`localcloud.gateway_errors`)."""
+    given those claims without looking at any token; a failed integration, and a request that
+    matches no route (``HEAD`` included), answer as an HTTP API does (:mod:`localcloud.gateway_errors`)."""
     base = http_api_failures(base)
     routes = route_authorizers(template, pools, parameter_overrides, lenient=no_auth_claims is not None)
     if no_auth_claims is not None:
         fixed = dict(no_auth_claims)
-        return gateway_service(base, routes, lambda _authorizer, _headers: fixed, log)
-    return gateway_service(base, routes, JwtVerifier(EmulatorJwks(aws_url)).verify, log)
+        return http_api_routing(gateway_service(base, routes, lambda _authorizer, _headers: fixed, log))
+    return http_api_routing(gateway_service(base, routes, JwtVerifier(EmulatorJwks(aws_url)).verify, log))
 
 
 def dev_claims(cognito_client: Any, dev: DevUsers, group: str, aws_url: str) -> dict[str, Any]:

@@ -8,8 +8,16 @@ API's wording instead: ``500 {"message": "Internal server error"}`` for a failed
 502 for a response it cannot map. :func:`http_api_failures` wraps SAM's gateway class so that
 routes of an ``HttpApi`` answer as the HTTP API does; ``Api`` (REST) routes keep SAM's answers.
 
+A request that matches no route gets ``404 {"message":"Not Found"}`` from an HTTP API, before
+any authorizer runs ("Routing API requests" in the HTTP API developer guide: a route matches on
+its method and path; without an ``ANY`` or ``$default`` route nothing else does). SAM's gateway
+answers the REST API's ``403 {"message":"Missing Authentication Token"}`` instead, and 502 for
+``HEAD`` on a ``GET`` route (Flask adds ``HEAD`` to every ``GET`` rule, SAM has no route for it).
+:func:`http_api_routing` makes an API whose routes are all ``HttpApi`` routes answer as the HTTP
+API does; ``HEAD`` included (its answer has no body, as HTTP requires).
+
 Both local tiers build their gateway with :func:`localcloud.authorizer.local_gateway`, which
-applies this: the Docker-free local cloud and ``sam local start-api`` answer alike.
+applies both: the Docker-free local cloud and ``sam local start-api`` answer alike.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from typing import Any
 
 HTTP_API_FAILURE_STATUS = 500
 HTTP_API_FAILURE_BODY = '{"message":"Internal Server Error"}'
+HTTP_API_NOT_FOUND_STATUS = 404
+HTTP_API_NOT_FOUND_BODY = '{"message":"Not Found"}'
 
 
 def http_api_failures(base: type) -> type:
@@ -60,3 +70,31 @@ def http_api_failures(base: type) -> type:
             return response
 
     return HttpApiFailures
+
+
+def http_api_routing(base: type) -> type:
+    """SAM's ``LocalApigwService`` (``base``) answering a request that matches no route (method
+    and path) as an HTTP API does, when every route of the API is an HTTP API route."""
+    from flask import Response, request
+    from samcli.local.apigw.route import Route
+
+    def not_found(*_args: Any) -> Any:
+        return Response(HTTP_API_NOT_FOUND_BODY, status=HTTP_API_NOT_FOUND_STATUS, mimetype="application/json")
+
+    class HttpApiRouting(base):
+        def _http_api_only(self) -> bool:
+            return bool(self.api.routes) and all(r.event_type == Route.HTTP for r in self.api.routes)
+
+        def _construct_error_handling(self) -> None:
+            super()._construct_error_handling()
+            if self._http_api_only():
+                self._app.register_error_handler(404, not_found)  # no such path
+                self._app.register_error_handler(405, not_found)  # the path, but not this method
+
+        def _request_handler(self, **kwargs: Any) -> Any:
+            method, endpoint = self.get_request_methods_endpoints(request)
+            if self._http_api_only() and self._route_key(method, endpoint) not in self._dict_of_routes:
+                return not_found()  # e.g. HEAD, which Flask routes to every GET rule
+            return super()._request_handler(**kwargs)
+
+    return HttpApiRouting

@@ -38,9 +38,11 @@ def install_all(sync_timeout_seconds: float | None = None) -> None:
     * :mod:`localcloud.asl_cache` -- each state machine definition parsed once;
     * :mod:`localcloud.base64_bodies` -- SAM's gateway passes non-UTF-8 bodies base64-encoded;
     * :mod:`localcloud.dynamodb_streams` -- no stream records from cancelled transactions, and
-      shard iterators that expire.
+      shard iterators that expire;
+    * :mod:`localcloud.signing_key` -- Cognito tokens signed with the local cloud's own key (not the
+      one in moto's package), named by its ``kid``, living as long as their app client says.
     """
-    from localcloud import asl_cache, base64_bodies, dynamodb_atomic, dynamodb_streams, sync_execution
+    from localcloud import asl_cache, base64_bodies, dynamodb_atomic, dynamodb_streams, signing_key, sync_execution
 
     if sync_timeout_seconds is not None:
         sync_execution.set_timeout(sync_timeout_seconds)
@@ -49,3 +51,4 @@ def install_all(sync_timeout_seconds: float | None = None) -> None:
     asl_cache.install()
     base64_bodies.install()
     dynamodb_streams.install()
+    signing_key.install()

@@ -502,9 +502,22 @@ class DevUsers:
     password: str = DEV_PASSWORD
 
 
+def _dev_user_also_in(template: SamTemplate) -> dict[str, list[str]]:
+    """{group name: other groups its dev user joins}: a group resource's
+    ``Metadata.LocalDevUserAlsoIn`` (for a group that grants no rights by itself)."""
+    out: dict[str, list[str]] = {}
+    for logical_id, resource in template.resources(USER_POOL_GROUP).items():
+        also = (resource.get("Metadata") or {}).get("LocalDevUserAlsoIn") or []
+        name = (resource.get("Properties") or {}).get("GroupName", logical_id)
+        if also and isinstance(name, str):
+            out[name] = [str(g) for g in also]
+    return out
+
+
 def create_dev_users(cognito_client: Any, pools: UserPools, template: SamTemplate) -> DevUsers | None:
     """One user per group of the template's (first) user pool: ``<group>@example.com`` with
-    :data:`DEV_PASSWORD`, confirmed and in that group. None when the template has no pool."""
+    :data:`DEV_PASSWORD`, confirmed and in that group (and in the groups its resource's
+    ``Metadata.LocalDevUserAlsoIn`` names). None when the template has no pool."""
     pool_logical = next(iter(template.resources(USER_POOL)), None)
     if pool_logical is None:
         return None
@@ -516,6 +529,7 @@ def create_dev_users(cognito_client: Any, pools: UserPools, template: SamTemplat
     if client_logical is None:
         return None
     users: dict[str, str] = {}
+    also_in = _dev_user_also_in(template)
     for group in pools.groups.get(pool_logical, []):
         email = f"{group}@example.com"
         with contextlib.suppress(cognito_client.exceptions.UsernameExistsException):
@@ -528,7 +542,8 @@ def create_dev_users(cognito_client: Any, pools: UserPools, template: SamTemplat
         cognito_client.admin_set_user_password(
             UserPoolId=pool_id, Username=email, Password=DEV_PASSWORD, Permanent=True
         )
-        cognito_client.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
+        for member_of in (group, *also_in.get(group, [])):
+            cognito_client.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=member_of)
         users[group] = email
     region = cognito_client.meta.region_name
     return DevUsers(pool_id, pools[client_logical], f"https://cognito-idp.{region}.amazonaws.com/{pool_id}", users)

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud import authorizer, event_sources, sync_execution
+from localcloud import authorizer, event_sources, signing_key, sync_execution
 from localcloud.provision import DevUsers, Provisioned, provision
 from localcloud.runtime import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, FunctionError
 from localcloud.sam_template import ACCOUNT_ID, REGION, TABLE, SamTemplate, event_bus_arn
@@ -197,6 +197,15 @@ class _Endpoints:
             config=Config(inject_host_prefix=False),
         )
 
+    def add_to_group(self, role: str, group: str) -> None:
+        """Put the dev user of `role` in `group` too (e.g. `integration`, for a test or load run
+        whose admin places orders as fast as an integration does); tokens minted afterwards say so."""
+        if self.dev_users is None or role not in self.dev_users.users:
+            raise LocalCloudError(f"no dev user for role {role!r}")
+        self.client("cognito-idp").admin_add_user_to_group(
+            UserPoolId=self.dev_users.pool_id, Username=self.dev_users.users[role], GroupName=group
+        )
+
     def token(self, role: str = "admin", kind: str = "AccessToken") -> str:
         """A fresh token of the dev user of `role` (a group), from the emulator's InitiateAuth."""
         if self.dev_users is None or role not in self.dev_users.users:
@@ -223,6 +232,10 @@ class LocalCloud(_Endpoints):
     :param idle_timeout: seconds an unused execution environment stays warm
     :param on_fatal: called (from a background thread) when the cloud cannot go on, e.g. a failed
         save of the state file; the CLI prints the message and exits non-zero
+    :param signing_key_file: where the key that signs Cognito tokens is kept (a private JWK; made
+        there if missing). Default: beside the state file when there is one
+        (``<state>.signing-key.json``), else a fresh key per start that lives in memory only
+        (:mod:`localcloud.signing_key`)
     :param seed: create the sample products/customers through the API after start
     :param workflow_logs: keep moto's ASL interpreter logging (it logs every Fail state and caught
         error at ERROR; the execution's error/cause already carry them). Off by default.
@@ -245,6 +258,7 @@ class LocalCloud(_Endpoints):
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         on_fatal: Any = None,
         auth: bool = True,
+        signing_key_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.workflow_logs = workflow_logs
         # False (--no-auth): tokens are not checked; every request gets the dev admin's claims.
@@ -268,6 +282,10 @@ class LocalCloud(_Endpoints):
         self._env_vars_arg = env_vars
         self.parameter_overrides = dict(parameter_overrides or {})
         self.state_file = Path(state_file) if state_file else None
+        if signing_key_file is None and self.state_file is not None:
+            signing_key_file = self.state_file.with_name(self.state_file.stem + ".signing-key.json")
+        self.signing_key_file = Path(signing_key_file) if signing_key_file else None
+        self.signing_kid: str | None = None
         self.seed = seed
         self.sync_timeout_seconds = sync_timeout_seconds
         self.tables: dict[str, str] = {}
@@ -316,6 +334,7 @@ class LocalCloud(_Endpoints):
                 self._saved_log_level = asl_logger.level
                 asl_logger.setLevel(logging.CRITICAL)
             self._start_moto()
+            self._use_signing_key()
             self._set_process_env()
             self._provision(template)
             # The stream mappings start here, after the state file's items were put back (they are
@@ -382,6 +401,18 @@ class LocalCloud(_Endpoints):
         self.aws_port = self._moto.port
         for key, value in self._moto.env.items():
             self._env.set(key, value)
+
+    def _use_signing_key(self) -> None:
+        """This run's Cognito signing key: kept in `signing_key_file`, else a fresh one."""
+        if self.signing_key_file is None:
+            key = signing_key.generate()
+        else:
+            try:
+                key = signing_key.load_or_create(self.signing_key_file)
+            except (OSError, ValueError) as exc:
+                raise LocalCloudError(str(exc)) from None
+        signing_key.use(key)
+        self.signing_kid = key.kid
 
     def _set_process_env(self) -> None:
         """What every function (and SAM, and boto3 in tests) shares; set once, restored at stop."""
@@ -604,6 +635,9 @@ class LocalCloud(_Endpoints):
         ]
         if self.state_file:
             lines.append(f"  State file:    {self.state_file} (DynamoDB items, saved within a second of each write)")
+        if self.auth and self.dev_users is not None:
+            kept = f"kept in {self.signing_key_file}" if self.signing_key_file else "new for this run"
+            lines.append(f"  Token signing: this run's own RSA key, kid {self.signing_kid} ({kept})")
         lines.append(
             f"  Functions:     up to {self.max_concurrency} execution environments each (processes), "
             f"idle ones stop after {self.idle_timeout:g}s"

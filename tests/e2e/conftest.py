@@ -13,10 +13,17 @@ from tests.support.apigw import TEMPLATE
 
 
 @pytest.fixture(scope="session")
-def local_cloud() -> Iterator[object]:
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The local cloud, its token-signing key kept in a file (`cloud.signing_key_file`) so that
+    tests can sign tokens the way it does, with exactly one thing wrong."""
     from localcloud.server import LocalCloudProcess
 
-    with LocalCloudProcess(TEMPLATE) as cloud:
+    key = tmp_path_factory.mktemp("signing") / "signing-key.json"
+    with LocalCloudProcess(TEMPLATE, extra_args=["--signing-key", str(key)]) as cloud:
+        cloud.signing_key_file = key  # type: ignore[attr-defined]
+        # The suite's admin places orders from many threads at once, as a storefront does: it is
+        # in the `integration` group (the higher per-user order limit). Other users keep the defaults.
+        cloud.add_to_group("admin", "integration")
         yield cloud
 
 

@@ -1,9 +1,11 @@
-"""Sign-in over HTTP: real tokens from the emulated Cognito (InitiateAuth), verified by the local
-cloud's JWT authorizer as API Gateway verifies them, and the roles the functions enforce.
+"""Sign-in over HTTP: real tokens from the emulated Cognito (InitiateAuth), signed with the local
+cloud's own key and verified by its JWT authorizer as API Gateway verifies them, and the roles
+the functions enforce.
 
-Bad tokens are made from good ones: re-signed with the emulator's own signing key (moto signs
-every pool's tokens with one RSA key, shipped in the moto package) with exactly one claim
-changed, so each 401 has a single cause, and an unchanged re-signed token is shown to pass."""
+Bad tokens are made from good ones: re-signed with the local cloud's key (its file, see the
+`local_cloud` fixture) with exactly one thing changed, so each 401 has a single cause, and an
+unchanged re-signed token is shown to pass. Forgeries with other keys -- the one that ships in
+the emulator package, a fresh one -- are refused whatever `kid` they name."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ import time
 import uuid
 
 import pytest
+import requests
 
 CUSTOMER = {"name": "Signed In", "email": "x@example.com"}
+PASSWORD = "A-long-Passw0rd!"
 
 
 def _b64(data: bytes) -> str:
@@ -26,14 +30,59 @@ def _claims(token: str) -> dict:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-def _resign(token: str, **changes) -> str:
-    """`token` with `changes` applied to its claims (None removes one), signed with moto's key."""
-    from joserfc import jwk, jwt
+def _header(token: str) -> dict:
+    head = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+
+
+def _cloud_key(local_cloud):
+    """The key the local cloud signs with (it keeps it in the file the fixture named)."""
+    from joserfc.jwk import RSAKey
+
+    return RSAKey.import_key(json.loads(local_cloud.signing_key_file.read_text()))
+
+
+def _bundled_key():
+    """The key that ships inside the emulator package: anyone has it."""
+    from joserfc.jwk import RSAKey
     from moto.utilities.utils import load_resource
 
-    key = jwk.RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
-    claims = {**_claims(token), **changes}
-    return jwt.encode({"alg": "RS256", "kid": "dummy"}, {k: v for k, v in claims.items() if v is not None}, key)
+    return RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
+
+
+def _sign(claims: dict, key, header: dict) -> str:
+    from joserfc import jwt
+
+    return jwt.encode(header, {k: v for k, v in claims.items() if v is not None}, key)
+
+
+def _resign(local_cloud, token: str, **changes) -> str:
+    """`token` with `changes` applied to its claims (None removes one), signed as the cloud signs."""
+    key = _cloud_key(local_cloud)
+    return _sign({**_claims(token), **changes}, key, {"alg": "RS256", "kid": key.kid})
+
+
+def _user(local_cloud, *groups: str) -> tuple[str, str]:
+    """A new user of the dev pool in `groups` (names may be anything Cognito allows): (username
+    claim, access token)."""
+    cognito, dev = local_cloud.client("cognito-idp"), local_cloud.dev_users
+    email = f"u-{uuid.uuid4().hex[:10]}@example.com"
+    cognito.admin_create_user(
+        UserPoolId=dev.pool_id,
+        Username=email,
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+    )
+    cognito.admin_set_user_password(UserPoolId=dev.pool_id, Username=email, Password=PASSWORD, Permanent=True)
+    existing = {g["GroupName"] for g in cognito.list_groups(UserPoolId=dev.pool_id)["Groups"]}
+    for group in groups:
+        if group not in existing:
+            cognito.create_group(UserPoolId=dev.pool_id, GroupName=group)
+        cognito.admin_add_user_to_group(UserPoolId=dev.pool_id, Username=email, GroupName=group)
+    result = cognito.initiate_auth(
+        AuthFlow="USER_PASSWORD_AUTH", ClientId=dev.client_id, AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD}
+    )["AuthenticationResult"]
+    return email, result["AccessToken"]
 
 
 @pytest.fixture(scope="session")
@@ -76,11 +125,20 @@ def test_an_admin_token_from_initiate_auth_is_accepted_and_names_the_creator(loc
     assert r.json()["createdBy"] == _claims(admin_token)["username"]
 
 
-def test_the_bearer_prefix_is_optional_and_an_id_token_works_too(local_cloud, admin_token):
+def test_the_bearer_prefix_is_optional(local_cloud, admin_token):
     assert call(local_cloud, "GET", "/api/products", raw_authorization=admin_token).status_code == 200
-    id_token = local_cloud.token("admin", kind="IdToken")
-    assert "aud" in _claims(id_token) and "client_id" not in _claims(id_token)
-    assert call(local_cloud, "GET", "/api/products", id_token).status_code == 200
+
+
+def test_tokens_name_the_local_clouds_own_key_and_live_15_minutes(local_cloud, admin_token):
+    key = _cloud_key(local_cloud)
+    assert _header(admin_token) == {"typ": "JWT", "alg": "RS256", "kid": key.kid}
+    assert key.kid != "dummy"
+    claims = _claims(admin_token)
+    assert claims["exp"] - claims["iat"] == 15 * 60
+    # the JWKS the pool serves: the cloud's key only, its public half
+    served = requests.get(f"{local_cloud.aws_url}/{local_cloud.dev_users.pool_id}/.well-known/jwks.json", timeout=10)
+    assert [k["kid"] for k in served.json()["keys"]] == [key.kid]
+    assert "d" not in served.json()["keys"][0]
 
 
 def test_a_sales_token_gets_the_sales_rights_only(local_cloud, as_role):
@@ -98,7 +156,7 @@ def test_a_sales_token_gets_the_sales_rights_only(local_cloud, as_role):
 
 def test_a_re_signed_unchanged_token_passes(local_cloud, admin_token):
     """The control for the forged tokens below: re-signing alone does not make a token fail."""
-    assert call(local_cloud, "GET", "/api/products", _resign(admin_token)).status_code == 200
+    assert call(local_cloud, "GET", "/api/products", _resign(local_cloud, admin_token)).status_code == 200
 
 
 def test_cors_preflight_needs_no_token(local_cloud):
@@ -124,6 +182,39 @@ def test_a_tampered_signature_is_401(local_cloud, as_role):
     assert _product_count(local_cloud) == before
     flipped = signature[:-4] + ("AAAA" if signature[-4:] != "AAAA" else "BBBB")
     assert_gateway_401(call(local_cloud, "GET", "/api/products", f"{header}.{sales_token.split('.')[1]}.{flipped}"))
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    ["bundled key, its kid", "bundled key, no kid", "bundled key, the cloud's kid", "fresh key, its kid",
+     "fresh key, the cloud's kid", "the cloud's key, no kid", "the cloud's key, unknown kid"],
+)  # fmt: skip
+def test_a_token_signed_with_any_key_but_the_clouds_or_without_its_kid_is_401(local_cloud, admin_token, forgery):
+    """Promoted to admin, signed with a key anyone can have (the emulator package's) or a fresh
+    one, under any kid: the gateway refuses it and no function runs."""
+    from localcloud import signing_key
+
+    sales_token = local_cloud.token("sales")
+    claims = {**_claims(sales_token), "cognito:groups": ["admin"]}
+    cloud_kid = _cloud_key(local_cloud).kid
+    key = {"bundled": _bundled_key(), "fresh": signing_key.generate(), "the cloud's": _cloud_key(local_cloud)}[
+        forgery.split(" key")[0]
+    ]
+    kid = {"its kid": key.kid, "no kid": None, "the cloud's kid": cloud_kid, "unknown kid": "rotated-away"}[
+        forgery.split(", ")[1]
+    ]
+    forged = _sign(claims, key, {"alg": "RS256", **({"kid": kid} if kid else {})})
+    before = _product_count(local_cloud)
+    assert_gateway_401(call(local_cloud, "POST", "/api/products", forged, json={"name": "Forged", "price": 1}))
+    assert _product_count(local_cloud) == before
+
+
+def test_an_id_token_is_401(local_cloud):
+    """API Gateway's authorizer would pass it (its aud is the client); the local one refuses it,
+    and a function reached with its claims refuses it too (tests/integration/test_roles.py)."""
+    id_token = local_cloud.token("admin", kind="IdToken")
+    assert _claims(id_token)["aud"] == local_cloud.dev_users.client_id and "client_id" not in _claims(id_token)
+    assert_gateway_401(call(local_cloud, "GET", "/api/products", id_token))
 
 
 def test_alg_none_is_401(local_cloud, admin_token):
@@ -157,14 +248,14 @@ def test_a_token_of_another_app_client_is_401(local_cloud, admin_token):
     )
     assert_gateway_401(call(local_cloud, "GET", "/api/products", result["AuthenticationResult"]["AccessToken"]))
     assert_gateway_401(call(local_cloud, "GET", "/api/products", result["AuthenticationResult"]["IdToken"]))
-    assert_gateway_401(call(local_cloud, "GET", "/api/products", _resign(admin_token, client_id=other)))
+    assert_gateway_401(call(local_cloud, "GET", "/api/products", _resign(local_cloud, admin_token, client_id=other)))
 
 
 def test_an_expired_token_is_401(local_cloud, admin_token):
     now = int(time.time())
-    expired = _resign(admin_token, iat=now - 7200, auth_time=now - 7200, exp=now - 60)
+    expired = _resign(local_cloud, admin_token, iat=now - 7200, auth_time=now - 7200, exp=now - 60)
     assert_gateway_401(call(local_cloud, "GET", "/api/products", expired))
-    assert_gateway_401(call(local_cloud, "GET", "/api/products", _resign(admin_token, exp=None)))
+    assert_gateway_401(call(local_cloud, "GET", "/api/products", _resign(local_cloud, admin_token, exp=None)))
 
 
 def test_a_token_of_another_issuer_is_401(local_cloud, admin_token):
@@ -185,17 +276,23 @@ def test_a_token_of_another_issuer_is_401(local_cloud, admin_token):
     assert _claims(token)["iss"] != _claims(admin_token)["iss"]
     assert_gateway_401(call(local_cloud, "GET", "/api/products", token))
     # the same with only `iss` changed on a token of the right pool and client
-    wrong_iss = _resign(admin_token, iss=_claims(admin_token)["iss"] + "x")
+    wrong_iss = _resign(local_cloud, admin_token, iss=_claims(admin_token)["iss"] + "x")
     assert_gateway_401(call(local_cloud, "GET", "/api/products", wrong_iss))
 
 
 @pytest.mark.parametrize(
     "changes",
-    [{"token_use": "refresh"}, {"token_use": None}, {"nbf": int(time.time()) + 3600}, {"iat": int(time.time()) + 3600}],
-    ids=["token_use refresh", "no token_use", "nbf in the future", "iat in the future"],
+    [
+        {"token_use": "refresh"},
+        {"token_use": "id"},
+        {"token_use": None},
+        {"nbf": int(time.time()) + 3600},
+        {"iat": int(time.time()) + 3600},
+    ],
+    ids=["token_use refresh", "token_use id", "no token_use", "nbf in the future", "iat in the future"],
 )
 def test_other_bad_claims_are_401(local_cloud, admin_token, changes):
-    assert_gateway_401(call(local_cloud, "GET", "/api/products", _resign(admin_token, **changes)))
+    assert_gateway_401(call(local_cloud, "GET", "/api/products", _resign(local_cloud, admin_token, **changes)))
 
 
 @pytest.mark.parametrize("value", ["Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", "not.a.jwt", "a.b.c", "Bearer x.y"])
@@ -230,3 +327,167 @@ def test_the_token_command_prints_a_working_token_from_the_emulator(local_cloud)
     assert call(local_cloud, "DELETE", "/api/customers/999999", out).status_code == 403
     unknown = _token_command(local_cloud, "auditor")
     assert unknown.returncode != 0 and "auditor@example.com" in unknown.stderr + unknown.stdout
+
+
+# ------------------------------------------------------------------ groups, ownership, sign-out
+@pytest.mark.parametrize(
+    ("groups", "delete_status"),
+    [
+        (["viewer,admin"], 403),
+        (["[admin]"], 403),
+        (["admins", "xadmin"], 403),
+        (["admin]", "[sales"], 403),
+        (["sales", "viewer,admin"], 403),
+        (["auditor"], 403),
+        (["viewer", "admin"], 204),
+    ],
+    ids=str,
+)
+def test_group_names_with_commas_brackets_and_other_groups_names_are_exact(local_cloud, http, groups, delete_status):
+    """Real groups of the emulated pool, through the emulated authorizer's "[a b]" form."""
+    _, token = _user(local_cloud, *groups)
+    made = http.post("/api/customers", json={**CUSTOMER, "email": f"g-{uuid.uuid4().hex}@example.com"})
+    assert made.status_code == 201
+    reply = call(local_cloud, "DELETE", f"/api/customers/{made.json()['id']}", token)
+    assert reply.status_code == delete_status, reply.text
+    if delete_status == 403:
+        assert reply.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_user_in_no_group_is_403(local_cloud):
+    _, token = _user(local_cloud)
+    assert call(local_cloud, "GET", "/api/products", token).status_code == 403
+
+
+def test_sales_changes_only_its_own_orders(local_cloud, http, product, customer):
+    sales = _user(local_cloud, "sales")[1]
+    p, c = product(stock=10), customer()
+    body = {"customerId": c["id"], "items": [{"productId": p["id"], "quantity": 1}]}
+    mine = call(local_cloud, "POST", "/api/orders", sales, json=body).json()
+    admins = http.post("/api/orders", json=body).json()
+
+    refused = call(local_cloud, "PUT", f"/api/orders/{admins['id']}", sales, json={"status": "CANCELLED"})
+    assert refused.status_code == 403 and refused.headers["Content-Type"] == "application/problem+json"
+    assert http.get(f"/api/orders/{admins['id']}").json()["status"] == "CONFIRMED"
+    assert call(local_cloud, "GET", f"/api/orders/{admins['id']}", sales).status_code == 200  # reading stays open
+    assert call(local_cloud, "PUT", f"/api/orders/{mine['id']}", sales, json={"status": "CANCELLED"}).status_code == 200
+    assert http.put(f"/api/orders/{admins['id']}", json={"status": "SHIPPED"}).status_code == 200  # admin: any
+
+
+def test_after_a_global_sign_out_the_refresh_token_is_dead_but_the_access_token_lives_until_it_expires(local_cloud):
+    """As on AWS (docs/security.md, "Signing a user out"): the JWT authorizer checks signature and
+    expiry, not revocation, so the window is the access token's lifetime (15 minutes)."""
+    cognito, dev = local_cloud.client("cognito-idp"), local_cloud.dev_users
+    email, _ = _user(local_cloud, "sales")
+    signed_in = cognito.initiate_auth(
+        AuthFlow="USER_PASSWORD_AUTH", ClientId=dev.client_id, AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD}
+    )["AuthenticationResult"]
+    cognito.admin_user_global_sign_out(UserPoolId=dev.pool_id, Username=email)
+    cognito.admin_disable_user(UserPoolId=dev.pool_id, Username=email)
+
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):
+        cognito.initiate_auth(
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            ClientId=dev.client_id,
+            AuthParameters={"REFRESH_TOKEN": signed_in["RefreshToken"]},
+        )
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):
+        cognito.initiate_auth(
+            AuthFlow="USER_PASSWORD_AUTH",
+            ClientId=dev.client_id,
+            AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD},
+        )
+    assert call(local_cloud, "GET", "/api/products", signed_in["AccessToken"]).status_code == 200  # the window
+    assert _claims(signed_in["AccessToken"])["exp"] - time.time() <= 15 * 60
+
+
+# ------------------------------------------------------------------ the per-user order limit
+def test_a_users_flood_gets_429_while_another_users_order_still_succeeds(local_cloud, http, product, customer):
+    """The template's defaults, enforced by the local cloud as deployed: a sales user placing
+    orders from 8 threads is refused with 429 and Retry-After once their burst is spent; another
+    sales user's order goes through meanwhile; a refused order takes no stock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.apigw import template
+
+    burst = int(template().parameters["OrderBurst"]["Default"])
+    flooder, other = _user(local_cloud, "sales")[1], _user(local_cloud, "sales")[1]
+    p, c = product(stock=10_000), customer()
+    body = {"customerId": c["id"], "items": [{"productId": p["id"], "quantity": 1}]}
+
+    def place(_: int) -> requests.Response:
+        return call(local_cloud, "POST", "/api/orders", flooder, json=body)
+
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(place, range(burst * 2)))
+        meanwhile = call(local_cloud, "POST", "/api/orders", other, json=body)
+
+    statuses = [r.status_code for r in replies]
+    assert set(statuses) == {201, 429}, statuses
+    assert statuses.count(201) >= burst
+    refused = next(r for r in replies if r.status_code == 429)
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert meanwhile.status_code == 201, meanwhile.text
+    assert http.get(f"/api/products/{p['id']}").json()["stock"] == 10_000 - statuses.count(201) - 1
+
+
+# ------------------------------------------------------------------ what the gateway answers itself
+def _routes():
+    from tests.support.apigw import functions
+
+    return sorted({fn.route.replace("{id}", "1") for fn in functions()})
+
+
+@pytest.mark.parametrize("signed_in", [True, False], ids=["token", "no token"])
+def test_head_on_every_route_is_the_http_apis_404_never_a_5xx(local_cloud, admin_token, signed_in):
+    for path in _routes():
+        reply = call(local_cloud, "HEAD", path, admin_token if signed_in else None)
+        assert reply.status_code == 404, (path, reply.status_code)
+        assert reply.content == b""
+    other = call(local_cloud, "PATCH", "/api/products", admin_token)
+    assert (other.status_code, other.json()) == (404, {"message": "Not Found"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("X-Odd", b"caf\xc3\xa9 \xff\xfe"),
+        ("If-Match", b'"\xe9"'),
+        ("If-None-Match", b"\xe9"),
+        ("Idempotency-Key", b"caf\xc3\xa9\xff"),
+        ("Content-Type", b"application/json; charset=\xc3\xa9"),
+        ("Origin", b"http://caf\xc3\xa9"),
+        ("Accept-Language", b"\x01\x7f"),
+        ("Authorization", b"Bearer \xe9\xff"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_header_values_outside_ascii_never_get_a_5xx(local_cloud, admin_token, name, value):
+    """Raw bytes on the wire (requests would refuse them), on every route and method."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from tests.support.apigw import functions
+
+    where = urlsplit(local_cloud.api_url)
+    for fn in functions():
+        body = b"{}" if fn.method in ("POST", "PUT") else b""
+        lines = [
+            f"{fn.method} {fn.route.replace('{id}', '999999')} HTTP/1.1".encode(),
+            b"Host: localhost",
+            b"Connection: close",
+            b"Content-Length: " + str(len(body)).encode(),
+        ]
+        if name != "Authorization":
+            lines.append(f"Authorization: Bearer {admin_token}".encode())
+        if name != "Content-Type" and body:
+            lines.append(b"Content-Type: application/json")
+        lines.append(name.encode() + b": " + value)
+        with socket.create_connection((where.hostname, where.port), timeout=60) as sock:
+            sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        status = int(answer.split(b" ", 2)[1])
+        assert 200 <= status < 500, (fn.method, fn.route, name, answer[:300])

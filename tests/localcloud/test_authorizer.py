@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from localcloud import authorizer
+from localcloud import authorizer, signing_key
 from localcloud.provision import create_dev_users, create_user_pools
 from localcloud.sam_template import SamTemplate, TemplateError
 from tests.support.apigw import TEMPLATE, functions
@@ -46,7 +46,7 @@ def test_the_pool_client_and_groups_come_from_the_template(cognito, template):
     )
     assert "ClientSecret" not in client["UserPoolClient"]
     groups = {g["GroupName"] for g in cognito.list_groups(UserPoolId=pools["UserPool"])["Groups"]}
-    assert groups == set(pools.groups["UserPool"]) == {"admin", "sales"}
+    assert groups == set(pools.groups["UserPool"]) == {"admin", "sales", "integration"}
 
 
 def test_creating_twice_reuses_the_pool(cognito, template):
@@ -59,7 +59,11 @@ def test_creating_twice_reuses_the_pool(cognito, template):
 def test_the_dev_users_can_sign_in_with_the_pool_password_policy(cognito, template):
     pools = create_user_pools(cognito, template)
     dev = create_dev_users(cognito, pools, template)
-    assert dev is not None and dev.users == {"admin": "admin@example.com", "sales": "sales@example.com"}
+    assert dev is not None and dev.users == {
+        "admin": "admin@example.com",
+        "sales": "sales@example.com",
+        "integration": "integration@example.com",
+    }
     result = authorizer.initiate_auth(cognito, dev.client_id, dev.users["sales"], dev.password)
     assert result["AccessToken"] and result["IdToken"] and result["RefreshToken"]
     with pytest.raises(cognito.exceptions.InvalidPasswordException):  # the policy is enforced
@@ -118,14 +122,14 @@ def test_claims_reach_the_function_as_api_gateway_formats_them():
 
 
 class _Keys:
-    """A JWKS source backed by moto's signing key, counting fetches."""
+    """A JWKS source serving a fresh key of our own (as the local cloud's emulator does), plus
+    whatever else a test adds to it; counts fetches."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: Any) -> None:
         from joserfc.jwk import KeySet, RSAKey
-        from moto.utilities.utils import load_resource
 
-        self.private = RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
-        self.keys = KeySet.import_key_set(load_resource("cognitoidp/resources/jwks-public.json"))
+        self.private = signing_key.generate()
+        self.keys = KeySet([RSAKey.import_key(self.private.as_dict(private=False)), *extra])
         self.fetches = 0
 
     def key_set(self, issuer: str, refresh: bool = False) -> Any:
@@ -133,18 +137,27 @@ class _Keys:
         return self.keys
 
 
+def _bundled_private() -> Any:
+    """The key that ships inside the emulator's package (anyone has it)."""
+    from joserfc.jwk import RSAKey
+    from moto.utilities.utils import load_resource
+
+    return RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
+
+
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_POOL"
 AUTHORIZER = authorizer.JwtAuthorizer("CognitoJwt", "authorization", ISSUER, frozenset({"client-1"}))
 NOW = 1_800_000_000
 
 
-def _token(keys: _Keys, header: dict[str, Any] | None = None, **claims: Any) -> str:
+def _token(keys: _Keys, header: dict[str, Any] | None = None, key: Any = None, **claims: Any) -> str:
     from joserfc import jwt
 
     base = {"iss": ISSUER, "client_id": "client-1", "token_use": "access", "exp": NOW + 60, "iat": NOW - 1}
     base.update(claims)
+    signer = key or keys.private
     return jwt.encode(
-        header or {"alg": "RS256", "kid": "dummy"}, {k: v for k, v in base.items() if v is not None}, keys.private
+        header or {"alg": "RS256", "kid": signer.kid}, {k: v for k, v in base.items() if v is not None}, signer
     )
 
 
@@ -170,7 +183,9 @@ def test_a_valid_token_is_accepted_until_it_expires():
         ({"client_id": None}, "audience"),
         ({"client_id": None, "aud": "client-2"}, "audience"),
         ({"client_id": "client-1", "aud": ["client-2"]}, "audience"),  # aud, when present, decides
-        ({"token_use": "refresh"}, "token_use"),
+        ({"token_use": "refresh"}, "access token"),
+        ({"token_use": "id"}, "access token"),
+        ({"token_use": None}, "access token"),
         ({"exp": None}, "expired"),
         ({"exp": "soon"}, "expired"),
         ({"nbf": NOW + 10}, "nbf"),
@@ -183,41 +198,100 @@ def test_each_bad_claim_is_denied(claims, reason):
         _verify(keys, _token(keys, **claims))
 
 
-def test_an_id_token_is_accepted_by_its_audience():
+def test_an_id_token_is_denied_although_its_audience_is_the_client():
+    """API Gateway's own authorizer would let it through (aud = client id); the emulated one
+    refuses it, as the functions do."""
     keys = _Keys()
-    assert _verify(keys, _token(keys, client_id=None, aud="client-1", token_use="id"))["aud"] == "client-1"
+    with pytest.raises(authorizer.Denied, match="access token"):
+        _verify(keys, _token(keys, client_id=None, aud="client-1", token_use="id"))
 
 
-@pytest.mark.parametrize(
-    "header", [{"alg": "none"}, {"alg": "HS256", "kid": "dummy"}, {"alg": "ES256", "kid": "dummy"}]
-)
-def test_other_algorithms_are_denied(header):
+def _with_header(token: str, header: dict[str, Any]) -> str:
     import base64
     import json
 
+    encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    return encoded + token[token.index(".") :]
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256", "ES256", "RS384", "RS512", "PS256", "rs256", None])
+def test_every_algorithm_but_rs256_is_denied(alg):
     keys = _Keys()
     good = _token(keys)
-    forged = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode() + good[good.index(".") :]
-    with pytest.raises(authorizer.Denied, match="signing method"):
-        _verify(keys, forged)
+    header = {"kid": keys.private.kid} if alg is None else {"alg": alg, "kid": keys.private.kid}
+    with pytest.raises(authorizer.Denied, match=r"signing method|malformed"):
+        _verify(keys, _with_header(good, header))
 
 
-def test_a_header_naming_another_rsa_algorithm_than_the_signature_is_denied():
-    import base64
-    import json
-
+def test_a_token_without_a_key_id_is_denied_even_if_signed_with_the_issuers_key():
     keys = _Keys()
-    good = _token(keys)
-    header = base64.urlsafe_b64encode(json.dumps({"alg": "RS512", "kid": "dummy"}).encode()).rstrip(b"=").decode()
-    with pytest.raises(authorizer.Denied, match="invalid signature"):
-        _verify(keys, header + good[good.index(".") :])
+    with pytest.raises(authorizer.Denied, match="kid"):
+        _verify(keys, _token(keys, header={"alg": "RS256"}))
+    with pytest.raises(authorizer.Denied, match="kid"):
+        _verify(keys, _token(keys, header={"alg": "RS256", "kid": ""}))
 
 
 def test_an_unknown_key_id_refreshes_the_jwks_once_then_denies():
     keys = _Keys()
-    with pytest.raises(authorizer.Denied):
+    with pytest.raises(authorizer.Denied, match="not the issuer's"):
         _verify(keys, _token(keys, header={"alg": "RS256", "kid": "rotated"}))
     assert keys.fetches == 2
+
+
+def test_a_fresh_key_is_denied_with_its_own_or_with_the_issuers_key_id():
+    keys, stranger = _Keys(), signing_key.generate()
+    with pytest.raises(authorizer.Denied, match="not the issuer's"):
+        _verify(keys, _token(keys, key=stranger))
+    with pytest.raises(authorizer.Denied, match="invalid signature"):
+        _verify(keys, _token(keys, header={"alg": "RS256", "kid": keys.private.kid}, key=stranger))
+
+
+@pytest.mark.parametrize("kid", ["dummy", None])
+def test_the_emulator_packages_key_is_denied_even_when_a_jwks_serves_it(kid):
+    """moto's bundled key is public: a token it signed is refused with its kid ("dummy") or
+    without, even from a JWKS that lists it (an emulator without the local cloud's patch)."""
+    from joserfc.jwk import RSAKey
+
+    bundled = _bundled_private()
+    keys = _Keys(RSAKey.import_key(bundled.as_dict(private=False)))
+    header = {"alg": "RS256", "kid": kid} if kid else {"alg": "RS256"}
+    with pytest.raises(authorizer.Denied, match=r"kid|not the issuer's"):
+        _verify(keys, _token(keys, header=header, key=bundled))
+    assert _verify(keys, _token(keys, username="u"))["username"] == "u"  # the issuer's own key still works
+
+
+def test_the_emulator_jwks_drops_the_bundled_key(monkeypatch):
+    import io
+    import json
+    import urllib.request
+
+    from joserfc.jwk import RSAKey
+
+    ours = signing_key.generate()
+    served = {
+        "keys": [RSAKey.import_key(_bundled_private().as_dict(private=False)).as_dict(), ours.as_dict(private=False)]
+    }
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *_a, **_k: io.BytesIO(json.dumps(served).encode()))
+    keys = authorizer.EmulatorJwks("http://emulator").key_set(ISSUER)
+    assert [k.kid for k in keys.keys] == [ours.kid]
+
+
+def test_a_header_field_with_odd_characters_cannot_break_the_401():
+    """The reason quotes the token's kid; the WWW-Authenticate header stays printable ASCII."""
+    from samcli.local.apigw.local_apigw_service import LocalApigwService
+
+    keys = _Keys()
+    routes = {(fn.method, fn.route): AUTHORIZER for fn in functions()}
+    verifier = authorizer.JwtVerifier(keys, clock=lambda: NOW)  # type: ignore[arg-type]
+    client, runner = _sam_gateway(authorizer.gateway_service(LocalApigwService, routes, verifier.verify))
+    for kid in ["\u2603 snow", "a\r\nSet-Cookie: x=1", '\u00e9"quoted"', "\x00"]:
+        refused = client.get(
+            "/api/products", headers={"Authorization": f"Bearer {_token(keys, header={'alg': 'RS256', 'kid': kid})}"}
+        )
+        assert refused.status_code == 401
+        value = refused.headers["WWW-Authenticate"]
+        assert value.isascii() and value.isprintable() and "Set-Cookie" not in refused.headers, value
+    assert runner.events == []
 
 
 def test_verification_is_not_a_clock_free_pass():
@@ -292,3 +366,86 @@ def test_the_wrapped_sam_gateway_verifies_and_passes_the_claims():
         "/api/products", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}
     )
     assert preflight.status_code == 200 and len(runner.events) == 1  # answered by the gateway, no token
+
+
+def test_the_gateway_answers_a_request_no_route_matches_as_an_http_api_does():
+    """404 {"message":"Not Found"} for a method or path no route has, HEAD included (Flask would
+    route HEAD to every GET rule, where SAM has no route and answered 502), before any token check."""
+    from samcli.local.apigw.local_apigw_service import LocalApigwService
+
+    from localcloud.gateway_errors import http_api_routing
+
+    client, runner = _sam_gateway(http_api_routing(LocalApigwService))
+    for method, path in [
+        ("HEAD", "/api/products"),
+        ("HEAD", "/api/orders/1"),
+        ("PATCH", "/api/products"),
+        ("GET", "/api/nothing"),
+        ("TRACE", "/api/products"),
+        ("POST", "/api/products/1"),
+    ]:
+        reply = client.open(path, method=method)
+        assert reply.status_code == 404, (method, path)
+        assert reply.data == (b"" if method == "HEAD" else b'{"message":"Not Found"}'), (method, path)
+    assert runner.events == []
+    assert client.get("/api/products").status_code == 200  # a routed request still reaches the function
+
+
+# ------------------------------------------------------------------ the local cloud's own key
+def test_the_signing_key_is_kept_in_its_file_privately(tmp_path):
+    path = tmp_path / "state.signing-key.json"
+    first = signing_key.load_or_create(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    again = signing_key.load_or_create(path)
+    assert (again.kid, again.thumbprint()) == (first.kid, first.thumbprint())
+    assert first.kid.startswith("localcloud-") and not signing_key.is_bundled(first)
+    assert signing_key.generate().kid != first.kid  # a fresh one each run without a file
+
+
+@pytest.mark.parametrize("content", ["not json", "{}", "bundled", "public"])
+def test_a_signing_key_file_that_is_not_a_private_key_of_our_own_is_refused(tmp_path, content):
+    import json
+
+    path = tmp_path / "key.json"
+    if content == "bundled":
+        path.write_text(json.dumps(_bundled_private().as_dict(private=True)))
+    elif content == "public":
+        path.write_text(json.dumps(signing_key.generate().as_dict(private=False)))
+    else:
+        path.write_text(content)
+    with pytest.raises(ValueError, match="signing key"):
+        signing_key.load_or_create(path)
+
+
+def test_the_emulator_signs_with_the_local_key_for_as_long_as_the_app_client_says(cognito, template):
+    """With the patch (localcloud.patching.install_all): the token header names the local key's
+    kid, its signature verifies with the served JWKS, and it lives the client's 15 minutes."""
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    from localcloud.patching import install_all
+
+    install_all()
+    key = signing_key.generate()
+    signing_key.use(key)
+    pools = create_user_pools(cognito, template)
+    dev = create_dev_users(cognito, pools, template)
+    assert dev is not None
+    result = authorizer.initiate_auth(cognito, dev.client_id, dev.users["admin"], dev.password)
+    assert result["ExpiresIn"] == 15 * 60
+    for name in ("AccessToken", "IdToken"):
+        token = jwt.decode(result[name], KeySet.import_key_set(signing_key.public_jwks()))
+        assert token.header["kid"] == key.kid and token.header["alg"] == "RS256"
+        assert token.claims["exp"] - token.claims["iat"] == 15 * 60
+    refreshed = cognito.initiate_auth(
+        AuthFlow="REFRESH_TOKEN_AUTH", ClientId=dev.client_id, AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]}
+    )["AuthenticationResult"]
+    assert jwt.decode(refreshed["AccessToken"], key).header["kid"] == key.kid
+
+
+def test_the_integration_dev_user_is_also_in_sales(cognito, template):
+    pools = create_user_pools(cognito, template)
+    dev = create_dev_users(cognito, pools, template)
+    assert dev is not None and dev.users["integration"] == "integration@example.com"
+    groups = cognito.admin_list_groups_for_user(UserPoolId=dev.pool_id, Username="integration@example.com")["Groups"]
+    assert {g["GroupName"] for g in groups} == {"integration", "sales"}
