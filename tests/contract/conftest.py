@@ -24,6 +24,7 @@ def contract_cloud() -> Iterator[object]:
     from localcloud.server import LocalCloudProcess
 
     with LocalCloudProcess(TEMPLATE) as cloud:
+        cloud.add_to_group("admin", "integration")  # fuzzing places orders faster than a person would
         _seed(cloud.api_url, cloud.token("admin"))
         cloud.seeded = _snapshot(cloud)  # type: ignore[attr-defined]
         yield cloud
