@@ -74,11 +74,15 @@ def test_sign_in_and_roles_in_containers(sam_local: SamLocal) -> None:
     assert status == 201 and created["createdBy"]
 
 
-def test_unknown_route_answers_like_api_gateway(sam_local: SamLocal) -> None:
+def test_unknown_route_answers_like_an_http_api(sam_local: SamLocal) -> None:
+    """An HTTP API answers a method or path no route has with 404 {"message":"Not Found"}
+    (localcloud/gateway_errors.py); HEAD on a GET route included, never a 5xx."""
     status, body = request("GET", f"{sam_local.api_url}/api/no-such-route")
 
-    assert status == 403
-    assert body == {"message": "Missing Authentication Token"}
+    assert status == 404
+    assert body == {"message": "Not Found"}
+    assert request("PATCH", f"{sam_local.api_url}/api/products")[0] == 404
+    assert request("HEAD", f"{sam_local.api_url}/api/products")[0] == 404
 
 
 def test_created_product_is_stored_in_the_host_emulator_and_read_back(sam_local: SamLocal) -> None:
