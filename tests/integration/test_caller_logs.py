@@ -29,7 +29,12 @@ def _lines(out: str) -> list[dict]:
 @pytest.fixture
 def logs():
     """`logs(fn)`: a buffer that fn's log lines go to during this test, at INFO (the session runs
-    the Loggers at WARNING). The shared layer's loggers share the service Logger's handler."""
+    the Loggers at WARNING). The shared layer's logger is configured from fn's Logger, as in a
+    Lambda environment that imported only fn's handler (this test process imports them all)."""
+    from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+    shared = logging.getLogger("sales_common")
+    saved = (list(shared.handlers), shared.level, shared.propagate)
     changed = []
 
     def capture(fn) -> io.StringIO:
@@ -37,12 +42,16 @@ def logs():
         buffer = io.StringIO()
         changed.append((logger, logger.log_level, logger.registered_handler.setStream(buffer)))
         logger.setLevel(logging.INFO)
+        copy_config_to_registered_loggers(source_logger=logger, include={"sales_common"})
         return buffer
 
     yield capture
     for logger, level, stream in changed:
         logger.setLevel(level)
         logger.registered_handler.setStream(stream)
+    shared.handlers[:] = saved[0]
+    shared.setLevel(saved[1])
+    shared.propagate = saved[2]
 
 
 @pytest.mark.parametrize(("role", "status"), [("admin", 201), ("sales", 403), ("sales integration", 403)])

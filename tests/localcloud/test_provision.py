@@ -139,7 +139,7 @@ def test_provision_creates_everything_the_template_declares_and_says_what() -> N
         assert made.secrets == {"CursorSigningSecret": "kept"}
         assert sorted(made.state_machines) == sorted(template.resources("AWS::Serverless::StateMachine"))
         assert set(made.user_pools) == {"UserPool", "UserPoolClient"}
-        assert made.dev_users is not None and set(made.dev_users.users) == {"admin", "sales"}
+        assert made.dev_users is not None and set(made.dev_users.users) == {"admin", "sales", "integration"}
         sqs = boto3.client("sqs", region_name="us-east-1")
         attributes = sqs.get_queue_attributes(QueueUrl=made.queues["CompensationQueue"], AttributeNames=["All"])
         assert "CompensationDeadLetterQueue" in attributes["Attributes"]["RedrivePolicy"]
