@@ -49,12 +49,14 @@ def generate() -> Any:
 
 
 def current() -> Any:
-    """This process's signing key (generated on first use)."""
+    """This process's signing key (generated, and served, on first use)."""
     global _key
     with _lock:
-        if _key is None:
-            _key = generate()
-        return _key
+        if _key is not None:
+            return _key
+        _key = generate()
+    _serve(_key)
+    return _key
 
 
 def use(key: Any) -> None:
@@ -116,10 +118,12 @@ def load_or_create(path: str | os.PathLike[str]) -> Any:
 
 
 def _serve(key: Any) -> None:
-    """moto's JWKS endpoint (one document for every pool) serves `key`'s public half only."""
+    """moto's JWKS endpoint (one document for every pool) serves `key`'s public half only (no key
+    at all before the first one exists: nothing has been signed yet)."""
     from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
 
-    CognitoIdpJsonWebKeyResponse.json_web_key = json.dumps({"keys": [key.as_dict(private=False)]}).encode()
+    keys = [key.as_dict(private=False)] if key is not None else []
+    CognitoIdpJsonWebKeyResponse.json_web_key = json.dumps({"keys": keys}).encode()
 
 
 def _lifetime(pool: Any, client_id: str, token_use: str, default: int) -> int:
@@ -172,4 +176,6 @@ def install() -> None:
         return original(self, client_id, username, token_use, lifetime, extra_data)
 
     models.CognitoIdpUserPool.create_jwt = create_jwt  # type: ignore[method-assign]
-    _serve(current())
+    with _lock:
+        key = _key
+    _serve(key)  # the key is made on first use (a local cloud's start picks its own)

@@ -39,31 +39,56 @@ def shop(api):
     return api
 
 
+UNKNOWN_PRODUCT = {"customerId": 1, "items": [{"productId": 999, "quantity": 1}]}  # 422, but it counts
+
+
 def _flood(place) -> tuple[int, Reply]:
-    """Call `place()` until it is refused; (orders placed before, the refusal). The bucket refills
-    while the orders run, so the refusal comes after BURST plus what refilled meanwhile."""
-    began, placed = time.monotonic(), 0
+    """Call `place()` until it answers 429; (answers before, the refusal). The bucket refills while
+    the flood runs, so the refusal comes after BURST plus what refilled meanwhile. The attempts are
+    orders for an unknown product: they pass the limit (and count), then answer 422 quickly, so the
+    flood outruns the refill however slow the machine."""
+    began, answered = time.monotonic(), 0
     while True:
         reply = place()
         refill = (time.monotonic() - began) * PER_MINUTE / 60
-        if reply.status != 201:
-            assert BURST <= placed <= BURST + refill + 1, (placed, refill)
-            return placed, reply
-        placed += 1
-        assert placed <= BURST + refill + 1, f"{placed} orders placed in a row, the limit never answered"
+        if reply.status == 429:
+            assert BURST <= answered <= BURST + refill + 1, (answered, refill)
+            return answered, reply
+        assert reply.status == 422, reply
+        answered += 1
+        assert answered <= BURST + refill + 1, f"{answered} attempts in a row, the limit never answered"
 
 
-def test_a_users_flood_gets_429_with_retry_after_while_another_users_order_succeeds(shop, cloud):
-    placed, refused = _flood(lambda: shop.post("/api/orders", ORDER, role="sales", user="flooder"))
+def _spend_allowance(cloud, sub: str, seconds: int = 30) -> None:
+    """`sub`'s bucket empty for the next `seconds` beyond its burst (what a flood leaves), set
+    directly so that the test does not depend on how fast orders run here."""
+    interval = -(-60_000 // PER_MINUTE)
+    tat = int(time.time() * 1000) + (BURST - 1) * interval + seconds * 1000
+    cloud.dynamodb.put_item(
+        TableName=cloud.tables["OrderQuotaTable"],
+        Item={"pk": {"S": f"ORDERS#{sub}"}, "tat": {"N": str(tat)}, "expiresAt": {"N": str(tat // 1000 + 3600)}},
+    )
+
+
+def test_a_flood_of_order_attempts_is_refused_once_the_burst_is_spent(shop):
+    answered, refused = _flood(lambda: shop.post("/api/orders", UNKNOWN_PRODUCT, role="sales", user="flooder"))
+    assert refused.status == 429 and answered >= BURST
+
+
+def test_a_user_whose_allowance_is_spent_gets_429_and_nothing_is_placed_while_another_user_succeeds(shop, cloud):
+    _spend_allowance(cloud, "flooder", seconds=30)
+
+    refused = shop.post("/api/orders", ORDER, role="sales", user="flooder")
 
     assert refused.status == 429, refused
     assert refused.header("Content-Type") == "application/problem+json"
     assert refused.json["status"] == 429 and refused.json["title"] == "Too many requests"
-    assert 1 <= int(refused.header("Retry-After")) <= 60 // PER_MINUTE + 1
-    assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 1000 - placed  # the refused one took nothing
-    assert len([o for o in cloud.scan("OrdersTable") if o.get("entity") == "order"]) == placed
+    assert 28 <= int(refused.header("Retry-After")) <= 31
+    assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 1000  # nothing was placed
+    assert [o for o in cloud.scan("OrdersTable") if o.get("entity") == "order"] == []
     other = shop.post("/api/orders", ORDER, role="sales", user="someone-else")
     assert other.status == 201, other
+    assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 999
 
 
 def test_the_limit_is_counted_per_sub(shop):
@@ -72,7 +97,7 @@ def test_the_limit_is_counted_per_sub(shop):
     names = iter(range(10**6))
 
     def place() -> Reply:
-        event = build_event(fn, "/api/orders", params, ORDER, role="sales", user=f"name-{next(names)}")
+        event = build_event(fn, "/api/orders", params, UNKNOWN_PRODUCT, role="sales", user=f"name-{next(names)}")
         event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = "one-subject"
         result = invoke(fn, event, shop.refs)
         return Reply(result["statusCode"], result.get("headers") or {}, result.get("body") or "")
