@@ -23,7 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def contract_cloud() -> Iterator[object]:
     from localcloud.server import LocalCloudProcess
 
-    with LocalCloudProcess(TEMPLATE) as cloud:
+    with LocalCloudProcess(TEMPLATE, startup_timeout=180) as cloud:  # a loaded machine starts it slowly
         cloud.add_to_group("admin", "integration")  # fuzzing places orders faster than a person would
         _seed(cloud.api_url, cloud.token("admin"))
         cloud.seeded = _snapshot(cloud)  # type: ignore[attr-defined]
