@@ -154,6 +154,7 @@ def test_provision_creates_everything_the_template_declares_and_says_what() -> N
             "CustomersTable": "NEW_AND_OLD_IMAGES",
             "OrdersTable": "NEW_AND_OLD_IMAGES",
             "IdempotencyTable": None,
+            "OrderQuotaTable": None,  # the per-user order limit: no domain events
         }
         assert made.event_buses == {"SalesEventBus": "sales-events-dev"}
         archive = events.describe_archive(ArchiveName="sales-events-dev")
