@@ -2,9 +2,18 @@
 
 moto's bundled ASL interpreter can run Express workflows, but its HTTP layer does not route
 ``StartSyncExecution``. :func:`install` adds that action to moto's StepFunctions response class:
-it starts an ordinary execution (which moto runs in a worker thread when
+it starts an execution (which moto runs in a worker thread when
 ``{"stepfunctions": {"execute_state_machine": True}}`` is configured), waits for it to finish
 (bounded), and answers with the ``StartSyncExecution`` response shape.
+
+As on AWS, an Express execution is **not deduplicated by its name**: every call starts a new
+execution, even with the name and input of one that ran (or runs) already -- what happens when an
+SDK retries the call after a lost response, or a client replays an input. (moto's StartExecution
+refuses a finished execution's name and joins a running one with the same name and input, as
+Standard workflows do; that hid replays.) Each execution gets an Express-style ARN,
+``arn:aws:states:<region>:<account>:express:<state machine>:<name>:<uuid>``, which
+DescribeExecution and GetExecutionHistory accept here (on AWS, Express executions are read from
+their CloudWatch log instead).
 
 It also teaches moto's decorator mode the ``sync-states.<region>.amazonaws.com`` host that botocore
 uses for this operation (the ``sync-`` host prefix). Against a custom endpoint (moto server mode)
@@ -18,6 +27,8 @@ unchanged.
 from __future__ import annotations
 
 import contextlib
+import copy
+import json
 import math
 import re
 import time
@@ -61,6 +72,18 @@ def install() -> None:
     if not any(p.pattern == _SYNC_URL_BASE for _, p in backend_index.backend_url_patterns):
         backend_index.backend_url_patterns.append(("stepfunctions", re.compile(_SYNC_URL_BASE)))
     StepFunctionResponse.start_sync_execution = _start_sync_execution  # type: ignore[attr-defined]
+    _accept_express_arns()
+
+
+def _accept_express_arns() -> None:
+    """DescribeExecution & co. accept ``...:express:<machine>:<name>:<uuid>`` ARNs too."""
+    from moto.stepfunctions.models import StepFunctionBackend
+
+    pattern = StepFunctionBackend.accepted_exec_arn_format.pattern
+    if ":(execution|express):" not in pattern:
+        StepFunctionBackend.accepted_exec_arn_format = re.compile(
+            pattern.replace(":execution:", ":(execution|express):")
+        )
 
 
 def _error(code: str, message: str) -> Exception:
@@ -93,9 +116,48 @@ def _start_sync_execution(self: Any) -> Any:
     # moto 5.2.5 names every unnamed execution "None": always pass a unique name.
     name = self._get_param("name") or uuid.uuid4().hex
     execution_input = self._get_param("input", if_none="{}")
-    execution = backend.start_execution(arn, name, execution_input)
+    execution = _start_express_execution(backend, state_machine, name, execution_input)
     timed_out = not _wait(execution, _timeout_seconds)
     return ActionResult(_sync_output(execution, timed_out))
+
+
+def _start_express_execution(backend: Any, state_machine: Any, name: str, execution_input: str) -> Any:
+    """moto's ``StepFunctionsParserBackend.start_execution`` without its name-based
+    deduplication (Standard workflows only, on AWS), under a unique Express-style ARN."""
+    import datetime
+
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    try:
+        json.loads(execution_input)
+    except ValueError as exc:
+        raise _error("InvalidExecutionInput", str(exc)) from exc
+    # A snapshot of the definition for this execution, as moto takes one: without the other
+    # executions (live threads) and sharing the backend (see moto's start_execution).
+    snapshot = copy.deepcopy(
+        state_machine, {id(state_machine.executions): [], id(state_machine.backend): state_machine.backend}
+    )
+    arn = (
+        f"arn:{backend.partition}:states:{backend.region_name}:{backend.account_id}:express:"
+        f"{state_machine.name}:{name}:{uuid.uuid4()}"
+    )
+    execution = Execution(
+        name=name,
+        sm_type=snapshot.sm_type,
+        role_arn=snapshot.roleArn,
+        exec_arn=arn,
+        account_id=backend.account_id,
+        region_name=backend.region_name,
+        state_machine=snapshot,
+        start_date=datetime.datetime.now(tz=datetime.UTC),
+        cloud_watch_logging_session=None,
+        input_data=execution_input,
+        trace_header=None,
+        activity_store={},
+    )
+    state_machine.executions.append(execution)
+    execution.start()
+    return execution
 
 
 def _status_of(execution: Any) -> str | None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -55,7 +57,8 @@ def _assert_succeeded_and_failed(sfn: Any, arn: str) -> None:
     assert ok["status"] == "SUCCEEDED", ok
     assert json.loads(ok["output"]) == {"tag": "tagged", "name": "Widget"}
     assert ok["stateMachineArn"] == arn
-    assert ok["executionArn"].endswith(ok["name"])
+    # an Express execution's ARN: ...:express:<machine>:<name>:<uuid>
+    assert ok["executionArn"].startswith(arn.replace(":stateMachine:", ":express:") + ":" + ok["name"] + ":")
     assert ok["stopDate"] >= ok["startDate"]
     assert json.loads(ok["input"]) == {"id": "t1"}
     assert ok["billingDetails"]["billedDurationInMilliseconds"] >= 100
@@ -111,6 +114,83 @@ def test_decorator_mode_concurrent_calls() -> None:
         for t in threads:
             t.join()
         assert sorted(statuses) == ["FAILED"] * 5 + ["SUCCEEDED"] * 5
+
+
+COUNTER = {
+    "StartAt": "Count",
+    "States": {
+        "Count": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": {
+                "TableName": "Things",
+                "Key": {"pk": {"S.$": "$.id"}},
+                "UpdateExpression": "ADD runs :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            },
+            "ResultPath": None,
+            "End": True,
+        }
+    },
+}
+
+
+def test_an_express_execution_is_not_deduplicated_by_its_name() -> None:
+    """As on AWS: the same name and input again (one after another, or at once) is another
+    execution that runs. moto's StartExecution would refuse the finished one's name, or join the
+    running one, and hide replays."""
+    sync_execution.install()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        _setup(ddb, sfn)
+        arn = sfn.create_state_machine(name="Counter", definition=json.dumps(COUNTER), roleArn=ROLE, type="EXPRESS")[
+            "stateMachineArn"
+        ]
+        payload = json.dumps({"id": "c1"})
+
+        first = sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload)
+        second = sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload)
+        with ThreadPoolExecutor(4) as pool:
+            racing = list(
+                pool.map(lambda _: sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload), range(4))
+            )
+
+        runs = [first, second, *racing]
+        assert [r["status"] for r in runs] == ["SUCCEEDED"] * 6
+        assert len({r["executionArn"] for r in runs}) == 6
+        item = ddb.get_item(TableName="Things", Key={"pk": {"S": "c1"}})["Item"]
+        assert item["runs"] == {"N": "6"}
+        # each one can be read back, input included (what a replay needs)
+        described = sfn.describe_execution(executionArn=second["executionArn"])
+        assert (described["name"], json.loads(described["input"])) == ("order-7", {"id": "c1"})
+        listed = sfn.list_executions(stateMachineArn=arn)["executions"]
+        assert sorted(e["executionArn"] for e in listed) == sorted(r["executionArn"] for r in runs)
+
+
+def test_the_state_machine_timeout_ends_the_execution_as_timed_out() -> None:
+    """The definition's own TimeoutSeconds (not the emulator's bound) stops the execution."""
+    sync_execution.install()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        slow = {"TimeoutSeconds": 1, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "End": True}}}
+        arn = sfn.create_state_machine(name="Bounded", definition=json.dumps(slow), roleArn=ROLE, type="EXPRESS")[
+            "stateMachineArn"
+        ]
+        started = time.monotonic()
+        res = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+        assert res["status"] == "TIMED_OUT"
+        assert time.monotonic() - started < 4
+
+
+def test_invalid_input_is_refused() -> None:
+    sync_execution.install()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = _setup(ddb, sfn)
+        with pytest.raises(sfn.exceptions.ClientError, match="InvalidExecutionInput"):
+            sfn.start_sync_execution(stateMachineArn=arn, input="{not json")
 
 
 def test_standard_state_machine_is_rejected() -> None:
