@@ -43,7 +43,7 @@ class PendingRelease(_Model):
 
 
 class StockReleaser(TableAccess):
-    """Releases holds on the Products table (the function's TABLE_NAME)."""
+    """Releases holds on the Products table (the function's TABLE_NAME unless `table` names it)."""
 
     def release(self, order_id: int, line: ReleaseLine) -> bool:
         """Give `line` back if order `order_id` still holds it; False if there was nothing held
@@ -56,6 +56,25 @@ class StockReleaser(TableAccess):
                 ConditionExpression="#hold = :q",
                 ExpressionAttributeNames={"#hold": hold_attribute(order_id)},
                 ExpressionAttributeValues=to_item({":q": line.quantity, ":now": now_iso(), ":one": 1}),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def take_over(self, order_id: int, line: ReleaseLine) -> bool:
+        """Remove order `order_id`'s hold on `line`'s product without giving stock back: the
+        order was stored and owns those units. False if there was no hold. (The workflow removes
+        holds in the same transaction that stores the order; the sweeper uses this only should
+        a hold of a stored order ever be found.)"""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=product_key(line.product_id),
+                UpdateExpression="REMOVE #hold",
+                ConditionExpression="attribute_exists(#hold)",
+                ExpressionAttributeNames={"#hold": hold_attribute(order_id)},
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from pydantic.alias_generators import to_camel
@@ -62,3 +62,13 @@ class Order(StoredModel):
     status: OrderStatus
     items: list[OrderLine]
     total: Amount
+
+
+class PlacementPending(BaseModel):
+    """202: the placement ran but its outcome could not be learnt in time (see docs/placement.md)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    order_id: int = Field(description="The order's id, if it was placed: GET /api/orders/{orderId} tells.")
+    outcome: Literal["UNKNOWN"] = "UNKNOWN"
+    detail: str

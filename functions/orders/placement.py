@@ -1,22 +1,37 @@
-"""Placing an order: merge and price its lines from a quote, allocate its id, run the PlaceOrder
-workflow (which reserves the stock and stores the order), and say why when it is refused (a typed
-`OrderRejected`). With an Idempotency-Key, the same request places one order however often sent."""
+"""Placing an order, exactly once (docs/adr/0011-placement-protocol.md, docs/placement.md).
+
+1. *Prepare*: merge and price the lines from a quote, allocate the order id and stamp the time:
+   the placement's input (its "payload"). With an Idempotency-Key, powertools' idempotency
+   utility makes this step once per key and keeps the payload, so every retry of the request
+   runs the same placement (same id, same prices) instead of a new one.
+2. *Run* the PlaceOrder workflow on the payload. Runs of one payload converge however many there
+   are (the placement record, `orders.placement_record`): succeeded means stored once; failed
+   with a decided reason means never stored.
+3. If the run's outcome is unknown (the call failed or timed out, or the workflow could not
+   record an outcome), *decide* it: the placement record gets a failure reason unless it was
+   placed, and its answer is the truth. Without time or DynamoDB for that, the answer is 202
+   `OutcomeUnknown`: the payload stays behind the key, so a retry runs the same placement again.
+"""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from orders.catalog import Catalog, Quote
 from orders.models import MAX_QUANTITY, Order, OrderCreate, OrderItemIn
+from orders.placement_record import PlacementRecords
 from orders.rejections import (
     CustomerCheckFailed,
     CustomerNotFound,
     OrderRejected,
     OutOfStock,
+    PriceChanged,
     PriceMismatch,
     ReservationFailed,
     UnknownProduct,
@@ -26,26 +41,65 @@ from orders.rejections import (
 from orders.repository import OrderStore
 from orders.settings import PlacementSettings
 from orders.workflow import PlacementWorkflow
-from sales_common.dynamo import from_value, now_iso
+from sales_common import aws
+from sales_common.dynamo import now_iso
 from sales_common.errors import Conflict, Unprocessable
 from sales_common.settings import load_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# What the function still needs once the workflow answers: decide an unknown outcome (one
+# DynamoDB call), answer. The workflow is started only with the call's worst case plus this
+# left (see `Deadline`); tests/template/test_time_budgets.py proves it fits the function's Timeout.
+ANSWER_MARGIN_SECONDS = 0.5
 
-def place_order(
-    data: OrderCreate,
-    actor: str,
-    idempotency_key: str | None = None,
-    context: LambdaContext | None = None,
-) -> Order:
+
+def start_budget_seconds() -> float:
+    """Time the function must have left to start the workflow: StartSyncExecution's worst case
+    (it answers after the state machine's TimeoutSeconds at the latest) and a margin to answer."""
+    return aws.worst_case_seconds("stepfunctions") + ANSWER_MARGIN_SECONDS
+
+
+def decide_budget_seconds() -> float:
+    """Time needed to decide an unknown outcome: one DynamoDB call's worst case and a margin."""
+    return aws.worst_case_seconds("dynamodb") + ANSWER_MARGIN_SECONDS
+
+
+class OutcomeUnknown(Exception):
+    """The order may or may not be stored, and there was no way to find out in time. Answered
+    202 with the order's id: the client asks GET /api/orders/{id}, or retries with the same
+    Idempotency-Key, which runs this same placement again."""
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__(f"the outcome of placing order {order_id} is unknown")
+        self.order_id = order_id
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The invocation's remaining time, from Lambda's context."""
+
+    context: LambdaContext
+
+    def remaining(self) -> float:
+        return self.context.get_remaining_time_in_millis() / 1000
+
+    def allows(self, seconds: float) -> bool:
+        return self.remaining() >= seconds
+
+
+def place_order(data: OrderCreate, actor: str, idempotency_key: str | None, context: LambdaContext) -> Order:
+    """Place `data` for `actor`: the stored order, or an `OrderRejected` (nothing is kept, and
+    the order can never be stored), or `OutcomeUnknown`."""
     settings = load_settings(PlacementSettings)
+    deadline = Deadline(context)
     if idempotency_key is None:
-        return _place(data, actor, settings)
-    return _place_idempotently(data, actor, idempotency_key, context, settings)
+        return Placement(data, settings, deadline).run(prepare(data, actor, settings))
+    return _place_idempotently(data, actor, idempotency_key, settings, deadline)
 
 
+# ---------------------------------------------------------------- prepare (pure, then the quote)
 def merge_lines(items: Iterable[OrderItemIn]) -> dict[int, OrderItemIn]:
     """Repeated productIds are merged into one line (quantities added), which obeys the per-line
     cap like any line. Two lines for the same product that name different prices contradict each
@@ -75,9 +129,9 @@ def merge_lines(items: Iterable[OrderItemIn]) -> dict[int, OrderItemIn]:
 
 
 def price_lines(lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> list[dict[str, Any]]:
-    """The lines as the workflow stores them, priced exactly from `quotes`; refused, before anything
-    is reserved, when a product is unknown, its price is not the one the client named, or the
-    quote already shows too little stock."""
+    """The lines as the workflow stores them, priced exactly from `quotes` (with the product's
+    name as quoted); refused, before anything is reserved, when a product is unknown, its price
+    is not the one the client named, or the quote already shows too little stock."""
     missing = sorted(set(lines) - set(quotes))
     if missing:
         raise UnknownProduct(f"Unknown product(s): {', '.join(map(str, missing))}.")
@@ -92,6 +146,7 @@ def price_lines(lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> list
     return [
         {
             "productId": pid,
+            "name": quotes[pid].name,
             "quantity": line.quantity,
             "unitPrice": str(quotes[pid].price),
             "lineTotal": str(quotes[pid].price * line.quantity),
@@ -105,6 +160,21 @@ def order_total(priced: list[dict[str, Any]]) -> Decimal:
     return sum((Decimal(line["lineTotal"]) for line in priced), Decimal(0))
 
 
+def prepare(data: OrderCreate, actor: str, settings: PlacementSettings) -> dict[str, Any]:
+    """The placement's input: priced lines, a new order id, the time. Refused (OrderRejected)
+    when the quote already shows it cannot succeed."""
+    lines = merge_lines(data.items)
+    priced = price_lines(lines, Catalog(settings).quote(list(lines)))
+    return {
+        "orderId": OrderStore(settings).allocate_id(),
+        "customerId": data.customer_id,
+        "createdBy": actor,
+        "createdAt": now_iso(),
+        "total": str(order_total(priced)),
+        "items": priced,
+    }
+
+
 def _out_of_stock(short: list[int], lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> OutOfStock:
     details = "; ".join(
         f"product {pid}: {lines[pid].quantity} requested, {quotes[pid].stock} in stock" for pid in short
@@ -112,35 +182,94 @@ def _out_of_stock(short: list[int], lines: dict[int, OrderItemIn], quotes: dict[
     return OutOfStock(f"Insufficient stock ({details}). Nothing was reserved.")
 
 
-def _place(data: OrderCreate, actor: str, settings: PlacementSettings) -> Order:
-    catalog = Catalog(settings)
-    lines = merge_lines(data.items)
-    priced = price_lines(lines, catalog.quote(list(lines)))
-    order_id = OrderStore(settings).allocate_id()
-    payload = {
-        "orderId": order_id,
-        "customerId": data.customer_id,
-        "createdBy": actor,
-        "createdAt": now_iso(),
-        "total": str(order_total(priced)),
-        "items": priced,
+# ---------------------------------------------------------------- run, and decide what is unknown
+# The workflow's own failure reasons (Fail states, and outcomes recorded by the caller or the
+# sweeper): each means the placement is decided and the order will never be stored.
+DECIDED_FAILURES = frozenset(
+    {
+        "CustomerNotFound",
+        "CustomerCheckFailed",
+        "Refused",
+        "ReservationFailed",
+        "OrderWriteFailed",
+        "WorkflowFailed",
+        "Abandoned",
     }
-    outcome = PlacementWorkflow(settings).run(f"order-{order_id}", payload)
-    if outcome.succeeded and outcome.output is not None:
-        return _stored_order(payload, outcome.output)
-    raise explain_failure(outcome.error, outcome.cause, data, lines, catalog.quote)
+)
+# How this function records an outcome it could not learn (see Placement.decide).
+UNLEARNT = "WorkflowFailed"
 
 
-def _stored_order(payload: dict[str, Any], output: dict[str, Any]) -> Order:
-    """The order as WriteOrder stored it: the payload plus the lines the workflow captured."""
+class Placement:
+    """Runs one payload and turns what happened into the stored order or a rejection."""
+
+    def __init__(self, data: OrderCreate, settings: PlacementSettings, deadline: Deadline) -> None:
+        self.data = data
+        self.settings = settings
+        self.deadline = deadline
+        self.records = PlacementRecords(settings)
+
+    def run(self, payload: dict[str, Any]) -> Order:
+        order_id = int(payload["orderId"])
+        if not self.deadline.allows(start_budget_seconds()):
+            # Nothing started: no run of this payload exists, so it is definitely not placed.
+            raise WorkflowFailed("Order placement could not start in time; nothing was reserved. Please retry.")
+        outcome = PlacementWorkflow(self.settings).run(f"order-{order_id}", payload)
+        if outcome.succeeded:
+            return placed_order(payload)
+        if outcome.error in DECIDED_FAILURES:
+            raise self.explain(outcome.error, payload)
+        return self.decide(payload)
+
+    def resume(self, payload: dict[str, Any]) -> Order:
+        """A retry of a placement that already ran (same Idempotency-Key): answer from its record
+        when it is decided, else run it again (runs of one payload converge)."""
+        record = self.records.get(int(payload["orderId"]))
+        if record is None or not record.decided:
+            return self.run(payload)
+        if record.placed:
+            return self.stored(payload)
+        raise self.explain(record.outcome, payload)
+
+    def decide(self, payload: dict[str, Any]) -> Order:
+        """The workflow's answer was lost or it could not record an outcome: record one now
+        (a failure, unless it is PLACED already) and answer it. OutcomeUnknown if there is no
+        time left for that or DynamoDB does not answer."""
+        order_id = int(payload["orderId"])
+        if not self.deadline.allows(decide_budget_seconds()):
+            raise OutcomeUnknown(order_id)
+        try:
+            record = self.records.decide(order_id, UNLEARNT)
+        except (ClientError, BotoCoreError) as exc:
+            raise OutcomeUnknown(order_id) from exc
+        if record.placed:
+            return placed_order(payload)
+        raise self.explain(record.outcome, payload)
+
+    def stored(self, payload: dict[str, Any]) -> Order:
+        """The order as it is stored now (a retry may come after it changed); 409 if it was
+        placed and has since been deleted."""
+        order_id = int(payload["orderId"])
+        found = OrderStore(self.settings).get(order_id)
+        if found is None:
+            raise Conflict(f"Order {order_id} was placed with this Idempotency-Key and has since been deleted.")
+        return found
+
+    def explain(self, reason: str | None, payload: dict[str, Any]) -> OrderRejected:
+        lines = merge_lines(self.data.items)
+        return explain_failure(reason, self.data, lines, Catalog(self.settings).quote, payload)
+
+
+def placed_order(payload: dict[str, Any]) -> Order:
+    """The order WriteOrder stored for `payload` (the payload determines it entirely)."""
     return Order.model_validate(
         {
             "id": payload["orderId"],
             "customerId": payload["customerId"],
             "createdBy": payload["createdBy"],
             "updatedBy": payload["createdBy"],
-            "status": output["status"],
-            "items": [from_value(record) for record in output["items"]],
+            "status": "CONFIRMED",
+            "items": payload["items"],
             "total": Decimal(payload["total"]),
             "version": 1,
             "createdAt": payload["createdAt"],
@@ -150,31 +279,57 @@ def _stored_order(payload: dict[str, Any], output: dict[str, Any]) -> Order:
 
 
 def explain_failure(
-    error: str | None,
-    cause: str | None,
+    reason: str | None,
     data: OrderCreate,
     lines: dict[int, OrderItemIn],
     requote: Callable[[list[int]], dict[int, Quote]],
+    payload: dict[str, Any],
 ) -> OrderRejected:
-    """The rejection for a workflow that failed with `error` (its `cause`: the products it found
-    short, for OutOfStock, which `requote` re-reads to say why)."""
-    if error == "CustomerNotFound":
+    """The rejection for a placement whose recorded outcome is `reason`. `Refused` (a condition of
+    the reservation failed) is explained from a fresh quote of the order's products: gone (422),
+    repriced since the quote (409, naming the current price), short (409); if none of these holds
+    any more, the refusal was a conflict with concurrent writes (503, retry)."""
+    if reason == "CustomerNotFound":
         return CustomerNotFound(f"Customer {data.customer_id} does not exist.")
-    if error == "OutOfStock":
-        short = [int(pid) for pid in json.loads(cause or "[]")]
-        # The reservation failed; re-read those products to say why (informative only).
-        quotes = requote(short)
-        gone = [pid for pid in short if pid not in quotes]
-        if gone:
-            return UnknownProduct(f"Unknown product(s): {', '.join(map(str, gone))}.")
-        return _out_of_stock(short, lines, quotes)
-    if error in UNAVAILABLE:
-        rejected, detail = UNAVAILABLE[error]
+    if reason == "Refused":
+        return _refusal(
+            lines, requote(list(lines)), {int(i["productId"]): Decimal(i["unitPrice"]) for i in payload["items"]}
+        )
+    if reason in UNAVAILABLE:
+        rejected, detail = UNAVAILABLE[reason]
         return rejected(f"{detail} Please retry.")
-    return WorkflowFailed(f"Order placement did not complete ({error}); no stock is kept. Please retry.")
+    return WorkflowFailed(f"Order placement did not complete ({reason}); no stock is kept. Please retry.")
 
 
-# Workflow failures that are worth a retry (503), and what the client is told.
+def _refusal(lines: dict[int, OrderItemIn], quotes: dict[int, Quote], priced: dict[int, Decimal]) -> OrderRejected:
+    gone = [pid for pid in lines if pid not in quotes]
+    if gone:
+        return UnknownProduct(f"Unknown product(s): {', '.join(map(str, gone))}.")
+    repriced = [pid for pid in lines if quotes[pid].price != priced[pid]]
+    if repriced:
+        return PriceChanged(
+            "The price changed while the order was being placed: "
+            + "; ".join(f"product {pid} now costs {quotes[pid].price} (quoted {priced[pid]})" for pid in repriced)
+            + ". Nothing was reserved; review the prices and order again.",
+            errors=[
+                {
+                    "field": "items",
+                    "message": f"product {pid} now costs {quotes[pid].price}",
+                    "type": "price_changed",
+                }
+                for pid in repriced
+            ],
+        )
+    short = [pid for pid, line in lines.items() if line.quantity > quotes[pid].stock]
+    if short:
+        return _out_of_stock(short, lines, quotes)
+    return ReservationFailed(
+        "Stock could not be reserved because of concurrent changes to the same products; "
+        "nothing was reserved. Please retry."
+    )
+
+
+# Decided failures that are worth a retry (503), and what the client is told.
 UNAVAILABLE: dict[str, tuple[type[OrderRejected], str]] = {
     "CustomerCheckFailed": (CustomerCheckFailed, "The customer could not be checked; no stock was taken."),
     "ReservationFailed": (ReservationFailed, "Stock could not be reserved; no stock is kept."),
@@ -182,48 +337,84 @@ UNAVAILABLE: dict[str, tuple[type[OrderRejected], str]] = {
 }
 
 
+# ---------------------------------------------------------------- one placement per Idempotency-Key
 def _place_idempotently(
-    data: OrderCreate, actor: str, key: str, context: LambdaContext | None, settings: PlacementSettings
+    data: OrderCreate, actor: str, key: str, settings: PlacementSettings, deadline: Deadline
 ) -> Order:
-    """Same key and body: the same order, placed once. Same key, other body: 422. A retry that
-    races the first request waits for it (bounded) and then returns its order. Keys are per user:
-    another user's identical key is another request."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
-    from sales_common import aws
-
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.IDEMPOTENCY_TABLE_NAME, boto3_client=aws.dynamodb(settings)
-    )
-    config = IdempotencyConfig(
-        event_key_jmespath="[user, key]",
-        payload_validation_jmespath="body",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=settings.IDEMPOTENCY_TTL_SECONDS,
-    )
-    if context is not None:
-        config.register_lambda_context(context)
-
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
-    def place(request: dict[str, Any]) -> dict[str, Any]:
-        return _place(data, actor, settings).model_dump(mode="json", by_alias=True)
-
-    request = {"user": actor, "key": key, "body": data.model_dump(mode="json", by_alias=True)}
-    deadline = time.monotonic() + settings.IDEMPOTENCY_WAIT_SECONDS
-    while True:
+    """Same key and body: the same placement (one order id, one payload) however often sent, also
+    when the retries race. Same key, other body: 422. Keys are per user. A definite rejection
+    forgets the key's placement, so a retry after fixing the cause places a new one (its order id
+    is decided as failed and can never be stored)."""
+    intent = Intent(data, actor, key, settings, deadline)
+    placement = Placement(data, settings, deadline)
+    for _attempt in range(2):
+        payload, replayed = intent.payload()
         try:
-            return Order.model_validate(place(request=request))
-        except IdempotencyValidationError as exc:
-            raise Unprocessable("This Idempotency-Key was already used with a different request body.") from exc
-        except IdempotencyAlreadyInProgressError as exc:
-            if time.monotonic() >= deadline:
-                raise Conflict("A request with this Idempotency-Key is still in progress; retry later.") from exc
-            time.sleep(0.1)
+            return placement.resume(payload) if replayed else placement.run(payload)
+        except OrderRejected as rejected:
+            intent.forget(rejected)
+            if not replayed:
+                raise
+            # An earlier request's placement failed (its answer may have been lost): place anew.
+    raise AssertionError("unreachable: a fresh placement answers or raises")  # pragma: no cover
+
+
+class Intent:
+    """The placement an Idempotency-Key stands for, kept in the IdempotencyTable by powertools'
+    idempotency utility: the idempotent function is `prepare` (quote, price, order id), its saved
+    result the payload. powertools' `response_hook` marks a payload that comes from an earlier
+    request, which the caller then resumes rather than runs blind."""
+
+    def __init__(
+        self, data: OrderCreate, actor: str, key: str, settings: PlacementSettings, deadline: Deadline
+    ) -> None:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        self.deadline = deadline
+        self.wait_seconds = settings.IDEMPOTENCY_WAIT_SECONDS
+        self.request = {"user": actor, "key": key, "body": data.model_dump(mode="json", by_alias=True)}
+        self.persistence = DynamoDBPersistenceLayer(
+            table_name=settings.IDEMPOTENCY_TABLE_NAME, boto3_client=aws.dynamodb(settings)
+        )
+        config = IdempotencyConfig(
+            event_key_jmespath="[user, key]",
+            payload_validation_jmespath="body",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=settings.IDEMPOTENCY_TTL_SECONDS,
+            response_hook=lambda response, _record: {**response, "replayed": True},
+        )
+        config.register_lambda_context(deadline.context)
+
+        @idempotent_function(data_keyword_argument="request", persistence_store=self.persistence, config=config)
+        def prepared(request: dict[str, Any]) -> dict[str, Any]:
+            return {"payload": prepare(data, actor, settings)}
+
+        self._prepared = prepared
+
+    def payload(self) -> tuple[dict[str, Any], bool]:
+        """(payload, replayed). A request racing the first one with this key waits for its
+        payload (briefly: preparing takes a quote and a counter update), then runs it too."""
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
+
+        waited_until = time.monotonic() + self.wait_seconds
+        while True:
+            try:
+                result = self._prepared(request=self.request)
+                return result["payload"], bool(result.get("replayed"))
+            except IdempotencyValidationError as exc:
+                raise Unprocessable("This Idempotency-Key was already used with a different request body.") from exc
+            except IdempotencyAlreadyInProgressError as exc:
+                if time.monotonic() >= waited_until or not self.deadline.allows(start_budget_seconds()):
+                    raise Conflict("A request with this Idempotency-Key is still in progress; retry later.") from exc
+                time.sleep(0.1)
+
+    def forget(self, cause: Exception) -> None:
+        """Drop the key's placement (it was rejected): the next request with the key starts anew."""
+        self.persistence.delete_record(data=self.request, exception=cause)

@@ -32,6 +32,11 @@ class PriceMismatch(OrderRejected, Conflict):
     """A line names a price that is not the catalog's (the client's view is stale)."""
 
 
+class PriceChanged(OrderRejected, Conflict):
+    """A product's price changed between the quote and the reservation; the answer names the
+    current price."""
+
+
 class OutOfStock(OrderRejected, Conflict):
     """A product has fewer units than the order asks (in the quote, or at the reservation)."""
 
@@ -49,4 +54,5 @@ class WriteFailed(OrderRejected, ServiceUnavailable):
 
 
 class WorkflowFailed(OrderRejected, ServiceUnavailable):
-    """The workflow did not complete for another reason (timeout, throttled call, ...)."""
+    """The placement did not complete for another reason (it could not start in time, or its
+    outcome was unknown and has been decided as failed: timeout, throttled call, ...)."""

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sales_common import aws
 
@@ -38,8 +38,10 @@ class PlacementWorkflow:
         return aws.stepfunctions(self.settings)
 
     def run(self, name: str, payload: dict[str, Any]) -> Outcome:
-        """One synchronous execution. If the call itself fails (throttled, timed out), the
-        execution ran at most once, and compensated itself if it failed: the outcome is FAILED."""
+        """One synchronous execution. If the call itself fails (refused, throttled, timed out,
+        connection lost), the execution may not have started, or may have run (even to the end):
+        the outcome is FAILED with an error naming the call (`StartSyncExecution.<code>`), which
+        is not one of the workflow's decided reasons -- the caller must find out or decide."""
         try:
             result = self.client.start_sync_execution(
                 stateMachineArn=self.settings.PLACE_ORDER_STATE_MACHINE_ARN,
@@ -49,6 +51,10 @@ class PlacementWorkflow:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "ClientError")
             return Outcome(status="FAILED", output=None, error=f"StartSyncExecution.{code}", cause=str(exc))
+        except BotoCoreError as exc:
+            return Outcome(
+                status="FAILED", output=None, error=f"StartSyncExecution.{type(exc).__name__}", cause=str(exc)
+            )
         output = result.get("output")
         return Outcome(
             status=result["status"],

@@ -1,11 +1,17 @@
 """The PlaceOrder state machine itself, executed by moto from the ASL file template.yaml
-references (with its DefinitionSubstitutions applied), driven with StartSyncExecution."""
+references (with its DefinitionSubstitutions applied), driven with StartSyncExecution: every
+run of one input converges (docs/adr/0011-placement-protocol.md)."""
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
+from tests.support import faults as fault_support
+
+PAYLOAD_TIME = "2026-01-01T00:00:00.000Z"
 
 
 @pytest.fixture
@@ -16,86 +22,199 @@ def catalog(api):
     return api
 
 
-def run(cloud, items, customer=1, order_id=100):
-    payload = {
+@pytest.fixture
+def faults(monkeypatch):
+    yield from fault_support.install(monkeypatch)
+
+
+def payload(items, customer=1, order_id=100):
+    return {
         "orderId": order_id,
         "customerId": customer,
         "createdBy": "workflow-test",
-        "createdAt": "2026-01-01T00:00:00Z",
+        "createdAt": PAYLOAD_TIME,
         "total": "0",
         "items": items,
     }
+
+
+def run(cloud, items, customer=1, order_id=100, name=None):
+    return start(cloud, payload(items, customer, order_id), name or f"order-{order_id}")
+
+
+def start(cloud, document, name):
     return cloud.stepfunctions.start_sync_execution(
-        stateMachineArn=cloud.state_machines["PlaceOrderStateMachine"], name=f"t-{order_id}", input=json.dumps(payload)
+        stateMachineArn=cloud.state_machines["PlaceOrderStateMachine"], name=name, input=json.dumps(document)
     )
 
 
-def line(pid, qty, price):
-    return {"productId": pid, "quantity": qty, "unitPrice": price, "lineTotal": "0"}
+def line(pid, qty, price, name="x"):
+    return {"productId": pid, "quantity": qty, "unitPrice": price, "lineTotal": "0", "name": name}
+
+
+def stock(cloud, pid):
+    return cloud.item("ProductsTable", f"PRODUCT#{pid}")["stock"]
+
+
+def holds(cloud, pid):
+    return {k: v for k, v in cloud.item("ProductsTable", f"PRODUCT#{pid}").items() if k.startswith("hold_")}
+
+
+def orders(cloud):
+    return [i for i in cloud.scan("OrdersTable") if i["pk"].startswith("ORDER#")]
+
+
+def record(cloud, order_id=100):
+    return cloud.item("OrdersTable", f"PLACEMENT#{order_id}")
 
 
 def test_workflow_definition_comes_from_the_referenced_asl_file(cloud):
     arn = cloud.state_machines["PlaceOrderStateMachine"]
     definition = json.loads(cloud.stepfunctions.describe_state_machine(stateMachineArn=arn)["definition"])
-    assert definition["States"]["ReserveItems"]["Type"] == "Map"
+    assert definition["States"]["Reserve"]["Resource"].endswith(":dynamodb:transactWriteItems")
     text = json.dumps(definition)
     assert "${" not in text and '"ProductsTable"' in text
 
 
-def test_success_reserves_and_writes(cloud, catalog):
-    result = run(cloud, [line(1, 2, "10"), line(2, 1, "2.5")])
+def test_success_reserves_writes_and_decides(cloud, catalog):
+    result = run(cloud, [line(1, 2, "10", "A"), line(2, 1, "2.5", "B")])
+
     assert result["status"] == "SUCCEEDED", result
-    output = json.loads(result["output"])
-    assert (output["orderId"], output["status"]) == (100, "CONFIRMED")
-    assert [line["M"]["name"]["S"] for line in output["items"]] == ["A", "B"]
-    assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 3
-    assert cloud.item("ProductsTable", "PRODUCT#2")["stock"] == 0
+    assert json.loads(result["output"]) == {"orderId": 100, "status": "CONFIRMED"}
+    assert (stock(cloud, 1), stock(cloud, 2)) == (3, 0)
+    assert holds(cloud, 1) == holds(cloud, 2) == {}
     assert [i["name"] for i in cloud.item("OrdersTable", "ORDER#100")["items"]] == ["A", "B"]
+    placed = record(cloud)
+    assert placed["outcome"] == "PLACED"
+    assert "pending" not in placed and "pendingSince" not in placed
+    assert placed["lines"] == [{"productId": 1, "quantity": 2}, {"productId": 2, "quantity": 1}]
 
 
-def test_shortage_releases_earlier_reservations_and_names_the_short_products(cloud, catalog):
+def test_a_replayed_execution_takes_nothing_more_and_answers_the_same(cloud, catalog):
+    """The issue's first reproduction: the same input again (same name too), after success. The
+    replay finds the placement decided: stock taken once, no hold left, one order, 201 again."""
+    items = [line(1, 2, "10", "A")]
+    first = run(cloud, items)
+    replays = [run(cloud, items) for _ in range(3)]
+
+    assert [r["status"] for r in (first, *replays)] == ["SUCCEEDED"] * 4
+    assert {r["output"] for r in (first, *replays)} == {first["output"]}
+    assert stock(cloud, 1) == 3
+    assert holds(cloud, 1) == {}
+    assert [o["id"] for o in orders(cloud)] == [100]
+
+
+def test_concurrent_runs_of_one_input_store_one_order_and_all_answer_it(cloud, catalog):
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: run(cloud, [line(1, 2, "10"), line(2, 1, "2.5")]), range(6)))
+
+    assert [r["status"] for r in results] == ["SUCCEEDED"] * 6, [r.get("error") for r in results]
+    assert (stock(cloud, 1), stock(cloud, 2)) == (3, 0)
+    assert holds(cloud, 1) == holds(cloud, 2) == {}
+    assert len(orders(cloud)) == 1
+
+
+def test_a_replay_after_a_failure_fails_the_same_way_even_when_it_could_now_succeed(cloud, catalog, api):
+    """The caller was told it failed: no later run may store it."""
+    refused = run(cloud, [line(1, 6, "10")])
+    assert (refused["status"], refused["error"]) == ("FAILED", "Refused")
+    api.post("/api/products/1/stock-adjustments", {"delta": 10, "reason": "received"})
+
+    replay = run(cloud, [line(1, 6, "10")])
+
+    assert (replay["status"], replay["error"]) == ("FAILED", "Refused")
+    assert stock(cloud, 1) == 15
+    assert orders(cloud) == []
+    assert record(cloud)["outcome"] == "Refused"
+
+
+def test_a_replay_after_the_order_was_deleted_does_not_bring_it_back(cloud, catalog, api):
+    run(cloud, [line(1, 2, "10")])
+    assert api.delete("/api/orders/100").status == 204  # restocks: 5 again
+
+    replay = run(cloud, [line(1, 2, "10")])
+
+    assert replay["status"] == "SUCCEEDED"  # the placement did succeed, once
+    assert stock(cloud, 1) == 5
+    assert orders(cloud) == []
+
+
+def test_shortage_fails_with_nothing_reserved_and_no_pending_mark(cloud, catalog):
     result = run(cloud, [line(1, 2, "10"), line(2, 2, "2.5")])
-    assert result["status"] == "FAILED"
-    assert result["error"] == "OutOfStock"
-    assert json.loads(result["cause"]) == [2]
-    assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 5
-    assert cloud.item("ProductsTable", "PRODUCT#2")["stock"] == 1
+
+    assert (result["status"], result["error"]) == ("FAILED", "Refused")
+    assert (stock(cloud, 1), stock(cloud, 2)) == (5, 1)
+    assert holds(cloud, 1) == holds(cloud, 2) == {}
     assert cloud.item("OrdersTable", "ORDER#100") is None
+    failed = record(cloud)
+    assert failed["outcome"] == "Refused" and "pending" not in failed
 
 
-def test_concurrent_executions_never_oversell(cloud, catalog):
-    """The guarantee itself, without the handler's early check on the quote: 10 executions at
-    once each reserve 2 of product A's 5 units. Exactly 2 succeed; the rest fail and release."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(10) as pool:
-        results = list(pool.map(lambda n: run(cloud, [line(1, 2, "10")], order_id=200 + n), range(10)))
-
-    assert sorted(r["status"] for r in results) == ["FAILED"] * 8 + ["SUCCEEDED"] * 2
-    assert {r.get("error") for r in results if r["status"] == "FAILED"} == {"OutOfStock"}
-    assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 1
-    placed = [i for i in cloud.scan("OrdersTable") if i["pk"].startswith("ORDER#")]
-    assert sorted(i["id"] for i in placed) == sorted(
-        json.loads(r["output"])["orderId"] for r in results if r["status"] == "SUCCEEDED"
-    )
-
-
-def test_price_changed_since_quote_fails_the_reservation(cloud, catalog):
+def test_price_changed_since_quote_refuses_the_reservation(cloud, catalog):
     result = run(cloud, [line(1, 1, "9.99")])
-    assert result["error"] == "OutOfStock"
-    assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 5
+    assert result["error"] == "Refused"
+    assert stock(cloud, 1) == 5
 
 
 def test_unknown_customer_fails_before_touching_stock(cloud, catalog):
     result = run(cloud, [line(1, 1, "10")], customer=42)
     assert result["error"] == "CustomerNotFound"
-    assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 5
+    assert stock(cloud, 1) == 5
+    assert record(cloud)["outcome"] == "CustomerNotFound"
 
 
-def test_success_costs_n_plus_2_dynamodb_requests(cloud, catalog):
-    """1 GetItem (customer) + n UpdateItems (reservations) + 1 PutItem (order)."""
+def test_concurrent_executions_never_oversell(cloud, catalog):
+    """Without the handler's early check on the quote: 10 placements at once each reserve 2 of
+    product A's 5 units. Exactly 2 succeed; the rest are refused, having taken nothing."""
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda n: run(cloud, [line(1, 2, "10")], order_id=200 + n), range(10)))
+
+    assert sorted(r["status"] for r in results) == ["FAILED"] * 8 + ["SUCCEEDED"] * 2
+    assert {r.get("error") for r in results if r["status"] == "FAILED"} == {"Refused"}
+    assert stock(cloud, 1) == 1
+    assert holds(cloud, 1) == {}
+    assert sorted(i["id"] for i in orders(cloud)) == sorted(
+        json.loads(r["output"])["orderId"] for r in results if r["status"] == "SUCCEEDED"
+    )
+
+
+def test_a_rerun_adopts_the_reservation_of_a_run_that_died_undecided(cloud, catalog, faults):
+    """Run 1 reserves, then can neither store the order nor record an outcome (it ends
+    Undecided, holding the stock). Run 2 of the same input finds the record undecided and the
+    holds in place: it stores the order with those units (Adopt)."""
+    write = faults.inject("TransactWriteItems", "InternalServerError", when=faults.writing_order)
+    decide = faults.inject("UpdateItem", "InternalServerError", when=faults.deciding)
+
+    first = run(cloud, [line(1, 2, "10")])
+
+    assert (first["status"], first["error"]) == ("FAILED", "Undecided")
+    assert (stock(cloud, 1), holds(cloud, 1)) == (3, {"hold_100": 2})
+    assert record(cloud)["pending"] == "HOLDS" and "outcome" not in record(cloud)
+    assert write.hits == 2 and decide.hits == 2
+    faults.clear()
+
+    second = run(cloud, [line(1, 2, "10")])
+
+    assert second["status"] == "SUCCEEDED", second
+    assert (stock(cloud, 1), holds(cloud, 1)) == (3, {})
+    assert record(cloud)["outcome"] == "PLACED"
+    assert len(orders(cloud)) == 1
+
+
+def test_a_step_that_outlives_its_timeout_is_retried_and_the_late_write_recognised(cloud, catalog, faults):
+    """Reserve takes longer than its TimeoutSeconds (1 s) but lands: the retry finds the record
+    (cancelled), Adopt stores the order with the late reservation's holds. Stock taken once."""
+    faults.inject("TransactWriteItems", fault_support.SLOW, when=faults.reserving, times=1, applied=True, delay=1.5)
+
+    result = run(cloud, [line(1, 2, "10")])
+
+    assert result["status"] == "SUCCEEDED", result
+    assert (stock(cloud, 1), holds(cloud, 1)) == (3, {})
+    assert len(orders(cloud)) == 1
+
+
+def test_success_costs_three_dynamodb_requests_whatever_the_number_of_lines(cloud, catalog, faults):
+    """1 GetItem (customer) + 1 transaction (reserve) + 1 transaction (store the order)."""
     run(cloud, [line(1, 1, "10"), line(2, 1, "2.5")])
-    arn = cloud.state_machines["PlaceOrderStateMachine"].replace(":stateMachine:", ":execution:") + ":t-100"
-    events = cloud.stepfunctions.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-    tasks = [e for e in events if e["type"] == "TaskScheduled"]
-    assert len(tasks) == 4
+    requests = [operation for operation, _ in faults.seen]
+    assert requests == ["GetItem", "TransactWriteItems", "TransactWriteItems"]

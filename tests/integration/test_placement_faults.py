@@ -1,17 +1,20 @@
-"""Faults injected at every step of the PlaceOrder workflow (the real ASL, executed by moto),
-through POST /api/orders. After each: the client got a clear answer, no partial order exists,
-no hold is left, and for every product `stock + units held by live orders == initial stock +
-restocks` -- at once, or after the compensation queue's consumer has run. (Cancels racing
-placements run in tests/e2e, where functions have their own processes.)"""
+"""Faults injected at every step of order placement (the real ASL, executed by moto), through
+POST /api/orders. After each: the client got an answer that is true -- 201 names a stored order,
+a rejection means the order is not and never will be stored, 202 says the outcome is unknown --
+no partial order exists, no hold is left (at once, after the compensation queue's consumer, or
+after the sweeper), and for every product `stock + units held by live orders == initial stock +
+restocks`. See docs/adr/0011-placement-protocol.md and docs/placement.md."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from localcloud import sync_execution
 from tests.support import faults as fault_support
-from tests.support import queues
+from tests.support import queues, schedules
 
 INITIAL = 10
 PRODUCTS = (1, 2, 3)
@@ -43,8 +46,10 @@ def shop(api, waits):
     return api
 
 
-def place(api, *lines):
-    return api.post("/api/orders", {"customerId": 1, "items": [{"productId": p, "quantity": q} for p, q in lines]})
+def place(api, *lines, key=None, **kwargs):
+    headers = {"Idempotency-Key": key} if key else None
+    body = {"customerId": 1, "items": [{"productId": p, "quantity": q} for p, q in lines]}
+    return api.post("/api/orders", body, headers=headers, **kwargs)
 
 
 def converge(cloud):
@@ -58,13 +63,19 @@ def converge(cloud):
     raise AssertionError("the compensation queue did not drain")
 
 
+def stored_orders(cloud):
+    return [i for i in cloud.scan("OrdersTable") if i["pk"].startswith("ORDER#")]
+
+
+def record(cloud, order_id=1):
+    return cloud.item("OrdersTable", f"PLACEMENT#{order_id}")
+
+
 def assert_conserved(cloud, restocked=None):
     """stock + units held by live orders == initial + restocks, no hold left, no partial order."""
     restocked = restocked or {}
     held = dict.fromkeys(PRODUCTS, 0)
-    for order in cloud.scan("OrdersTable"):
-        if not order["pk"].startswith("ORDER#"):
-            continue
+    for order in stored_orders(cloud):
         assert order["status"] and order["items"], f"partial order {order}"
         if order["status"] != "CANCELLED":
             for line in order["items"]:
@@ -78,7 +89,7 @@ def assert_conserved(cloud, restocked=None):
 
 
 def assert_no_orders(cloud):
-    assert [i for i in cloud.scan("OrdersTable") if i["pk"].startswith("ORDER#")] == []
+    assert stored_orders(cloud) == []
 
 
 def assert_unavailable(reply, *words):
@@ -91,6 +102,12 @@ def assert_unavailable(reply, *words):
     assert "Traceback" not in reply.raw
 
 
+def assert_decided_failed(cloud, order_id=1):
+    """A rejected placement can never be stored: its record has a failure outcome."""
+    outcome = record(cloud, order_id)["outcome"]
+    assert outcome and outcome != "PLACED", outcome
+
+
 # ---------------------------------------------------------------- faults, step by step
 def test_customer_read_error_retries_with_backoff_then_answers_503_without_touching_stock(shop, cloud, faults, waits):
     fault = faults.inject("GetItem", "InternalServerError", keys={"CUSTOMER#1"})
@@ -98,40 +115,44 @@ def test_customer_read_error_retries_with_backoff_then_answers_503_without_touch
     reply = place(shop, (1, 2), (2, 1))
 
     assert_unavailable(reply, "customer could not be checked")
-    assert fault.hits == 4  # the first attempt and 3 retries
-    assert len(waits) == 3
+    assert fault.hits == 2  # the first attempt and 1 retry
+    assert len(waits) == 1
     assert_no_orders(cloud)
     assert_conserved(cloud)
+    assert_decided_failed(cloud)
 
 
 @pytest.mark.parametrize("failing", [1, 2, 3], ids=["first-line", "middle-line", "last-line"])
-def test_non_conditional_error_on_a_line_releases_every_other_line(shop, cloud, faults, failing):
-    faults.inject("UpdateItem", "ValidationException", keys={f"PRODUCT#{failing}"}, when=faults.reserving)
+def test_a_reservation_error_takes_nothing_on_any_line(shop, cloud, faults, failing):
+    """One transaction reserves every line: an error on any line's item leaves all stock as is."""
+    faults.inject("TransactWriteItems", "ValidationException", keys={f"PRODUCT#{failing}"}, when=faults.reserving)
 
     reply = place(shop, (1, 3), (2, 2), (3, 1))
 
     assert_unavailable(reply, "Stock could not be reserved")
     assert_no_orders(cloud)
     assert_conserved(cloud)
-    assert queues.receive(cloud.sqs, cloud.queues[QUEUE]) == []  # released inline, nothing pending
+    assert_decided_failed(cloud)
+    assert queues.receive(cloud.sqs, cloud.queues[QUEUE]) == []  # nothing was reserved, nothing to release
 
 
-def test_throttling_beyond_the_retries_releases_everything(shop, cloud, faults, waits):
+def test_throttling_beyond_the_retry_fails_the_placement_with_nothing_taken(shop, cloud, faults, waits):
     fault = faults.inject(
-        "UpdateItem", "ProvisionedThroughputExceededException", keys={"PRODUCT#2"}, when=faults.reserving
+        "TransactWriteItems", "ProvisionedThroughputExceededException", keys={"PRODUCT#2"}, when=faults.reserving
     )
 
     reply = place(shop, (1, 3), (2, 2))
 
     assert_unavailable(reply)
-    assert fault.hits == 4
-    assert len(waits) >= 3
+    assert fault.hits == 2
+    assert waits
     assert_no_orders(cloud)
     assert_conserved(cloud)
 
 
-def test_transaction_conflict_is_retried_and_the_order_goes_through(shop, cloud, faults):
-    faults.inject("UpdateItem", "TransactionConflictException", keys={"PRODUCT#1"}, when=faults.reserving, times=2)
+def test_a_cancelled_reservation_is_retried_and_the_order_goes_through(shop, cloud, faults):
+    """A transaction conflict (TransactionCanceledException) once: the retry succeeds."""
+    faults.inject("TransactWriteItems", "TransactionCanceledException", when=faults.reserving, times=1)
 
     reply = place(shop, (1, 3), (2, 2))
 
@@ -140,51 +161,27 @@ def test_transaction_conflict_is_retried_and_the_order_goes_through(shop, cloud,
     assert_conserved(cloud)
 
 
-def test_transaction_conflict_beyond_the_retries_releases_everything(shop, cloud, faults):
-    faults.inject("UpdateItem", "TransactionConflictException", keys={"PRODUCT#2"}, when=faults.reserving)
+def test_conflicts_beyond_the_retry_are_a_503_worth_retrying(shop, cloud, faults):
+    """Cancelled every time although nothing is short or repriced: a conflict, not a refusal."""
+    faults.inject("TransactWriteItems", "TransactionCanceledException", when=faults.reserving)
 
     reply = place(shop, (1, 3), (2, 2))
 
-    assert_unavailable(reply)
+    assert_unavailable(reply, "concurrent changes")
     assert_no_orders(cloud)
     assert_conserved(cloud)
 
 
-def test_reservation_applied_but_answered_with_an_error_is_not_taken_twice(shop, cloud, faults):
-    """The first attempt took the stock but its answer was lost; the retry finds this order's
-    hold (condition fails), so the line counts as not reserved and its release gives back the
-    units exactly once."""
-    faults.inject("UpdateItem", "InternalServerError", keys={"PRODUCT#1"}, when=faults.reserving, times=1, applied=True)
+def test_reservation_applied_but_answered_with_an_error_is_taken_once_and_placed(shop, cloud, faults):
+    """The reservation landed but its answer was lost: the retry is cancelled (the placement record
+    exists), and Adopt stores the order with the units that reservation holds. Before the
+    placement record, this answered 409/503 (and released)."""
+    faults.inject("TransactWriteItems", "InternalServerError", when=faults.reserving, times=1, applied=True)
 
     reply = place(shop, (1, 3), (2, 2))
 
-    assert reply.status in (409, 503), reply.raw
-    assert_no_orders(cloud)
-    assert_conserved(cloud)
-
-
-def test_unreadable_reservation_answer_fails_the_map_and_is_compensated(shop, cloud, faults, monkeypatch):
-    """A Map-level failure (the iteration cannot even evaluate its result): every line is
-    still released."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    original = DynamoHandler.call_action
-
-    def no_name(handler):
-        request = handler.body
-        status, headers, body = original(handler)
-        if faults.reserving(json.loads(request)) and '"PRODUCT#2"' in request:
-            doc = json.loads(body)
-            doc["Attributes"].pop("name", None)
-            body = json.dumps(doc)
-        return status, headers, body
-
-    monkeypatch.setattr(DynamoHandler, "call_action", no_name)
-
-    reply = place(shop, (1, 3), (2, 2), (3, 1))
-
-    assert_unavailable(reply)
-    assert_no_orders(cloud)
+    assert reply.status == 201, reply.raw
+    assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == INITIAL - 3
     assert_conserved(cloud)
 
 
@@ -194,14 +191,15 @@ def test_order_write_failure_releases_every_reservation(shop, cloud, faults):
     reply = place(shop, (1, 3), (2, 2))
 
     assert_unavailable(reply, "could not be stored")
-    assert fault.hits == 3  # the first attempt and 2 retries
+    assert fault.hits == 2  # the first attempt and 1 retry
     assert_no_orders(cloud)
     assert_conserved(cloud)
+    assert record(cloud)["outcome"] == "OrderWriteFailed"
 
 
 def test_order_write_applied_but_answered_with_an_error_is_the_placed_order(shop, cloud, faults):
-    """WriteOrder stored the order (and took over the holds) but the answer was lost: the
-    workflow finds its own order and answers 201; nothing is released."""
+    """WriteOrder stored the order (and took over the holds) but the answer was lost: the retry
+    is cancelled, Decide finds the record PLACED: 201, nothing is released."""
     faults.inject("TransactWriteItems", "InternalServerError", keys={"ORDER#1"}, times=1, applied=True)
 
     reply = place(shop, (1, 3), (2, 2))
@@ -213,13 +211,13 @@ def test_order_write_applied_but_answered_with_an_error_is_the_placed_order(shop
 
 
 def test_release_that_fails_is_queued_and_completed_later_exactly_once(shop, cloud, faults, waits):
-    faults.inject("UpdateItem", "ValidationException", keys={"PRODUCT#2"}, when=faults.reserving)
+    faults.inject("TransactWriteItems", "ValidationException", when=faults.writing_order)
     release = faults.inject("UpdateItem", "InternalServerError", keys={"PRODUCT#1"}, when=faults.releasing)
 
     reply = place(shop, (1, 3), (2, 2))
 
     assert_unavailable(reply)
-    assert release.hits == 4  # released with retries and backoff before giving up
+    assert release.hits == 2  # released with a retry and backoff before giving up
     # Not yet converged: product 1's units are still held by the failed order's hold...
     product = cloud.item("ProductsTable", "PRODUCT#1")
     assert (product["stock"], product["hold_1"]) == (INITIAL - 3, 3)
@@ -239,7 +237,7 @@ def test_release_that_fails_is_queued_and_completed_later_exactly_once(shop, clo
 
 
 def test_consumer_failure_is_reported_and_redelivered(shop, cloud, faults):
-    faults.inject("UpdateItem", "ValidationException", keys={"PRODUCT#2"}, when=faults.reserving)
+    faults.inject("TransactWriteItems", "ValidationException", when=faults.writing_order)
     faults.inject("UpdateItem", "InternalServerError", keys={"PRODUCT#1"}, when=faults.releasing)
     assert place(shop, (1, 3), (2, 2)).status == 503
     url = cloud.queues[QUEUE]
@@ -257,7 +255,7 @@ def test_consumer_failure_is_reported_and_redelivered(shop, cloud, faults):
 def test_release_applied_but_answered_with_an_error_is_not_given_back_twice(shop, cloud, faults):
     """A release retry whose first attempt actually succeeded: the hold is gone, so the retry's
     condition fails and nothing more is added."""
-    faults.inject("UpdateItem", "ValidationException", keys={"PRODUCT#2"}, when=faults.reserving)
+    faults.inject("TransactWriteItems", "ValidationException", when=faults.writing_order)
     faults.inject("UpdateItem", "InternalServerError", keys={"PRODUCT#1"}, when=faults.releasing, times=1, applied=True)
 
     reply = place(shop, (1, 3), (2, 2))
@@ -267,26 +265,60 @@ def test_release_applied_but_answered_with_an_error_is_not_given_back_twice(shop
     assert_conserved(cloud)
 
 
-def test_malformed_compensation_message_is_reported_as_failed(cloud):
-    url = cloud.queues[QUEUE]
-    cloud.sqs.send_message(QueueUrl=url, MessageBody='{"orderId": "x"}')
-    messages = queues.receive(cloud.sqs, url)
+def test_release_and_queue_both_failing_are_resolved_by_the_sweeper(shop, cloud, faults):
+    """The gap the compensation queue left (DynamoDB and SQS failing together): the placement
+    record stays pending, and the sweeper releases its holds once it is stale."""
+    from moto.sqs.responses import SQSResponse
 
-    result = queues.deliver(cloud.sqs, url, messages, QUEUE)
+    faults.inject("TransactWriteItems", "ValidationException", when=faults.writing_order)
+    faults.inject("UpdateItem", "InternalServerError", when=faults.releasing)
 
-    assert result == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
+    def unavailable(self):
+        from moto.core.exceptions import JsonRESTError
+
+        raise JsonRESTError("ServiceUnavailable", "injected")
+
+    with pytest.MonkeyPatch.context() as sqs_down:
+        sqs_down.setattr(SQSResponse, "send_message", unavailable)
+        reply = place(shop, (1, 3), (2, 2))
+
+    assert_unavailable(reply)
+    assert record(cloud)["pending"] == "HOLDS"
+    assert cloud.item("ProductsTable", "PRODUCT#1")["hold_1"] == 3
+    faults.clear()
+
+    early = schedules.sweep()  # not stale yet: a running execution could still hold it
+    assert early["holdsFound"] == 0 and cloud.item("ProductsTable", "PRODUCT#1")["hold_1"] == 3
+    swept = schedules.sweep(datetime.now(UTC) + timedelta(minutes=2))
+
+    assert (swept["holdsFound"], swept["placements"]) == (2, 1)
+    assert_conserved(cloud)
+    assert "pending" not in record(cloud)
+    assert record(cloud)["outcome"] == "OrderWriteFailed"
 
 
-def test_compensation_queue_dead_letters_after_max_receives(cloud):
-    attributes = cloud.sqs.get_queue_attributes(QueueUrl=cloud.queues[QUEUE], AttributeNames=["RedrivePolicy"])
-    policy = json.loads(attributes["Attributes"]["RedrivePolicy"])
-    assert policy["deadLetterTargetArn"].endswith(":CompensationDeadLetterQueue")
-    assert policy["maxReceiveCount"] == 10
+# ---------------------------------------------------------------- lost answers and unknown outcomes
+def _lose_the_answer(monkeypatch, *, after_running=True):
+    """StartSyncExecution runs the execution to its end, then its answer is lost (a 500)."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original = StepFunctionResponse.start_sync_execution
+    calls = []
+
+    def lost(self):
+        calls.append(1)
+        if after_running:
+            original(self)
+        raise JsonRESTError("InternalFailure", "injected: the answer was lost")
+
+    monkeypatch.setattr(StepFunctionResponse, "start_sync_execution", lost, raising=False)
+    return calls
 
 
-def test_start_sync_execution_failing_is_a_503(shop, cloud, monkeypatch):
-    """The call itself failed: the execution ran at most once and compensated itself if it
-    failed; the client is told to retry. (Injected in moto's Step Functions.)"""
+def test_start_sync_execution_refused_before_running_is_decided_failed(shop, cloud, monkeypatch):
+    """The call failed and the execution never ran: the function records the placement as
+    failed (so no later run can store it) and answers 503."""
     from moto.core.exceptions import JsonRESTError
     from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -297,6 +329,194 @@ def test_start_sync_execution_failing_is_a_503(shop, cloud, monkeypatch):
 
     reply = place(shop, (1, 3))
 
-    assert_unavailable(reply, "StartSyncExecution.ExecutionLimitExceeded")
+    assert_unavailable(reply, "did not complete")
     assert_no_orders(cloud)
     assert_conserved(cloud)
+    assert record(cloud)["outcome"] == "WorkflowFailed"
+
+
+def test_a_stored_order_whose_answer_was_lost_is_answered_201(shop, cloud, monkeypatch):
+    """The issue's second reproduction: the order was stored but the answer lost. The function
+    finds the placement decided PLACED and answers 201 with it; never 503."""
+    calls = _lose_the_answer(monkeypatch)
+
+    reply = place(shop, (1, 3), (2, 2))
+
+    assert calls == [1]  # StartSyncExecution is not retried by the SDK
+    assert reply.status == 201, reply.raw
+    assert reply.json["id"] == 1 and reply.header("Location") == "/api/orders/1"
+    assert [o["id"] for o in stored_orders(cloud)] == [1]
+    assert_conserved(cloud)
+
+
+def test_lost_answer_and_lost_confirmation_answer_202_and_the_keyed_retry_returns_the_one_order(
+    shop, cloud, faults, monkeypatch
+):
+    """The order was stored, the answer lost, and recording the outcome fails too: the function
+    cannot know, so it says so (202, Location) and keeps the key's placement. The retry with the
+    same key finds the same placement PLACED: 201, the same order; one order, stock taken once.
+    (Before: 503, the key forgotten, and the retry placed a second order.)"""
+    _lose_the_answer(monkeypatch)
+    decide = faults.inject("UpdateItem", "InternalServerError", keys={"PLACEMENT#1"})
+
+    first = place(shop, (1, 3), (2, 2), key="k-lost")
+
+    assert first.status == 202, first.raw
+    assert first.json == {"orderId": 1, "outcome": "UNKNOWN", "detail": first.json["detail"]}
+    assert first.header("Location") == "/api/orders/1" and first.header("Retry-After") == "30"
+    assert decide.hits >= 1
+    faults.clear()
+    monkeypatch.undo()
+
+    retry = place(shop, (1, 3), (2, 2), key="k-lost")
+
+    assert retry.status == 201, retry.raw
+    assert retry.json["id"] == 1
+    assert [o["id"] for o in stored_orders(cloud)] == [1]
+    assert_conserved(cloud)
+
+
+def test_an_unknown_outcome_that_never_ran_is_placed_once_by_the_keyed_retry(shop, cloud, faults, monkeypatch):
+    """202 when nothing ran at all: the retry with the same key runs the same placement (the same
+    order id) and places it once."""
+    _lose_the_answer(monkeypatch, after_running=False)
+    faults.inject("UpdateItem", "InternalServerError", keys={"PLACEMENT#1"})
+
+    assert place(shop, (1, 3), key="k-never").status == 202
+    assert_no_orders(cloud)
+    faults.clear()
+    monkeypatch.undo()
+
+    retry = place(shop, (1, 3), key="k-never")
+
+    assert (retry.status, retry.json["id"]) == (201, 1)
+    assert [o["id"] for o in stored_orders(cloud)] == [1]
+    assert_conserved(cloud)
+
+
+def test_a_keyed_retry_after_a_decided_failure_places_a_new_order(shop, cloud, faults, monkeypatch):
+    """202 first; meanwhile the placement was decided failed (here: the sweeper abandoned it).
+    The retry with the key does not resurrect it: it places anew, under a new order id."""
+    _lose_the_answer(monkeypatch, after_running=False)
+    faults.inject("UpdateItem", "InternalServerError", keys={"PLACEMENT#1"})
+    assert place(shop, (1, 3), key="k-abandoned").status == 202
+    faults.clear()
+    monkeypatch.undo()
+    cloud.dynamodb.put_item(
+        TableName=cloud.tables["OrdersTable"],
+        Item={"pk": {"S": "PLACEMENT#1"}, "orderId": {"N": "1"}, "outcome": {"S": "Abandoned"}},
+    )
+
+    retry = place(shop, (1, 3), key="k-abandoned")
+
+    assert (retry.status, retry.json["id"]) == (201, 2)
+    assert [o["id"] for o in stored_orders(cloud)] == [2]
+    assert_conserved(cloud)
+
+
+def test_the_workflow_outliving_its_caller_cannot_store_an_order_the_caller_was_told_failed(shop, cloud, faults):
+    """StartSyncExecution gives up (here: the emulator's bound, as a read timeout would) while the
+    execution still runs. The function decides the placement failed; the late execution then
+    finds it decided and releases what it took. Whatever the interleaving, the answer is true."""
+    faults.inject("TransactWriteItems", fault_support.SLOW, when=faults.reserving, delay=0.8)
+    sync_execution.set_timeout(0.3)
+    try:
+        reply = place(shop, (1, 3), (2, 2))
+    finally:
+        sync_execution.set_timeout(sync_execution.DEFAULT_TIMEOUT_SECONDS)
+
+    assert_unavailable(reply, "did not complete")
+    _wait_for_executions(cloud)
+    assert_no_orders(cloud)
+    assert_conserved(cloud)
+    assert record(cloud)["outcome"] == "WorkflowFailed"
+
+
+def _wait_for_executions(cloud, timeout=30.0):
+    import time
+
+    arn = cloud.state_machines["PlaceOrderStateMachine"]
+    deadline = time.monotonic() + timeout
+    while cloud.stepfunctions.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]:
+        assert time.monotonic() < deadline, "executions still running"
+        time.sleep(0.1)
+
+
+# ---------------------------------------------------------------- the time budget
+def test_without_time_for_the_workflow_it_is_not_started(shop, cloud):
+    """Less time left than StartSyncExecution's worst case: nothing is started, 503."""
+    from orders.placement import start_budget_seconds
+
+    reply = place(shop, (1, 3), time_left=start_budget_seconds() - 1)
+
+    assert_unavailable(reply, "could not start in time")
+    arn = cloud.state_machines["PlaceOrderStateMachine"]
+    assert cloud.stepfunctions.list_executions(stateMachineArn=arn)["executions"] == []
+    assert_conserved(cloud)
+
+
+def test_an_unknown_outcome_without_time_to_decide_is_202(shop, cloud, monkeypatch):
+    """The answer was lost and too little time is left to record an outcome: 202, not a guess."""
+    from orders.placement import decide_budget_seconds, start_budget_seconds
+    from tests.support import apigw
+
+    _lose_the_answer(monkeypatch)
+    # The invocation's clock as the function reads it: enough to start, then (the run having
+    # used it up) less than a DynamoDB call's worst case.
+    left = iter([start_budget_seconds() + 1, decide_budget_seconds() - 1])
+    monkeypatch.setattr(apigw.LambdaContext, "get_remaining_time_in_millis", lambda self: int(next(left) * 1000))
+
+    reply = place(shop, (1, 3))
+
+    assert reply.status == 202, reply.raw
+    assert reply.header("Cache-Control") == "no-store"
+    assert record(cloud)["outcome"] == "PLACED"  # it was stored; the caller was not told it failed
+
+
+# ---------------------------------------------------------------- the price changed since the quote
+def test_a_price_changed_between_quote_and_reservation_is_a_409_naming_the_current_price(shop, cloud, monkeypatch):
+    """Not "out of stock" (issue 18, item 4)."""
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original = StepFunctionResponse.start_sync_execution
+
+    def reprice_first(self):
+        cloud.dynamodb.update_item(
+            TableName=cloud.tables["ProductsTable"],
+            Key={"pk": {"S": "PRODUCT#2"}},
+            UpdateExpression="SET price = :p",
+            ExpressionAttributeValues={":p": {"N": "2.75"}},
+        )
+        return original(self)
+
+    monkeypatch.setattr(StepFunctionResponse, "start_sync_execution", reprice_first, raising=False)
+
+    reply = place(shop, (1, 1), (2, 1))
+
+    assert reply.status == 409, reply.raw
+    body = reply.json
+    assert "price changed" in body["detail"] and "product 2 now costs 2.75 (quoted 2.00)" in body["detail"]
+    assert "stock" not in body["detail"].lower()
+    assert body["errors"] == [{"field": "items", "message": "product 2 now costs 2.75", "type": "price_changed"}]
+    assert_no_orders(cloud)
+    assert_conserved(cloud)
+
+
+def test_an_execution_input_replayed_after_its_order_failed_stays_failed(shop, cloud, faults):
+    """Read an execution's input back (DescribeExecution) and start it again after the cause went
+    away: the caller was told it failed, so it stays failed."""
+    faults.inject("TransactWriteItems", "InternalServerError", when=faults.writing_order)
+    assert_unavailable(place(shop, (1, 3)))
+    faults.clear()
+    arn = cloud.state_machines["PlaceOrderStateMachine"]
+    (execution,) = cloud.stepfunctions.list_executions(stateMachineArn=arn)["executions"]
+    described = cloud.stepfunctions.describe_execution(executionArn=execution["executionArn"])
+
+    replay = cloud.stepfunctions.start_sync_execution(
+        stateMachineArn=arn, name=described["name"], input=described["input"]
+    )
+
+    assert (replay["status"], replay["error"]) == ("FAILED", "OrderWriteFailed")
+    assert_no_orders(cloud)
+    assert_conserved(cloud)
+    assert json.loads(described["input"])["orderId"] == 1

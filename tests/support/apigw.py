@@ -19,6 +19,7 @@ import importlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -99,15 +100,22 @@ def functions() -> tuple[Function, ...]:
 
 
 class LambdaContext:
-    def __init__(self, name: str) -> None:
+    """Lambda's context for one invocation: the remaining time counts down from the function's
+    Timeout in template.yaml, as on Lambda (the placement's time budget reads it)."""
+
+    def __init__(self, name: str, timeout_seconds: float | None = None) -> None:
         self.function_name = name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = 512
         self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
         self.aws_request_id = "test-request"
+        if timeout_seconds is None:
+            timeout = template().function(name).timeout if name in template().resources(sam_template.FUNCTION) else None
+            timeout_seconds = float(timeout or template().function_globals.get("Timeout", 3))
+        self._deadline = time.monotonic() + timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -220,10 +228,13 @@ def _handler(fn: Function, refs: dict[str, str] | None = None) -> Any:
     return _handlers[fn.handler]
 
 
-def invoke(fn: Function, event: dict[str, Any], refs: dict[str, str] | None = None) -> dict[str, Any]:
+def invoke(
+    fn: Function, event: dict[str, Any], refs: dict[str, str] | None = None, time_left: float | None = None
+) -> dict[str, Any]:
+    """One invocation; `time_left` (seconds) starts it with less than the function's Timeout left."""
     handler = _handler(fn, refs)
     with function_env(fn.resolved_environment(refs or {})), iam.acting_as(fn.logical_id):
-        return handler(event, LambdaContext(fn.logical_id))  # type: ignore[no-any-return]
+        return handler(event, LambdaContext(fn.logical_id, time_left))  # type: ignore[no-any-return]
 
 
 class Api:
@@ -232,9 +243,9 @@ class Api:
     def __init__(self, refs: dict[str, str] | None = None) -> None:
         self.refs = refs or {}
 
-    def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Reply:
+    def request(self, method: str, path: str, body: Any = None, time_left: float | None = None, **kwargs: Any) -> Reply:
         fn, params = route(method, path)
-        result = invoke(fn, build_event(fn, path, params, body, **kwargs), self.refs)
+        result = invoke(fn, build_event(fn, path, params, body, **kwargs), self.refs, time_left)
         return Reply(result["statusCode"], result.get("headers") or {}, result.get("body") or "", fn.logical_id)
 
     def get(self, path: str, **kwargs: Any) -> Reply:

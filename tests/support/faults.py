@@ -5,16 +5,19 @@ caller the same way: the handlers' boto3 clients and the Step Functions interpre
 the real ASL. Production code is untouched. A fault matches an operation and, optionally, the
 item keys it touches (``pk`` values, also inside transactions) and a predicate on the request;
 it answers an error instead of applying the request, or after applying it (``applied=True``: the
-write happened but the caller sees an error, as after a timeout or a lost response).
+write happened but the caller sees an error, as after a timeout or a lost response). With
+``delay=`` it makes the request slow instead (before applying it, or after with ``applied=True``),
+so that a workflow step outlives its TimeoutSeconds while the request still lands.
 
     def test_x(faults):
-        faults.inject("UpdateItem", "InternalServerError", keys={"PRODUCT#2"}, when=faults.reserving)
+        faults.inject("TransactWriteItems", "InternalServerError", keys={"PRODUCT#2"}, when=faults.reserving)
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,8 +31,10 @@ STATUS = {
     "ThrottlingException": 400,
     "RequestLimitExceeded": 400,
     "TransactionConflictException": 400,
+    "TransactionCanceledException": 400,
     "ValidationException": 400,
 }
+SLOW = "slow"  # not an error: `delay` seconds, then the request's own answer
 
 
 def keys_of(operation: str, body: dict[str, Any]) -> set[str]:
@@ -46,6 +51,13 @@ def keys_of(operation: str, body: dict[str, Any]) -> set[str]:
     return {key["pk"]["S"]} if "pk" in key else set()
 
 
+def _operations(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The single request, or each operation of a transaction."""
+    if "TransactItems" in body:
+        return [op for entry in body["TransactItems"] for op in entry.values()]
+    return [body]
+
+
 @dataclass
 class Fault:
     operation: str
@@ -54,6 +66,7 @@ class Fault:
     when: Callable[[dict[str, Any]], bool] | None = None
     times: int | None = None  # None: every matching request
     applied: bool = False
+    delay: float = 0.0
     hits: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
 
@@ -80,8 +93,9 @@ class Faults:
         when: Callable[[dict[str, Any]], bool] | None = None,
         times: int | None = None,
         applied: bool = False,
+        delay: float = 0.0,
     ) -> Fault:
-        fault = Fault(operation, code, keys, when, times, applied)
+        fault = Fault(operation, code, keys, when, times, applied, delay)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -90,10 +104,21 @@ class Faults:
         with self._lock:
             self._faults.clear()
 
-    # Predicates telling the workflow's UpdateItems on a product apart.
+    # Predicates telling the workflow's requests apart.
     @staticmethod
     def reserving(body: dict[str, Any]) -> bool:
-        return "stock - :q" in body.get("UpdateExpression", "")
+        """Reserve: the transaction that takes stock (and opens the placement record)."""
+        return any("stock - :q" in op.get("UpdateExpression", "") for op in _operations(body))
+
+    @staticmethod
+    def writing_order(body: dict[str, Any]) -> bool:
+        """WriteOrder (or Adopt): the transaction that stores the order."""
+        return any(op.get("Item", {}).get("entity") == {"S": "order"} for op in _operations(body))
+
+    @staticmethod
+    def deciding(body: dict[str, Any]) -> bool:
+        """Decide: the upsert of a placement record's outcome."""
+        return "if_not_exists(outcome" in body.get("UpdateExpression", "")
 
     @staticmethod
     def releasing(body: dict[str, Any]) -> bool:
@@ -115,6 +140,13 @@ class Faults:
             body = handler.body if isinstance(handler.body, dict) else json.loads(handler.body or "{}")
             fault = self._match(operation, body)
             if fault is None:
+                return original(handler)
+            if fault.code == SLOW:
+                if fault.applied:
+                    answer = original(handler)
+                    time.sleep(fault.delay)
+                    return answer
+                time.sleep(fault.delay)
                 return original(handler)
             if fault.applied:
                 original(handler)

@@ -52,8 +52,8 @@ def test_line_totals_are_exact_decimal_products_of_the_quoted_price():
     priced = price_lines(merge_lines([line(1, 3), line(2, 7)]), {1: quote(1, "0.10", 5), 2: quote(2, "19.99", 9)})
 
     assert priced == [
-        {"productId": 1, "quantity": 3, "unitPrice": "0.10", "lineTotal": "0.30"},
-        {"productId": 2, "quantity": 7, "unitPrice": "19.99", "lineTotal": "139.93"},
+        {"productId": 1, "name": "product 1", "quantity": 3, "unitPrice": "0.10", "lineTotal": "0.30"},
+        {"productId": 2, "name": "product 2", "quantity": 7, "unitPrice": "19.99", "lineTotal": "139.93"},
     ]
 
 

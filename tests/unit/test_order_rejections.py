@@ -23,7 +23,15 @@ def quote(product_id: int, price: str = "1.00", stock: int = 10) -> Quote:
 
 
 def no_requote(product_ids: list[int]) -> dict[int, Quote]:
-    raise AssertionError("only an OutOfStock failure re-reads the products")
+    raise AssertionError("only a refused reservation re-reads the products")
+
+
+# The placement's input as prepared: product 1 at 1.00, product 2 at 1.00.
+PAYLOAD = {"items": [{"productId": 1, "unitPrice": "1.00"}, {"productId": 2, "unitPrice": "1.00"}]}
+
+
+def explain(reason, requote=no_requote):
+    return explain_failure(reason, ORDER, LINES, requote, PAYLOAD)
 
 
 @pytest.mark.parametrize(
@@ -33,31 +41,48 @@ def no_requote(product_ids: list[int]) -> dict[int, Quote]:
         ("CustomerCheckFailed", "CustomerCheckFailed", 503, "The customer could not be checked"),
         ("ReservationFailed", "ReservationFailed", 503, "Stock could not be reserved"),
         ("OrderWriteFailed", "WriteFailed", 503, "The order could not be stored"),
-        ("States.Timeout", "WorkflowFailed", 503, "did not complete (States.Timeout)"),
-        ("StartSyncExecution.ThrottlingException", "WorkflowFailed", 503, "did not complete"),
+        ("WorkflowFailed", "WorkflowFailed", 503, "did not complete (WorkflowFailed)"),
+        ("Abandoned", "WorkflowFailed", 503, "did not complete (Abandoned)"),
         (None, "WorkflowFailed", 503, "did not complete (None)"),
     ],
 )
-def test_each_workflow_failure_is_a_rejection_naming_its_reason(error, reason, status, detail):
-    rejected = explain_failure(error, None, ORDER, LINES, no_requote)
+def test_each_recorded_outcome_is_a_rejection_naming_its_reason(error, reason, status, detail):
+    rejected = explain(error)
 
     assert isinstance(rejected, OrderRejected)
     assert (rejected.reason, rejected.status) == (reason, status)
     assert detail in rejected.detail
 
 
-def test_a_shortage_the_workflow_found_is_explained_from_a_fresh_quote():
-    rejected = explain_failure("OutOfStock", "[1]", ORDER, LINES, lambda ids: {1: quote(1, stock=2)})
+def test_a_refused_reservation_is_explained_from_a_fresh_quote():
+    rejected = explain("Refused", lambda ids: {1: quote(1, stock=2), 2: quote(2)})
 
     assert (rejected.reason, rejected.status) == ("OutOfStock", 409)
     assert "product 1: 3 requested, 2 in stock" in rejected.detail
 
 
 def test_a_product_deleted_during_placement_is_an_unknown_product():
-    rejected = explain_failure("OutOfStock", "[2]", ORDER, LINES, lambda ids: {})
+    rejected = explain("Refused", lambda ids: {1: quote(1)})
 
     assert (rejected.reason, rejected.status) == ("UnknownProduct", 422)
     assert "Unknown product(s): 2." in rejected.detail
+
+
+def test_a_price_changed_since_the_quote_says_so_and_names_the_current_price():
+    """Not "out of stock": the 409 says the price changed, and what it is now."""
+    rejected = explain("Refused", lambda ids: {1: quote(1), 2: quote(2, "1.25", stock=0)})
+
+    assert (rejected.reason, rejected.status) == ("PriceChanged", 409)
+    assert "product 2 now costs 1.25 (quoted 1.00)" in rejected.detail
+    assert "stock" not in rejected.detail
+    assert rejected.errors == [{"field": "items", "message": "product 2 now costs 1.25", "type": "price_changed"}]
+
+
+def test_a_refusal_that_no_longer_shows_was_a_conflict_worth_a_retry():
+    rejected = explain("Refused", lambda ids: {1: quote(1), 2: quote(2)})
+
+    assert (rejected.reason, rejected.status) == ("ReservationFailed", 503)
+    assert "retry" in rejected.detail
 
 
 @pytest.mark.parametrize(
@@ -98,5 +123,5 @@ def test_every_rejection_has_its_own_reason():
     kinds = [k for k in vars(rejections).values() if isinstance(k, type) and issubclass(k, OrderRejected)]
     concrete = [k for k in kinds if k is not OrderRejected]
 
-    assert len({k.reason for k in concrete}) == len(concrete) == 8
+    assert len({k.reason for k in concrete}) == len(concrete) == 9
     assert all(k.status in (409, 422, 503) for k in concrete)
