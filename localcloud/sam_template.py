@@ -166,6 +166,16 @@ class StreamEventSource:
     on_failure_queue: str | None = None  # logical id of the AWS::SQS::Queue
 
 
+@dataclass(frozen=True)
+class ScheduleEventSource:
+    """A function's ``Type: Schedule`` event (an EventBridge rule that invokes it)."""
+
+    function: str  # logical id
+    event: str  # the event's name under Events
+    expression: str  # rate(...) or cron(...)
+    enabled: bool
+
+
 class SamTemplate:
     """template.yaml, parsed once. ``data`` is the plain dict (short-form tags in long form)."""
 
@@ -345,6 +355,20 @@ class SamTemplate:
                     on_failure_queue=queue,
                 )
             )
+        return found
+
+    def schedule_event_sources(self) -> list[ScheduleEventSource]:
+        """The functions' ``Schedule`` events (SAM's ``Enabled``/``State`` honoured)."""
+        found = []
+        for fn, name, props in self._events("Schedule"):
+            expression = props.get("Schedule")
+            if not isinstance(expression, str):
+                raise TemplateError(
+                    f"Resources.{fn.logical_id}.Events.{name}.Properties.Schedule: a literal expression"
+                )
+            state = props.get("State", "ENABLED")
+            enabled = props.get("Enabled", True) not in (False, "false", "False") and state == "ENABLED"
+            found.append(ScheduleEventSource(fn.logical_id, name, expression, enabled))
         return found
 
     def code_roots(self) -> list[Path]:

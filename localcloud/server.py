@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud import authorizer, event_sources, signing_key, sync_execution
+from localcloud import authorizer, event_sources, schedules, signing_key, sync_execution
 from localcloud.provision import DevUsers, Provisioned, provision
 from localcloud.runtime import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, FunctionError
 from localcloud.sam_template import ACCOUNT_ID, REGION, TABLE, SamTemplate, event_bus_arn
@@ -293,6 +293,7 @@ class LocalCloud(_Endpoints):
         self.queues: dict[str, str] = {}  # logical id -> URL
         self.event_buses: dict[str, str] = {}  # logical id -> bus name
         self._pollers: list[Any] = []  # SQS and DynamoDB stream event sources (localcloud.event_sources)
+        self._schedulers: list[Any] = []  # Schedule events (localcloud.schedules)
         self.secrets: dict[str, str] = {}
         self.routes: list[tuple[str, str, str]] = []  # (method, path, function)
         self.seeded: dict[str, list[dict[str, Any]]] = {}
@@ -346,6 +347,7 @@ class LocalCloud(_Endpoints):
             self._pollers = event_sources.start_pollers(
                 template, self._runner, self.client("sqs"), self.queues, streams=streams, positions=positions
             )
+            self._schedulers = schedules.start_schedulers(template, self._runner)
             self._started = True
             self._start_autosave()
             if self.seed:
@@ -364,6 +366,8 @@ class LocalCloud(_Endpoints):
         global _active
         event_sources.stop_pollers(self._pollers)
         self._pollers = []
+        schedules.stop_schedulers(self._schedulers)
+        self._schedulers = []
         if self._api_server is not None:
             self._api_server.shutdown()
             self._api_server.server_close()
@@ -626,6 +630,8 @@ class LocalCloud(_Endpoints):
             f"  Queues:        {', '.join(self.queues) or '-'}"
             + (f" (polled for {', '.join(sorted(sqs))})" if (sqs := self._polled(event_sources.SqsPoller)) else ""),
             *self._event_lines(),
+            "  Schedules:     "
+            + (", ".join(f"{s.source.function} {s.source.expression}" for s in self._schedulers) or "-"),
             "  Routes:",
             *[f"    {m:<7} {self.api_url}{p}  -> {f}" for m, p, f in sorted(self.routes, key=lambda r: r[1])],
             "  Try:",
