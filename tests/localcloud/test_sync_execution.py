@@ -153,7 +153,9 @@ def test_an_express_execution_is_not_deduplicated_by_its_name() -> None:
         second = sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload)
         with ThreadPoolExecutor(4) as pool:
             racing = list(
-                pool.map(lambda _: sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload), range(4))
+                pool.map(
+                    lambda _: sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload), range(4)
+                )
             )
 
         runs = [first, second, *racing]
