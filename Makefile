@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev token events events-catalog events-catalog-check test test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract sam-local test-sam-local sam-local-down deploy clean
+.PHONY: help install dev token events events-catalog events-catalog-check test test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -91,6 +91,10 @@ load: install ## Locust load test (~40 s, loopback only) on the local cloud + st
 
 contract: install ## schemathesis contract and fuzz tests against the local cloud (also part of make test)
 	CONTRACT_EXAMPLES=500 $(BIN)/pytest -n 2 -m contract tests/contract -p no:cacheprovider
+
+soak: install ## The placement protocol's model-based test, thousands of steps (~1 h); prints what it explored
+	PLACEMENT_MODEL_PROFILE=soak $(BIN)/pytest tests/integration/test_placement_model.py -p no:cacheprovider -q -s \
+		--hypothesis-show-statistics
 
 bench: install ## Benchmarks against a bare boto3 baseline; prints a table, writes .localcloud/bench.json
 	$(BIN)/python -m tools.bench.run $(ARGS)

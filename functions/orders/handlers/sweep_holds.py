@@ -4,7 +4,6 @@ hold found pages) and StalePlacementsResolved."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +34,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     metrics.add_metric(name="StaleHoldsFound", unit=MetricUnit.Count, value=report.holds_found)
     metrics.add_metric(name="StalePlacementsResolved", unit=MetricUnit.Count, value=report.placements)
+    summary = {
+        "placements": report.placements,
+        "released": report.released,
+        "takenOver": report.taken_over,
+        "holdsFound": report.holds_found,
+        "complete": report.complete,
+    }
     if report.holds_found:
-        logger.error("stale holds found and resolved", extra=asdict(report))
+        logger.error("stale holds found and resolved", extra=summary)
     else:
-        logger.info("sweep done", extra=asdict(report))
-    return {**asdict(report), "holdsFound": report.holds_found}
+        logger.info("sweep done", extra=summary)
+    return summary
