@@ -49,7 +49,7 @@ def test_disabled_and_cron_schedules_are_not_run():
 
 
 def test_a_schedule_needs_a_literal_expression():
-    with pytest.raises(TemplateError, match="Events.E.Properties.Schedule"):
+    with pytest.raises(TemplateError, match=r"Events\.E\.Properties\.Schedule"):
         _template({"E": {"Type": "Schedule", "Properties": {"Schedule": {"Ref": "P"}}}}).schedule_event_sources()
 
 
