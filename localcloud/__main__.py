@@ -79,6 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="do not check tokens: every request runs as the dev admin user (a loud banner says so)",
     )
+    parser.add_argument(
+        "--function-aws-url",
+        metavar="URL",
+        help="AWS endpoint the functions use instead of the emulator's (e.g. a proxy in front of it that "
+        "records or disturbs their requests)",
+    )
     parser.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)  # for LocalCloudProcess
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="debug logging, including moto's workflow interpreter"
@@ -137,6 +143,7 @@ def _serve(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         on_fatal=lambda _exc: stop.set(),
         auth=not args.no_auth,
         signing_key_file=args.signing_key,
+        function_aws_url=args.function_aws_url,
     )
     try:
         cloud.start()

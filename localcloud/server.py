@@ -230,6 +230,8 @@ class LocalCloud(_Endpoints):
         within a second of every write (:mod:`localcloud.state`)
     :param max_concurrency: execution environments per function at most (more requests wait)
     :param idle_timeout: seconds an unused execution environment stays warm
+    :param function_aws_url: the AWS endpoint the functions use instead of the emulator's own URL
+        (a proxy in front of it); the local cloud itself still talks to the emulator
     :param on_fatal: called (from a background thread) when the cloud cannot go on, e.g. a failed
         save of the state file; the CLI prints the message and exits non-zero
     :param signing_key_file: where the key that signs Cognito tokens is kept (a private JWK; made
@@ -259,8 +261,12 @@ class LocalCloud(_Endpoints):
         on_fatal: Any = None,
         auth: bool = True,
         signing_key_file: str | os.PathLike[str] | None = None,
+        function_aws_url: str | None = None,
     ) -> None:
         self.workflow_logs = workflow_logs
+        # Where the functions send their AWS requests (default: the emulator): e.g. a proxy that
+        # records or disturbs that traffic on its way to the emulator.
+        self.function_aws_url = function_aws_url
         # False (--no-auth): tokens are not checked; every request gets the dev admin's claims.
         self.auth = auth
         self.user_pools: dict[str, str] = {}
@@ -426,6 +432,10 @@ class LocalCloud(_Endpoints):
         self._env.set("AWS_PROFILE", None)
         self._env.set("SAM_CLI_TELEMETRY", "0")
 
+    @property
+    def functions_aws_url(self) -> str:
+        return self.function_aws_url or self.aws_url
+
     def fixed_env(self) -> dict[str, str]:
         return {
             "AWS_ENDPOINT_URL": self.aws_url,
@@ -442,7 +452,7 @@ class LocalCloud(_Endpoints):
         else:
             user = load_env_vars_file(self._env_vars_arg)
         ours = merge_env_vars(
-            {"Parameters": {"AWS_ENDPOINT_URL": self.aws_url}},
+            {"Parameters": {"AWS_ENDPOINT_URL": self.functions_aws_url}},
             state_machine_env_overrides(template, self.state_machine_arns, self.event_buses),
         )
         return merge_env_vars(ours, user)
@@ -466,7 +476,7 @@ class LocalCloud(_Endpoints):
         if not api.routes:
             raise LocalCloudError(f"{self.template_path}: no Api/HttpApi events, nothing to serve")
         self._runtime = ProcessRuntime(
-            fixed_env=self.fixed_env(),
+            fixed_env={**self.fixed_env(), "AWS_ENDPOINT_URL": self.functions_aws_url},
             cwd=cwd,
             region=REGION,
             account=ACCOUNT_ID,

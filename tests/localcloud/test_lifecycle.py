@@ -239,3 +239,17 @@ def test_cli_flags_for_environments_and_the_emulator_host() -> None:
     assert (args.max_concurrency, args.idle_timeout, args.host, args.aws_host) == (2, 30.0, "0.0.0.0", "127.0.0.1")
     with pytest.raises(SystemExit):
         parse_args(["--max-concurrency", "0"])
+
+
+def test_the_functions_aws_endpoint_defaults_to_the_emulator_and_can_be_a_proxy() -> None:
+    """--function-aws-url puts something (tests/support/proxy.py) between the functions and the
+    emulator; tests/e2e/test_placement_replays.py drives a whole local cloud through one."""
+    from localcloud.__main__ import parse_args
+    from localcloud.server import LocalCloud
+
+    assert parse_args(["--function-aws-url", "http://127.0.0.1:9"]).function_aws_url == "http://127.0.0.1:9"
+    assert parse_args([]).function_aws_url is None
+    plain = LocalCloud(ROOT / "template.yaml", aws_port=4599)
+    assert plain.functions_aws_url == plain.aws_url == "http://127.0.0.1:4599"
+    proxied = LocalCloud(ROOT / "template.yaml", aws_port=4599, function_aws_url="http://127.0.0.1:9")
+    assert proxied.functions_aws_url == "http://127.0.0.1:9"
