@@ -14,7 +14,7 @@ import pytest
 
 from localcloud import sync_execution
 from tests.support import faults as fault_support
-from tests.support import queues, schedules
+from tests.support import iam, queues, schedules
 
 INITIAL = 10
 PRODUCTS = (1, 2, 3)
@@ -481,12 +481,13 @@ def test_a_price_changed_between_quote_and_reservation_is_a_409_naming_the_curre
     original = StepFunctionResponse.start_sync_execution
 
     def reprice_first(self):
-        cloud.dynamodb.update_item(
-            TableName=cloud.tables["ProductsTable"],
-            Key={"pk": {"S": "PRODUCT#2"}},
-            UpdateExpression="SET price = :p",
-            ExpressionAttributeValues={":p": {"N": "2.75"}},
-        )
+        with iam.acting_as(None):  # an admin's change, not the function's call
+            cloud.dynamodb.update_item(
+                TableName=cloud.tables["ProductsTable"],
+                Key={"pk": {"S": "PRODUCT#2"}},
+                UpdateExpression="SET price = :p",
+                ExpressionAttributeValues={":p": {"N": "2.75"}},
+            )
         return original(self)
 
     monkeypatch.setattr(StepFunctionResponse, "start_sync_execution", reprice_first, raising=False)
