@@ -116,9 +116,12 @@ def lossy():
     from localcloud.server import LocalCloudProcess
 
     aws_port = _free_port()
-    with FaultyEndpoint(aws_port) as network:
-        with LocalCloudProcess(TEMPLATE, aws_port=aws_port, extra_args=["--function-aws-url", network.url]) as cloud:
-            yield cloud, network, Http(cloud.api_url, cloud.token("admin"))
+    network = FaultyEndpoint(aws_port)
+    with (
+        network,
+        LocalCloudProcess(TEMPLATE, aws_port=aws_port, extra_args=["--function-aws-url", network.url]) as cloud,
+    ):
+        yield cloud, network, Http(cloud.api_url, cloud.token("admin"))
 
 
 @pytest.fixture

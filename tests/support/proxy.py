@@ -136,6 +136,8 @@ class FaultyEndpoint:
 
 
 def _error(code: str) -> bytes:
-    return (
-        '{"__type": "com.amazonaws.dynamodb.v20120810#%s", "message": "injected by the test network"}' % code
+    import json
+
+    return json.dumps(
+        {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected by the test network"}
     ).encode()
