@@ -119,9 +119,11 @@ def create_order(event: dict[str, Any], table: str, entity: str) -> dict[str, An
     keys = [_key("product", line["productId"]) for line in body["items"]]
     quote = ddb.batch_get_item(RequestItems={products: {"Keys": keys, "ConsistentRead": True}})
     prices = {int(p["id"]["N"]): Decimal(p["price"]["N"]) for p in quote["Responses"][products]}
+    names = {int(p["id"]["N"]): p["name"]["S"] for p in quote["Responses"][products]}
     lines = [
         {
             "productId": line["productId"],
+            "name": names[line["productId"]],
             "quantity": line["quantity"],
             "unitPrice": str(prices[line["productId"]]),
             "lineTotal": str(prices[line["productId"]] * line["quantity"]),

@@ -393,7 +393,7 @@ def placement_cost(emulator: Emulator, fx: Fixtures) -> list[dict[str, Any]]:
             in_workflow = sum(
                 1
                 for e in events
-                if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "dynamodb"
+                if e["type"] == "TaskScheduled" and "dynamodb" in e["taskScheduledEventDetails"]["resourceType"]
             )
             total = sum(calls.values())
             rows.append(
@@ -554,7 +554,7 @@ class _Gateway:
             ReturnValues="UPDATED_NEW",
         )
         order_id = int(allocated["Attributes"]["lastId"]["N"])
-        line = {"productId": self.product, "quantity": 1, "unitPrice": "9.99", "lineTotal": "9.99"}
+        line = {"productId": self.product, "name": "Bench", "quantity": 1, "unitPrice": "9.99", "lineTotal": "9.99"}
         payload = {
             "orderId": order_id,
             "customerId": self.customer,
