@@ -48,34 +48,37 @@ class StockReleaser(TableAccess):
     def release(self, order_id: int, line: ReleaseLine) -> bool:
         """Give `line` back if order `order_id` still holds it; False if there was nothing held
         (never reserved, already released, or taken over by the stored order)."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=product_key(line.product_id),
-                UpdateExpression="SET stock = stock + :q, updatedAt = :now REMOVE #hold ADD version :one",
-                ConditionExpression="#hold = :q",
-                ExpressionAttributeNames={"#hold": hold_attribute(order_id)},
-                ExpressionAttributeValues=to_item({":q": line.quantity, ":now": now_iso(), ":one": 1}),
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._on_hold(
+            order_id,
+            line,
+            "SET stock = stock + :q, updatedAt = :now REMOVE #hold ADD version :one",
+            "#hold = :q",
+            {":q": line.quantity, ":now": now_iso(), ":one": 1},
+        )
 
     def take_over(self, order_id: int, line: ReleaseLine) -> bool:
         """Remove order `order_id`'s hold on `line`'s product without giving stock back: the
         order was stored and owns those units. False if there was no hold. (The workflow removes
         holds in the same transaction that stores the order; the sweeper uses this only should
         a hold of a stored order ever be found.)"""
+        return self._on_hold(order_id, line, "REMOVE #hold", "attribute_exists(#hold)")
+
+    def _on_hold(
+        self, order_id: int, line: ReleaseLine, update: str, condition: str, values: dict[str, object] | None = None
+    ) -> bool:
+        """One update of `line`'s product conditional on order `order_id`'s hold; False when the
+        condition failed (nothing held)."""
+        request: dict[str, object] = {
+            "TableName": self.table,
+            "Key": product_key(line.product_id),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#hold": hold_attribute(order_id)},
+        }
+        if values:
+            request["ExpressionAttributeValues"] = to_item(values)
         try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=product_key(line.product_id),
-                UpdateExpression="REMOVE #hold",
-                ConditionExpression="attribute_exists(#hold)",
-                ExpressionAttributeNames={"#hold": hold_attribute(order_id)},
-            )
+            self.client.update_item(**request)  # type: ignore[arg-type]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False

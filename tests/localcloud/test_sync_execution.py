@@ -95,25 +95,30 @@ def test_decorator_mode(inject_host_prefix: bool) -> None:
         _assert_succeeded_and_failed(sfn, _setup(ddb, sfn))
 
 
-def test_decorator_mode_concurrent_calls() -> None:
+@pytest.fixture
+def emulated() -> Iterator[tuple[Any, Any]]:
+    """DynamoDB and Step Functions clients on moto's decorator mode, state machines executed."""
     sync_execution.install()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = _setup(ddb, sfn)
-        statuses: list[str] = []
+        yield boto3.client("dynamodb", region_name="us-east-1"), boto3.client("stepfunctions", region_name="us-east-1")
 
-        def run(i: int) -> None:
-            client = boto3.client("stepfunctions", region_name="us-east-1")
-            ident = "t1" if i % 2 else "nope"
-            statuses.append(client.start_sync_execution(stateMachineArn=arn, input=json.dumps({"id": ident}))["status"])
 
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(10)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(statuses) == ["FAILED"] * 5 + ["SUCCEEDED"] * 5
+def test_decorator_mode_concurrent_calls(emulated: tuple[Any, Any]) -> None:
+    ddb, sfn = emulated
+    arn = _setup(ddb, sfn)
+    statuses: list[str] = []
+
+    def run(i: int) -> None:
+        client = boto3.client("stepfunctions", region_name="us-east-1")
+        ident = "t1" if i % 2 else "nope"
+        statuses.append(client.start_sync_execution(stateMachineArn=arn, input=json.dumps({"id": ident}))["status"])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == ["FAILED"] * 5 + ["SUCCEEDED"] * 5
 
 
 COUNTER = {
@@ -135,39 +140,34 @@ COUNTER = {
 }
 
 
-def test_an_express_execution_is_not_deduplicated_by_its_name() -> None:
+def test_an_express_execution_is_not_deduplicated_by_its_name(emulated: tuple[Any, Any]) -> None:
     """As on AWS: the same name and input again (one after another, or at once) is another
     execution that runs. moto's StartExecution would refuse the finished one's name, or join the
     running one, and hide replays."""
-    sync_execution.install()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        _setup(ddb, sfn)
-        arn = sfn.create_state_machine(name="Counter", definition=json.dumps(COUNTER), roleArn=ROLE, type="EXPRESS")[
-            "stateMachineArn"
-        ]
-        payload = json.dumps({"id": "c1"})
+    ddb, sfn = emulated
+    _setup(ddb, sfn)
+    arn = sfn.create_state_machine(name="Counter", definition=json.dumps(COUNTER), roleArn=ROLE, type="EXPRESS")[
+        "stateMachineArn"
+    ]
+    payload = json.dumps({"id": "c1"})
 
-        first = sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload)
-        second = sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload)
-        with ThreadPoolExecutor(4) as pool:
-            racing = list(
-                pool.map(
-                    lambda _: sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload), range(4)
-                )
-            )
+    first = sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload)
+    second = sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload)
+    with ThreadPoolExecutor(4) as pool:
+        racing = list(
+            pool.map(lambda _: sfn.start_sync_execution(stateMachineArn=arn, name="order-7", input=payload), range(4))
+        )
 
-        runs = [first, second, *racing]
-        assert [r["status"] for r in runs] == ["SUCCEEDED"] * 6
-        assert len({r["executionArn"] for r in runs}) == 6
-        item = ddb.get_item(TableName="Things", Key={"pk": {"S": "c1"}})["Item"]
-        assert item["runs"] == {"N": "6"}
-        # each one can be read back, input included (what a replay needs)
-        described = sfn.describe_execution(executionArn=second["executionArn"])
-        assert (described["name"], json.loads(described["input"])) == ("order-7", {"id": "c1"})
-        listed = sfn.list_executions(stateMachineArn=arn)["executions"]
-        assert sorted(e["executionArn"] for e in listed) == sorted(r["executionArn"] for r in runs)
+    runs = [first, second, *racing]
+    assert [r["status"] for r in runs] == ["SUCCEEDED"] * 6
+    assert len({r["executionArn"] for r in runs}) == 6
+    item = ddb.get_item(TableName="Things", Key={"pk": {"S": "c1"}})["Item"]
+    assert item["runs"] == {"N": "6"}
+    # each one can be read back, input included (what a replay needs)
+    described = sfn.describe_execution(executionArn=second["executionArn"])
+    assert (described["name"], json.loads(described["input"])) == ("order-7", {"id": "c1"})
+    listed = sfn.list_executions(stateMachineArn=arn)["executions"]
+    assert sorted(e["executionArn"] for e in listed) == sorted(r["executionArn"] for r in runs)
 
 
 def test_the_state_machine_timeout_ends_the_execution_as_timed_out() -> None:
@@ -185,24 +185,18 @@ def test_the_state_machine_timeout_ends_the_execution_as_timed_out() -> None:
         assert time.monotonic() - started < 4
 
 
-def test_invalid_input_is_refused() -> None:
-    sync_execution.install()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = _setup(ddb, sfn)
-        with pytest.raises(sfn.exceptions.ClientError, match="InvalidExecutionInput"):
-            sfn.start_sync_execution(stateMachineArn=arn, input="{not json")
+def test_invalid_input_is_refused(emulated: tuple[Any, Any]) -> None:
+    ddb, sfn = emulated
+    arn = _setup(ddb, sfn)
+    with pytest.raises(sfn.exceptions.ClientError, match="InvalidExecutionInput"):
+        sfn.start_sync_execution(stateMachineArn=arn, input="{not json")
 
 
-def test_standard_state_machine_is_rejected() -> None:
-    sync_execution.install()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = _setup(ddb, sfn, sm_type="STANDARD")
-        with pytest.raises(sfn.exceptions.ClientError, match="StateMachineTypeNotSupported"):
-            sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+def test_standard_state_machine_is_rejected(emulated: tuple[Any, Any]) -> None:
+    ddb, sfn = emulated
+    arn = _setup(ddb, sfn, sm_type="STANDARD")
+    with pytest.raises(sfn.exceptions.ClientError, match="StateMachineTypeNotSupported"):
+        sfn.start_sync_execution(stateMachineArn=arn, input="{}")
 
 
 def test_without_execute_state_machine_the_error_says_how_to_fix_it() -> None:
