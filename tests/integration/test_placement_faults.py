@@ -521,3 +521,35 @@ def test_an_execution_input_replayed_after_its_order_failed_stays_failed(shop, c
     assert_no_orders(cloud)
     assert_conserved(cloud)
     assert json.loads(described["input"])["orderId"] == 1
+
+
+# ---------------------------------------------------------------- keys across a deploy
+def test_a_key_answered_by_the_previous_version_still_returns_its_order(shop, cloud):
+    """A client retrying across the deploy of this version: its key's record was written by the
+    previous code (which kept the placed order itself). The retry answers that order and places
+    nothing (the key prefix is pinned, so it is found)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+    from orders.models import OrderCreate
+    from orders.placement import KEY_PREFIX
+
+    earlier = place(shop, (1, 3))
+    assert earlier.status == 201
+    body = {"customerId": 1, "items": [{"productId": 1, "quantity": 3}]}
+    request = {
+        "user": "admin-user",
+        "key": "k-before-the-deploy",
+        "body": OrderCreate.model_validate(body).model_dump(mode="json", by_alias=True),
+    }
+    legacy = DynamoDBPersistenceLayer(table_name=cloud.tables["IdempotencyTable"], boto3_client=cloud.dynamodb)
+    legacy.configure(
+        IdempotencyConfig(event_key_jmespath="[user, key]", payload_validation_jmespath="body"),
+        key_prefix=KEY_PREFIX.format(function="test-func"),
+    )
+    legacy.save_success(data=request, result=earlier.json)
+
+    retry = place(shop, (1, 3), key="k-before-the-deploy")
+
+    assert (retry.status, retry.json) == (201, earlier.json)
+    assert [o["id"] for o in stored_orders(cloud)] == [1]
+    assert_conserved(cloud)
