@@ -85,6 +85,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="AWS endpoint the functions use instead of the emulator's (e.g. a proxy in front of it that "
         "records or disturbs their requests)",
     )
+    parser.add_argument(
+        "--task-timeout-scale",
+        type=float,
+        default=1.0,
+        metavar="K",
+        help="stretch every workflow Task's TimeoutSeconds K times, for a machine so loaded that the emulator "
+        "answers in seconds (default: %(default)g, the template's own numbers)",
+    )
     parser.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)  # for LocalCloudProcess
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="debug logging, including moto's workflow interpreter"
@@ -144,6 +152,7 @@ def _serve(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         auth=not args.no_auth,
         signing_key_file=args.signing_key,
         function_aws_url=args.function_aws_url,
+        task_timeout_scale=args.task_timeout_scale,
     )
     try:
         cloud.start()

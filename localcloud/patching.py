@@ -30,10 +30,11 @@ def patch(apply: Callable[[], None]) -> Patch:
     return Patch(apply)
 
 
-def install_all(sync_timeout_seconds: float | None = None) -> None:
+def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: float | None = None) -> None:
     """Every emulator-fidelity patch, once per process (moto's decorator mode and server alike):
 
     * :mod:`localcloud.sync_execution` -- StartSyncExecution (bounded by `sync_timeout_seconds`);
+    * :mod:`localcloud.task_timeouts` -- Task timeouts stretched by `task_timeout_scale` (default 1);
     * :mod:`localcloud.dynamodb_atomic` -- one DynamoDB request at a time, as DynamoDB is atomic;
     * :mod:`localcloud.asl_cache` -- each state machine definition parsed once;
     * :mod:`localcloud.base64_bodies` -- SAM's gateway passes non-UTF-8 bodies base64-encoded;
@@ -42,11 +43,22 @@ def install_all(sync_timeout_seconds: float | None = None) -> None:
     * :mod:`localcloud.signing_key` -- Cognito tokens signed with the local cloud's own key (not the
       one in moto's package), named by its ``kid``, living as long as their app client says.
     """
-    from localcloud import asl_cache, base64_bodies, dynamodb_atomic, dynamodb_streams, signing_key, sync_execution
+    from localcloud import (
+        asl_cache,
+        base64_bodies,
+        dynamodb_atomic,
+        dynamodb_streams,
+        signing_key,
+        sync_execution,
+        task_timeouts,
+    )
 
     if sync_timeout_seconds is not None:
         sync_execution.set_timeout(sync_timeout_seconds)
+    if task_timeout_scale is not None:
+        task_timeouts.set_scale(task_timeout_scale)
     sync_execution.install()
+    task_timeouts.install()
     dynamodb_atomic.install()
     asl_cache.install()
     base64_bodies.install()

@@ -232,6 +232,7 @@ class LocalCloud(_Endpoints):
     :param idle_timeout: seconds an unused execution environment stays warm
     :param function_aws_url: the AWS endpoint the functions use instead of the emulator's own URL
         (a proxy in front of it); the local cloud itself still talks to the emulator
+    :param task_timeout_scale: stretch every workflow Task's TimeoutSeconds (default 1, as on AWS)
     :param on_fatal: called (from a background thread) when the cloud cannot go on, e.g. a failed
         save of the state file; the CLI prints the message and exits non-zero
     :param signing_key_file: where the key that signs Cognito tokens is kept (a private JWK; made
@@ -262,11 +263,15 @@ class LocalCloud(_Endpoints):
         auth: bool = True,
         signing_key_file: str | os.PathLike[str] | None = None,
         function_aws_url: str | None = None,
+        task_timeout_scale: float = 1.0,
     ) -> None:
         self.workflow_logs = workflow_logs
         # Where the functions send their AWS requests (default: the emulator): e.g. a proxy that
         # records or disturbs that traffic on its way to the emulator.
         self.function_aws_url = function_aws_url
+        # Workflow Task timeouts stretched by this factor (localcloud.task_timeouts): for an
+        # overloaded machine, where the emulator answers far slower than AWS.
+        self.task_timeout_scale = task_timeout_scale
         # False (--no-auth): tokens are not checked; every request gets the dev admin's claims.
         self.auth = auth
         self.user_pools: dict[str, str] = {}
@@ -407,7 +412,9 @@ class LocalCloud(_Endpoints):
 
     # ------------------------------------------------------------- moto
     def _start_moto(self) -> None:
-        self._moto = start_moto(self.aws_host, self.aws_port, self.sync_timeout_seconds)
+        self._moto = start_moto(
+            self.aws_host, self.aws_port, self.sync_timeout_seconds, task_timeout_scale=self.task_timeout_scale
+        )
         self.aws_port = self._moto.port
         for key, value in self._moto.env.items():
             self._env.set(key, value)

@@ -90,7 +90,11 @@ class MotoServer:
 
 
 def start_moto(
-    host: str = "127.0.0.1", port: int = 0, sync_timeout_seconds: float | None = None, log_requests: bool = False
+    host: str = "127.0.0.1",
+    port: int = 0,
+    sync_timeout_seconds: float | None = None,
+    log_requests: bool = False,
+    task_timeout_scale: float | None = None,
 ) -> MotoServer:
     """Serve moto on `host`:`port` (0: a free port) from a clean slate, with the patches installed
     and ``execute_state_machine`` on. The same pieces as ``moto.server.ThreadedMotoServer``, but a
@@ -101,7 +105,7 @@ def start_moto(
 
     from localcloud.patching import install_all
 
-    install_all(sync_timeout_seconds)
+    install_all(sync_timeout_seconds, task_timeout_scale)
     handler = MotoRequestHandler if log_requests else quiet(MotoRequestHandler)
     server, thread = serve_in_thread(DomainDispatcherApplication(create_backend_app), host, port, "moto", handler)
     moto = MotoServer(server, thread, dict(default_user_config.get("stepfunctions", {})))

@@ -101,10 +101,14 @@ def _aws_setup() -> tuple[dict[str, Any], SamTemplate]:
 def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> Iterator[Cloud]:
     from moto import mock_aws
 
+    from localcloud import task_timeouts
     from localcloud.provision import provision
     from sales_common.listing import forget_signing_keys
 
     clients, template = _aws_setup
+    # moto answers far slower than AWS on a loaded machine: workflow Task timeouts get room
+    # (tests of task timeouts put the template's own numbers back: faults.real_task_timeouts).
+    task_timeouts.set_scale(task_timeouts.TEST_SCALE)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
         # Each test is a new deployment (fresh secret values) on new containers (empty caches).
         forget_signing_keys()

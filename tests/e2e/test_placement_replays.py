@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.e2e.conftest import Http
+from tests.e2e.conftest import TASK_TIMEOUTS, Http
 from tests.support.apigw import TEMPLATE
 from tests.support.proxy import FaultyEndpoint
 
@@ -117,10 +117,8 @@ def lossy():
 
     aws_port = _free_port()
     network = FaultyEndpoint(aws_port)
-    with (
-        network,
-        LocalCloudProcess(TEMPLATE, aws_port=aws_port, extra_args=["--function-aws-url", network.url]) as cloud,
-    ):
+    args = ["--function-aws-url", network.url, *TASK_TIMEOUTS]
+    with network, LocalCloudProcess(TEMPLATE, aws_port=aws_port, extra_args=args) as cloud:
         yield cloud, network, Http(cloud.api_url, cloud.token("admin"))
 
 

@@ -206,7 +206,8 @@ def test_a_step_that_outlives_its_timeout_is_retried_and_the_late_write_recognis
     (cancelled), Adopt stores the order with the late reservation's holds. Stock taken once."""
     faults.inject("TransactWriteItems", fault_support.SLOW, when=faults.reserving, times=1, applied=True, delay=1.5)
 
-    result = run(cloud, [line(1, 2, "10")])
+    with fault_support.real_task_timeouts():
+        result = run(cloud, [line(1, 2, "10")])
 
     assert result["status"] == "SUCCEEDED", result
     assert (stock(cloud, 1), holds(cloud, 1)) == (3, {})

@@ -15,6 +15,7 @@ so that a workflow step outlives its TimeoutSeconds while the request still land
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -173,6 +174,20 @@ def _injected_error_class() -> type:
 
 def InjectedError(code: str) -> Exception:
     return _injected_error_class()(code)  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def real_task_timeouts() -> Iterator[None]:
+    """The workflow's Task timeouts as the template states them (the suite stretches them, see
+    localcloud.task_timeouts), for a test about a step outliving its TimeoutSeconds."""
+    from localcloud import task_timeouts
+
+    stretched = task_timeouts.scale()
+    task_timeouts.set_scale(1)
+    try:
+        yield
+    finally:
+        task_timeouts.set_scale(stretched)
 
 
 def install(monkeypatch: Any) -> Iterator[Faults]:
