@@ -257,8 +257,21 @@ class Placement:
         return found
 
     def explain(self, reason: str | None, payload: dict[str, Any]) -> OrderRejected:
-        lines = merge_lines(self.data.items)
-        return explain_failure(reason, self.data, lines, Catalog(self.settings).quote, payload)
+        """The rejection for a decided failure. Saying why a reservation was refused re-reads the
+        products; without time or DynamoDB for that, the answer is still a true rejection."""
+
+        def requote(product_ids: list[int]) -> dict[int, Quote]:
+            if not self.deadline.allows(decide_budget_seconds()):
+                raise TimeoutError("no time left to re-read the products")
+            return Catalog(self.settings).quote(product_ids)
+
+        try:
+            return explain_failure(reason, self.data, merge_lines(self.data.items), requote, payload)
+        except (TimeoutError, ClientError, BotoCoreError):
+            return ReservationFailed(
+                "The order was refused: the stock or the price of a product changed while it was being placed. "
+                "Nothing was reserved. Please retry."
+            )
 
 
 def placed_order(payload: dict[str, Any]) -> Order:

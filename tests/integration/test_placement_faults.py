@@ -553,3 +553,31 @@ def test_a_key_answered_by_the_previous_version_still_returns_its_order(shop, cl
     assert (retry.status, retry.json) == (201, earlier.json)
     assert [o["id"] for o in stored_orders(cloud)] == [1]
     assert_conserved(cloud)
+
+
+def test_a_refusal_that_cannot_be_explained_is_still_a_true_rejection(shop, cloud, faults, monkeypatch):
+    """The reservation was refused (here: the price changed) and re-reading the products to say
+    why fails: the client is told it was refused (503, retry), never a 500."""
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original = StepFunctionResponse.start_sync_execution
+
+    def reprice_then_fail_reads(self):
+        with iam.acting_as(None):
+            cloud.dynamodb.update_item(
+                TableName=cloud.tables["ProductsTable"],
+                Key={"pk": {"S": "PRODUCT#1"}},
+                UpdateExpression="SET price = :p",
+                ExpressionAttributeValues={":p": {"N": "1.5"}},
+            )
+        answer = original(self)
+        faults.inject("BatchGetItem", "InternalServerError")
+        return answer
+
+    monkeypatch.setattr(StepFunctionResponse, "start_sync_execution", reprice_then_fail_reads, raising=False)
+
+    reply = place(shop, (1, 1))
+
+    assert_unavailable(reply, "refused")
+    assert_no_orders(cloud)
+    assert record(cloud)["outcome"] == "Refused"
