@@ -5,6 +5,7 @@ then releases (or, for a stored order, removes) each hold once, and settles them
 from __future__ import annotations
 
 import json
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -105,15 +106,25 @@ def test_sweeping_again_finds_nothing(dead_placement, cloud):
 
 
 def test_concurrent_sweeps_release_each_unit_once(dead_placement, cloud):
-    results = []
-    threads = [threading.Thread(target=lambda: results.append(schedules.sweep(later()))) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    """Four sweeps at once (the sweeper's own code on threads, in the function's environment:
+    the harness invokes functions one at a time)."""
+    from orders.settings import SweeperSettings
+    from orders.sweeper import sweep
+    from sales_common.settings import load_settings
+    from tests.support.apigw import function, function_env
 
-    assert sum(r["holdsFound"] for r in results) == 2
+    with function_env(function("SweepStaleHoldsFunction").resolved_environment({})):
+        settings = load_settings(SweeperSettings)
+        reports = []
+        threads = [threading.Thread(target=lambda: reports.append(sweep(settings, later()))) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    assert sum(r.holds_found for r in reports) == 2
     assert (product(cloud, 1)["stock"], product(cloud, 2)["stock"]) == (INITIAL, INITIAL)
+    assert "STALE_AFTER_SECONDS" not in os.environ  # the function's environment did not leak
 
 
 def test_a_failed_placement_whose_releases_were_lost_is_released(shop, cloud, faults):
@@ -170,12 +181,10 @@ def test_the_sweeper_queries_the_index_and_never_scans(dead_placement, cloud, fa
 def test_a_sweep_stops_taking_records_when_time_runs_short(dead_placement, cloud):
     from orders.settings import SweeperSettings
     from orders.sweeper import sweep
+    from sales_common.settings import load_settings
     from tests.support.apigw import function, function_env
 
-    fn = function("SweepStaleHoldsFunction")
-    with function_env(fn.resolved_environment({})):
-        from sales_common.settings import load_settings
-
+    with function_env(function("SweepStaleHoldsFunction").resolved_environment({})):
         report = sweep(load_settings(SweeperSettings), later(), out_of_time=lambda: True)
 
     assert (report.placements, report.complete) == (0, False)
