@@ -223,7 +223,7 @@ def test_the_figures_the_docs_state():
     assert workflow_worst_case(n.definition) == 18
     assert n.definition["TimeoutSeconds"] == 20
     assert call_worst_case(n.limits["stepfunctions"]) == 23
-    assert call_worst_case(n.limits["dynamodb"]) == 7
+    assert call_worst_case(n.limits["dynamodb"]) == 9
     assert (n.function_timeout, n.api_timeout_ms) == (28, 30_000)
 
 

@@ -51,19 +51,20 @@ class ClientLimits:
 
 
 LIMITS: dict[ServiceName, ClientLimits] = {
-    # DynamoDB answers in milliseconds; 2 s is a stuck request. Two attempts: one retry of a
-    # throttle or a lost answer. Every write we make is conditional or idempotent, so a retried
-    # write that had applied is recognised (see docs/adr/0011-placement-protocol.md).
-    "dynamodb": ClientLimits(connect_timeout=1.0, read_timeout=2.0, max_attempts=2),
+    # DynamoDB answers in milliseconds; 3 s is a stuck request. Two attempts: one retry of a
+    # throttle or a lost answer. The placement's writes are conditional or upserts, so a retried
+    # write that had applied is recognised (see docs/adr/0011-placement-protocol.md). Worst case
+    # 9 s, within every function's Timeout.
+    "dynamodb": ClientLimits(connect_timeout=1.0, read_timeout=3.0, max_attempts=2),
     # StartSyncExecution answers when the execution ends: after at most the PlaceOrder state
     # machine's TimeoutSeconds (20 s), plus 2 s for the answer. Never retried by the SDK: the
     # caller decides the placement's outcome itself (orders.placement) within its own budget.
     "stepfunctions": ClientLimits(connect_timeout=1.0, read_timeout=22.0, max_attempts=1),
     # The cursor-signing key, read once per warm container.
-    "secretsmanager": ClientLimits(connect_timeout=1.0, read_timeout=2.0, max_attempts=2),
+    "secretsmanager": ClientLimits(connect_timeout=1.0, read_timeout=3.0, max_attempts=2),
     # PutEvents of the domain-event publisher (a stream consumer: its event source mapping
     # retries a failed batch, so one SDK retry is enough).
-    "events": ClientLimits(connect_timeout=1.0, read_timeout=2.0, max_attempts=2),
+    "events": ClientLimits(connect_timeout=1.0, read_timeout=3.0, max_attempts=2),
 }
 
 
