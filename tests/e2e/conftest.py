@@ -24,7 +24,9 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     key = tmp_path_factory.mktemp("signing") / "signing-key.json"
     # startup_timeout: on this shared 2-core machine a start took 60-70 s at a load average of 15
-    with LocalCloudProcess(TEMPLATE, extra_args=["--signing-key", str(key), *TASK_TIMEOUTS], startup_timeout=180) as cloud:
+    with LocalCloudProcess(
+        TEMPLATE, extra_args=["--signing-key", str(key), *TASK_TIMEOUTS], startup_timeout=180
+    ) as cloud:
         cloud.signing_key_file = key  # type: ignore[attr-defined]
         # The suite's admin places orders from many threads at once, as a storefront does: it is
         # in the `integration` group (the higher per-user order limit). Other users keep the defaults.
