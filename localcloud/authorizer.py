@@ -340,22 +340,34 @@ NO_AUTH_BANNER = (
 )
 
 
-def banner_lines(dev: DevUsers | None, auth: bool, api_url: str, aws_url: str, example: str) -> list[str]:
+def banner_lines(dev: DevUsers | None, auth: bool) -> list[str]:
     """What the local cloud prints about signing in."""
     if dev is None:
         return ["  Sign-in:       the template has no user pool"]
     if not auth:
         return [line.format(admin=dev.users.get("admin", "-")) for line in NO_AUTH_BANNER]
     users = ", ".join(f"{email} ({group})" for group, email in dev.users.items())
-    aws_port = aws_url.rsplit(":", 1)[-1]
-    token_cmd = "make -s token ROLE=admin" + ("" if aws_port == "4566" else f" AWS_URL={aws_url}")
     return [
         "  Sign-in:       every route needs `Authorization: Bearer <token>` (401 without, 403 without the role)",
         f"    User pool {dev.pool_id}, app client {dev.client_id}",
         f"    Dev users: {users}; password {dev.password}",
-        f"    Token: {token_cmd}   (or ROLE=sales; InitiateAuth on the emulator)",
-        f'    curl -H "Authorization: Bearer $({token_cmd})" {api_url}{example}',
-        f"    aws cognito-idp initiate-auth --auth-flow USER_PASSWORD_AUTH --client-id {dev.client_id} "
+        "    Tokens: `make -s token ROLE=admin` (or ROLE=sales) signs in with InitiateAuth on the emulator",
+    ]
+
+
+def token_command(aws_url: str) -> str:
+    """`make -s token ROLE=admin`, with AWS_URL= when the emulator is not on its default port."""
+    return "make -s token ROLE=admin" + ("" if aws_url.endswith(":4566") else f" AWS_URL={aws_url}")
+
+
+def banner_examples(dev: DevUsers | None, auth: bool, api_url: str, aws_url: str, example: str) -> list[str]:
+    """Shell lines that run as printed against this local cloud (the banner's "Try:")."""
+    if dev is None or not auth:
+        return [f"curl {api_url}{example}"]
+    return [
+        f"TOKEN=$({token_command(aws_url)})",
+        f'curl -H "Authorization: Bearer $TOKEN" {api_url}{example}',
+        f"aws cognito-idp initiate-auth --auth-flow USER_PASSWORD_AUTH --client-id {dev.client_id} "
         f"--auth-parameters USERNAME={next(iter(dev.users.values()), '-')},PASSWORD='{dev.password}' "
         f"--endpoint-url {aws_url} --region {REGION} --query AuthenticationResult.AccessToken --output text",
     ]

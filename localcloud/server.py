@@ -308,6 +308,7 @@ class LocalCloud(_Endpoints):
         self.secrets: dict[str, str] = {}
         self.routes: list[tuple[str, str, str]] = []  # (method, path, function)
         self.seeded: dict[str, list[dict[str, Any]]] = {}
+        self.seed_kept = False  # --seed, but the state file already holds the samples
         self.startup_seconds: float | None = None
         self._env = _EnvPatch()
         self._moto: Any = None
@@ -362,10 +363,7 @@ class LocalCloud(_Endpoints):
             self._started = True
             self._start_autosave()
             if self.seed:
-                from localcloud.seed import seed_through_api
-
-                signed_in = self.auth and self.dev_users is not None and "admin" in self.dev_users.users
-                self.seeded = seed_through_api(self.api_url, self.token("admin") if signed_in else None)
+                self._seed()
         except BaseException:
             self.stop()
             raise
@@ -609,8 +607,11 @@ class LocalCloud(_Endpoints):
             return
         try:
             kept = state.restore(self.client("dynamodb"), items)
+            changed = self._keep_dev_user_ids(state)
             if self.secrets != state.secrets:
                 state.secrets = self.secrets
+                changed = True
+            if changed:
                 state.save()  # a new key is on disk before any cursor is signed with it
         except StateFileError as exc:
             raise LocalCloudError(str(exc)) from None
@@ -622,6 +623,37 @@ class LocalCloud(_Endpoints):
                 flush=True,
             )
         self._state = state
+
+    def _seed(self) -> None:
+        """The samples, through the API, once per state file (every start without one)."""
+        from localcloud.seed import seed_through_api
+
+        if self._state is not None and self._state.seeded:
+            self.seed_kept = True
+            return
+        signed_in = self.auth and self.dev_users is not None and "admin" in self.dev_users.users
+        self.seeded = seed_through_api(self.api_url, self.token("admin") if signed_in else None)
+        if self._state is not None:
+            self._state.seeded = True
+            self._state.save()
+
+    def _keep_dev_user_ids(self, state: StateFile) -> bool:
+        """Dev users get the ids the state file remembers (new ones are remembered); True when the
+        file must be saved."""
+        from localcloud import cognito_users
+
+        if self.dev_users is None:
+            return False
+        names = list(self.dev_users.users.values())
+        try:
+            cognito_users.restore_subs(self.dev_users.pool_id, {n: s for n, s in state.users.items() if n in names})
+        except ValueError as exc:
+            raise StateFileError(f"state file {self.state_file}: {exc}") from None
+        subs = cognito_users.current_subs(self.dev_users.pool_id, names)
+        if all(state.users.get(n) == s for n, s in subs.items()):
+            return False
+        state.users.update(subs)
+        return True
 
     def _start_autosave(self) -> None:
         if self._state is not None:
@@ -651,10 +683,6 @@ class LocalCloud(_Endpoints):
             + (", ".join(f"{s.source.function} {s.source.expression}" for s in self._schedulers) or "-"),
             "  Routes:",
             *[f"    {m:<7} {self.api_url}{p}  -> {f}" for m, p, f in sorted(self.routes, key=lambda r: r[1])],
-            "  Try:",
-            f"    curl {self.api_url}{example}",
-            f"    AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws dynamodb scan --table-name {first_table} "
-            f"--endpoint-url {self.aws_url} --region {REGION}",
         ]
         if self.state_file:
             lines.append(f"  State file:    {self.state_file} (DynamoDB items, saved within a second of each write)")
@@ -665,7 +693,17 @@ class LocalCloud(_Endpoints):
             f"  Functions:     up to {self.max_concurrency} execution environments each (processes), "
             f"idle ones stop after {self.idle_timeout:g}s"
         )
-        lines += authorizer.banner_lines(self.dev_users, self.auth, self.api_url, self.aws_url, example)
+        lines += authorizer.banner_lines(self.dev_users, self.auth)
+        # Every line under "Try:" runs as printed (tests/docs/test_examples.py runs them).
+        lines += [
+            "  Try:",
+            *[
+                f"    {line}"
+                for line in authorizer.banner_examples(self.dev_users, self.auth, self.api_url, self.aws_url, example)
+            ],
+            f"    AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws dynamodb scan --table-name {first_table} "
+            f"--endpoint-url {self.aws_url} --region {REGION}",
+        ]
         return "\n".join(lines)
 
     def _polled(self, kind: type[event_sources.SqsPoller | event_sources.StreamPoller]) -> set[str]:

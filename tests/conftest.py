@@ -127,6 +127,28 @@ def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> Iterator[Cloud]:
         )
 
 
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The local cloud (`python -m localcloud`) in a subprocess on free ports, shared by the
+    session (one per xdist worker): tests over HTTP never assume ids or an empty table.
+    Its token-signing key is kept in a file (`cloud.signing_key_file`) so that tests can sign
+    tokens the way it does, with exactly one thing wrong."""
+    from localcloud.server import LocalCloudProcess
+    from localcloud.task_timeouts import TEST_SCALE
+    from tests.support.apigw import TEMPLATE
+
+    key = tmp_path_factory.mktemp("signing") / "signing-key.json"
+    # The emulator answers far slower than AWS on a loaded machine: workflow Task timeouts get room.
+    args = ["--signing-key", str(key), "--task-timeout-scale", str(TEST_SCALE)]
+    # startup_timeout: on this shared 2-core machine a start took 60-70 s at a load average of 15
+    with LocalCloudProcess(TEMPLATE, extra_args=args, startup_timeout=180) as cloud:
+        cloud.signing_key_file = key
+        # The suite's admin places orders from many threads at once, as a storefront does: it is
+        # in the `integration` group (the higher per-user order limit). Other users keep the defaults.
+        cloud.add_to_group("admin", "integration")
+        yield cloud
+
+
 @pytest.fixture
 def api(cloud: Cloud) -> Api:
     """The API, each request through the function template.yaml routes it to."""
