@@ -100,6 +100,15 @@ def _reachable(paths: Mapping[str, Any], schemas: Mapping[str, Any]) -> list[str
     return sorted(seen)
 
 
+def operation_id(module_name: str) -> str:
+    """A short camelCase operationId from the handler module's name (one module per route):
+    `products.handlers.create_product` -> `createProduct`, which generated clients turn into
+    `create_product` (powertools' own ids join the function, path and method:
+    `create_product_api_products_post`)."""
+    first, *rest = module_name.rsplit(".", 1)[-1].split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
 def _tidy(operation: dict[str, Any]) -> None:
     """Responses in status order, without what powertools adds that this API never sends: its
     default 422 `HTTPValidationError` body (`sales_common.api` answers every validation error
@@ -162,6 +171,7 @@ def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
     owners: dict[str, str] = {}
+    operation_ids: set[str] = set()
     version = _api_version()
     # Not powertools' `OpenAPIMerge` (event_handler/openapi/merge.py): it finds resolvers by
     # globbing files rather than from template.yaml, merges each module's whole document (so it
@@ -183,6 +193,10 @@ def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
             raise SpecError(f"{route.method} {route.path} is routed to two functions")
         _tidy(operation)
         _absent_not_null(operation)
+        operation["operationId"] = operation_id(module_name)
+        if operation["operationId"] in operation_ids:
+            raise SpecError(f"{route.handler}: operationId {operation['operationId']} is taken by another route")
+        operation_ids.add(operation["operationId"])
         paths.setdefault(route.path, {})[method] = operation
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             if name in schemas and schemas[name] != schema:

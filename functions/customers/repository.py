@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from customers.models import Customer
-from sales_common.dynamo import EntityStore, cancellation_codes, to_item
+from sales_common.dynamo import EntityStore, Expected, cancellation_codes, to_item
 from sales_common.errors import Conflict
 
 
@@ -49,12 +49,12 @@ class CustomerStore(EntityStore[Customer]):
             self.transact([self.put_new_op(item), self.claim_email_op(attributes["email"], item["id"])])
         return self.model.model_validate(item)
 
-    def change_email(self, customer_id: int, changes: dict[str, Any], old_email: str, version: int) -> Customer:
+    def change_email(self, customer_id: int, changes: dict[str, Any], old_email: str, version: Expected) -> Customer:
         ops = [self.release_email_op(old_email, customer_id), self.claim_email_op(changes["email"], customer_id)]
         with _email_taken_is_conflict(changes["email"], position=2):
             return self.update(customer_id, changes, version, extra_ops=ops)
 
-    def delete_with_email(self, customer_id: int, email: str, version: int, actor: str) -> None:
+    def delete_with_email(self, customer_id: int, email: str, version: Expected, actor: str) -> None:
         self.delete(customer_id, actor, version, extra_ops=[self.release_email_op(email, customer_id)])
 
 

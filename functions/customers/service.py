@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from customers.models import Customer, CustomerCreate, CustomerUpdate
 from customers.repository import CustomerStore
+from sales_common.dynamo import Expected
 from sales_common.listing import Page, fetch_page, scope_of
 from sales_common.settings import load_settings
 
@@ -26,7 +27,7 @@ def create_customer(data: CustomerCreate, actor: str) -> Customer:
     return _store().create_with_email({**data.model_dump(), "createdBy": actor, "updatedBy": actor})
 
 
-def update_customer(customer_id: int, data: CustomerUpdate, expected_version: int | None, actor: str) -> Customer:
+def update_customer(customer_id: int, data: CustomerUpdate, expected_version: Expected, actor: str) -> Customer:
     store = _store()
     changes = {**data.model_dump(include=data.model_fields_set), "updatedBy": actor}
     new_email = changes.get("email")
@@ -39,7 +40,7 @@ def update_customer(customer_id: int, data: CustomerUpdate, expected_version: in
     return store.change_email(customer_id, changes, current.email, version)
 
 
-def delete_customer(customer_id: int, expected_version: int | None, actor: str) -> None:
+def delete_customer(customer_id: int, expected_version: Expected, actor: str) -> None:
     store = _store()
     current = store.require(customer_id)
     version = expected_version if expected_version is not None else current.version

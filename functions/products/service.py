@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from products.models import Product, ProductCreate, ProductUpdate, StockAdjustmentCreate
 from products.repository import ProductStore
+from sales_common.dynamo import Expected
 from sales_common.errors import PreconditionRequired
 from sales_common.listing import Page, fetch_page, scope_of
 from sales_common.settings import load_settings
@@ -26,7 +27,7 @@ def create_product(data: ProductCreate, actor: str) -> Product:
     return _store().create({**data.model_dump(by_alias=True), "createdBy": actor, "updatedBy": actor})
 
 
-def update_product(product_id: int, data: ProductUpdate, expected_version: int | None, actor: str) -> Product:
+def update_product(product_id: int, data: ProductUpdate, expected_version: Expected, actor: str) -> Product:
     """Change the given fields. The write is conditional on the version when If-Match is sent.
     Setting `stock` requires it (428 otherwise): an absolute stock written blind would erase the
     units orders took since the client read it. Relative changes go through `adjust_stock`."""
@@ -40,7 +41,7 @@ def update_product(product_id: int, data: ProductUpdate, expected_version: int |
     return _store().update(product_id, changes, expected_version)
 
 
-def delete_product(product_id: int, expected_version: int | None, actor: str) -> None:
+def delete_product(product_id: int, expected_version: Expected, actor: str) -> None:
     _store().delete(product_id, actor, expected_version)
 
 

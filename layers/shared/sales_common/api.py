@@ -24,6 +24,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from sales_common import jsonbody
 from sales_common.errors import DomainError
 from sales_common.models import MAX_ID, Problem, json_number
+from sales_common.preconditions import IF_MATCH_PATTERN
+from sales_common.preconditions import parse_if_match as parse_if_match  # the handlers' import
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
@@ -51,21 +53,29 @@ loads = jsonbody.loads
 # browser, and never content-sniffed into something other than the declared type.
 SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
-# Integer path and query parameters, written as plain decimal digits. pydantic's lax int parsing
-# would take `1.0`, `+1`, ` 1`, `01` and `1_0` as 1 (or 10); `resolve` refuses them first.
+# Integer path and query parameters. The contract calls them JSON Schema integers, and JSON Schema
+# calls every JSON number without a fractional part an integer: `2`, `2.0`, `2e0`, `20E-1`. `resolve`
+# turns each such spelling into plain digits before routing (so `/api/products/2.0` is product 2)
+# and refuses what JSON does not spell as a number at all, which pydantic's lax int parsing would
+# otherwise take (`+1`, ` 1`, `01`, `1_0`).
 INTEGER_PARAMETERS = ("id", "limit", "customerId")
-_DIGITS = re.compile(r"0|[1-9][0-9]{0,15}")
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_MAX_SPELLING = 40  # characters; longer spellings are refused before any arithmetic
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The entity's id: a positive integer.")]
 """The `{id}` of a route."""
 
-IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,16}"|[0-9]{1,16})$'
 IfMatch = Annotated[
     str | None,
     Header(
         alias="if-match",
         pattern=IF_MATCH_PATTERN,
-        description='The version you read, as its ETag (`"3"`); `W/"3"` and `3` are accepted too.',
+        max_length=4096,
+        description=(
+            'RFC 9110: the ETag you read (`"3"`), a comma-separated list of ETags, or `*`. The write applies '
+            "only if the entity's current ETag is among them by the strong comparison (a weak `W/` tag "
+            "never matches), else 412."
+        ),
     ),
 ]
 
@@ -257,20 +267,57 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaC
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "").upper()
     if method in _BODY_METHODS and body and _media_type(event) != "application/json":
         return _secure(_early_problem(415, "Unsupported media type", "Send the request body as application/json."))
-    bad = _non_digit_parameters(event)
+    bad = _canonical_integer_parameters(event)
     if bad:
         detail = "The path, query or header parameters are invalid."
         return _secure(_early_problem(400, "Invalid request parameters", detail, bad))
     return _secure(app.resolve(event, context))
 
 
-def _non_digit_parameters(event: dict[str, Any]) -> list[dict[str, Any]]:
-    given = {**(event.get("queryStringParameters") or {}), **(event.get("pathParameters") or {})}
-    return [
-        {"field": name, "message": "must be an integer written in plain decimal digits", "type": "int_parsing"}
-        for name in INTEGER_PARAMETERS
-        if name in given and not _DIGITS.fullmatch(str(given[name]))
-    ]
+def _integer(text: str) -> int | None:
+    """The integer a JSON number spelling denotes (`2`, `2.0`, `2e0`), None when it is not a JSON
+    number, not integral, or far out of any id's range (more than 20 digits)."""
+    if len(text) > _MAX_SPELLING or not _JSON_NUMBER.fullmatch(text):
+        return None
+    number = Decimal(text)
+    if number != number.to_integral_value() or number.adjusted() > 20:
+        return None
+    return int(number)
+
+
+def _canonical_integer_parameters(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """Write every integer parameter of `event` in plain digits (path and query); list those that
+    are no integer at all. Range checks (`ge`, `le`) stay with the route's validation."""
+    bad: list[dict[str, Any]] = []
+    for source in ("pathParameters", "queryStringParameters"):
+        given = event.get(source) or {}
+        for name in INTEGER_PARAMETERS:
+            if name not in given:
+                continue
+            value = _integer(str(given[name]))
+            if value is None:
+                bad.append(
+                    {"field": name, "message": f"must be an integer, e.g. 42 (got {str(given[name])[:40]!r})",
+                     "type": "int_parsing"}
+                )  # fmt: skip
+            elif str(value) != given[name]:
+                if source == "pathParameters":
+                    _set_path_segment(event, name, given[name], str(value))
+                given[name] = str(value)
+    return bad
+
+
+def _set_path_segment(event: dict[str, Any], name: str, old: str, new: str) -> None:
+    """Replace path parameter `name` (written `old`) by `new` in the event's rawPath, at the place
+    the route key puts it (counted from the end: a stage prefix may come first)."""
+    route = str((event.get("requestContext") or {}).get("routeKey", "")).partition(" ")[2].split("/")
+    raw = str(event.get("rawPath", "")).split("/")
+    placeholder = f"{{{name}}}"
+    if placeholder in route:
+        index = route.index(placeholder) - len(route)
+        if len(raw) >= -index and raw[index] == old:
+            raw[index] = new
+            event["rawPath"] = "/".join(raw)
 
 
 def _body_bytes(body: str, base64_encoded: bool) -> int:
@@ -306,15 +353,3 @@ def json_response(
     if etag is not None:
         all_headers["ETag"] = f'"{etag}"'
     return Response(status_code=status, content_type="application/json", body=body, headers=all_headers)
-
-
-def parse_if_match(value: str | None) -> int | None:
-    """The version an If-Match header names (`"3"`, `W/"3"` or `3`); None when absent or `*`."""
-    if value is None or value.strip() == "*":
-        return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
-        from sales_common.errors import PreconditionFailed
-
-        raise PreconditionFailed(f"If-Match {value!r} does not name a version this API issued.")
-    return int(raw)

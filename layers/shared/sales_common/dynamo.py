@@ -90,15 +90,29 @@ class Condition:
     names: Mapping[str, str] = field(default_factory=dict)
 
 
-def _guard(expected_version: int | None, extra: Condition | None) -> Condition:
-    """The condition of every write to an existing entity: it exists, is still at
-    `expected_version` when one is given, and meets `extra` when given."""
+type Expected = int | frozenset[int] | None
+"""The version(s) a write is conditional on: one, any of a set (an If-Match list; empty: none can
+match), or None for no version condition."""
+
+
+def _versions(expected: Expected) -> frozenset[int] | None:
+    return frozenset({expected}) if isinstance(expected, int) else expected
+
+
+def _guard(expected_version: Expected, extra: Condition | None) -> Condition:
+    """The condition of every write to an existing entity: it exists, is still at one of the
+    `expected_version`s when given, and meets `extra` when given."""
     expression = "attribute_exists(pk)"
     values: dict[str, Any] = {}
     names: dict[str, str] = {}
-    if expected_version is not None:
-        expression += " AND version = :expected"
-        values[":expected"] = expected_version
+    versions = _versions(expected_version)
+    if versions is not None:
+        if versions:
+            placeholders = [f":expected{i}" for i in range(len(versions))]
+            expression += f" AND version IN ({', '.join(placeholders)})"
+            values.update(zip(placeholders, sorted(versions), strict=True))
+        else:  # no version can match: the write fails, as a stale one does (412, or 404)
+            expression += " AND attribute_not_exists(pk)"
     if extra is not None:
         expression += f" AND ({extra.expression})"
         values.update(extra.values)
@@ -219,7 +233,7 @@ class EntityStore[M: StoredModel](TableAccess):
         self,
         entity_id: int,
         changes: Mapping[str, Any],
-        expected_version: int | None,
+        expected_version: Expected,
         condition: Condition | None = None,
     ) -> dict[str, Any]:
         names: dict[str, str] = {}
@@ -253,7 +267,7 @@ class EntityStore[M: StoredModel](TableAccess):
         self,
         entity_id: int,
         changes: Mapping[str, Any],
-        expected_version: int | None = None,
+        expected_version: Expected = None,
         extra_ops: Sequence[dict[str, Any]] = (),
         condition: Condition | None = None,
     ) -> M:
@@ -275,7 +289,7 @@ class EntityStore[M: StoredModel](TableAccess):
         self,
         entity_id: int,
         actor: str,
-        expected_version: int | None = None,
+        expected_version: Expected = None,
         extra_ops: Sequence[dict[str, Any]] = (),
         condition: Condition | None = None,
     ) -> None:
@@ -303,7 +317,7 @@ class EntityStore[M: StoredModel](TableAccess):
             self._raise_for_write(exc, entity_id, expected_version)
             raise
 
-    def mark_deleter(self, entity_id: int, actor: str, guard: Condition, expected_version: int | None) -> None:
+    def mark_deleter(self, entity_id: int, actor: str, guard: Condition, expected_version: Expected) -> None:
         """Record `actor` as `deletedBy` on the entity, under the same condition as the deletion
         that follows. A DynamoDB deletion carries no attributes of its own and a transaction cannot
         touch one item twice, so the deleter is written just before; it changes no public field,
@@ -330,7 +344,7 @@ class EntityStore[M: StoredModel](TableAccess):
         else:
             self.client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", list(ops)))
 
-    def _raise_for_write(self, exc: Exception, entity_id: int, expected_version: int | None) -> None:
+    def _raise_for_write(self, exc: Exception, entity_id: int, expected_version: Expected) -> None:
         """Translate a failed conditional write on the entity into NotFound/PreconditionFailed,
         from the item DynamoDB returns with the failure (ReturnValuesOnConditionCheckFailure), so
         no extra read is needed. Returns (so the caller re-raises) when the failure was not the
@@ -348,8 +362,10 @@ class EntityStore[M: StoredModel](TableAccess):
         if not old:
             raise NotFound(f"{self.entity.capitalize()} {entity_id} does not exist.") from exc
         version = from_item(old).get("version")
-        if expected_version is not None and version != expected_version:
+        versions = _versions(expected_version)
+        if versions is not None and version not in versions:
             raise PreconditionFailed(
-                f"{self.entity.capitalize()} {entity_id} is at version {version}, "
-                f"not {expected_version}: it changed since you read it."
+                f'{self.entity.capitalize()} {entity_id} is at version {version} (ETag "{version}"), which '
+                "your If-Match does not name: it changed since you read it. GET it again and send its "
+                "current ETag in If-Match."
             ) from exc
