@@ -14,14 +14,16 @@ export SAM_CLI_TELEMETRY := 0
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
+# Progress goes to stderr: `TOKEN=$$(make -s token)` stays just the token even when the venv is
+# (re)created first.
 $(STAMP):
 	@py="$$(tools/find-python.sh)" || exit 1; \
 	if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
-		echo "==> $(VENV) is not Python 3.13; recreating it"; rm -rf $(VENV); fi; \
-	echo "==> creating $(VENV) with $$py and installing dependencies (first run takes ~2 minutes)"; \
-	"$$py" -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+		echo "==> $(VENV) is not Python 3.13; recreating it" >&2; rm -rf $(VENV); fi; \
+	echo "==> creating $(VENV) with $$py and installing dependencies (first run takes ~2 minutes)" >&2; \
+	"$$py" -m venv $(VENV) >&2
+	@echo "$(BIN)/pip install --quiet --upgrade pip" >&2; $(BIN)/pip install --quiet --upgrade pip >&2
+	@echo "$(BIN)/pip install --quiet \".[dev]\"" >&2; $(BIN)/pip install --quiet ".[dev]" >&2
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP) ## Create .venv with every dependency

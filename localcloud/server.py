@@ -307,6 +307,7 @@ class LocalCloud(_Endpoints):
         self._schedulers: list[Any] = []  # Schedule events (localcloud.schedules)
         self.secrets: dict[str, str] = {}
         self.routes: list[tuple[str, str, str]] = []  # (method, path, function)
+        self._front_door: set[str] = set()  # functions whose routes are not API operations (docs)
         self.seeded: dict[str, list[dict[str, Any]]] = {}
         self.seed_kept = False  # --seed, but the state file already holds the samples
         self.startup_seconds: float | None = None
@@ -476,6 +477,8 @@ class LocalCloud(_Endpoints):
         stacks, _ = SamLocalStackProvider.get_stacks(
             str(self.template_path), parameter_overrides=self.parameter_overrides or None
         )
+        for stack in stacks:  # JWT authorizers are enforced in front of SAM's gateway (_gateway_class)
+            stack.template_dict = authorizer.without_jwt_authorizers(stack.template_dict)
         function_provider = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
         api = ApiProvider(stacks, cwd=cwd).api
         if not api.routes:
@@ -501,11 +504,11 @@ class LocalCloud(_Endpoints):
         gateway = self._gateway_class(LocalApigwService, template)
         service = gateway(api=api, lambda_runner=self._runner, port=self.api_port, host=self.host, stderr=stderr)
         service.create()
-        self._add_openapi_routes(service._app)
         self.routes = [
             (",".join(sorted(m for m in r.methods if m != "OPTIONS")) or "OPTIONS", r.path, r.function_name)
             for r in api.routes
         ]
+        self._front_door = {r.function for r in template.routes() if not r.operation}
         # One REPORT line per invocation says what ran; werkzeug's request lines only with -v.
         from werkzeug.serving import WSGIRequestHandler
 
@@ -560,28 +563,6 @@ class LocalCloud(_Endpoints):
 
     def worker_pids(self) -> list[int]:
         return self._runtime.worker_pids() if self._runtime is not None else []
-
-    def _add_openapi_routes(self, app: Any) -> None:
-        """/api/openapi.json (generated from the handlers, built on first request) and /api/docs."""
-        from flask import Response
-
-        from localcloud import openapi
-
-        cache: dict[str, str] = {}
-        lock = threading.Lock()
-
-        def spec() -> str:
-            with lock:
-                if "json" not in cache:
-                    cache["json"] = openapi.spec_json(self.template_path)
-                return cache["json"]
-
-        app.add_url_rule("/api/openapi.json", "openapi_json", lambda: Response(spec(), mimetype="application/json"))
-        app.add_url_rule(
-            "/api/docs",
-            "openapi_docs",
-            lambda: Response(openapi.docs_html("/api/openapi.json", spec()), mimetype="text/html"),
-        )
 
     # ------------------------------------------------------------- provisioning and persistence
     def _provision(self, template: SamTemplate) -> None:
@@ -668,7 +649,9 @@ class LocalCloud(_Endpoints):
     # ------------------------------------------------------------- banner
     def banner(self) -> str:
         first_table = next(iter(self.tables.values()), "ProductsTable")
-        simple_get = [p for m, p, _ in self.routes if "GET" in m.split(",") and "{" not in p]
+        simple_get = [
+            p for m, p, f in self.routes if "GET" in m.split(",") and "{" not in p and f not in self._front_door
+        ]
         example = simple_get[0] if simple_get else (self.routes[0][1] if self.routes else "/")
         lines = [
             f"Local cloud ready in {self.startup_seconds or 0:.1f}s (template {self.template_path})",
@@ -756,7 +739,11 @@ class LocalCloudProcess(_Endpoints):
         python: str = sys.executable,
         startup_timeout: float = 60.0,
         extra_args: list[str] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        """`env`: the process's environment (default: this process's). SAM lets the shell's value of
+        a variable the template declares win (e.g. POWERTOOLS_LOG_LEVEL), as `sam local` does."""
+        self.base_env = dict(env) if env is not None else None
         self.template = str(Path(template).resolve())
         self.host = host
         self.api_port = api_port or free_port(host)
@@ -793,7 +780,7 @@ class LocalCloudProcess(_Endpoints):
         if self.seed:
             cmd.append("--seed")
         root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
+        env = dict(self.base_env if self.base_env is not None else os.environ)
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(

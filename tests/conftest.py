@@ -136,12 +136,13 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from localcloud.server import LocalCloudProcess
     from localcloud.task_timeouts import TEST_SCALE
     from tests.support.apigw import TEMPLATE
+    from tests.support.shell import developer_env
 
     key = tmp_path_factory.mktemp("signing") / "signing-key.json"
     # The emulator answers far slower than AWS on a loaded machine: workflow Task timeouts get room.
     args = ["--signing-key", str(key), "--task-timeout-scale", str(TEST_SCALE)]
     # startup_timeout: on this shared 2-core machine a start took 60-70 s at a load average of 15
-    with LocalCloudProcess(TEMPLATE, extra_args=args, startup_timeout=180) as cloud:
+    with LocalCloudProcess(TEMPLATE, env=developer_env(), extra_args=args, startup_timeout=180) as cloud:
         cloud.signing_key_file = key
         # The suite's admin places orders from many threads at once, as a storefront does: it is
         # in the `integration` group (the higher per-user order limit). Other users keep the defaults.

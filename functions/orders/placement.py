@@ -45,6 +45,7 @@ from orders.workflow import PlacementWorkflow
 from sales_common import aws
 from sales_common.dynamo import now_iso
 from sales_common.errors import Conflict, Unprocessable
+from sales_common.observability import correlation_id
 from sales_common.settings import load_settings
 
 if TYPE_CHECKING:
@@ -173,6 +174,8 @@ def prepare(data: OrderCreate, actor: str, settings: PlacementSettings) -> dict[
         "createdAt": now_iso(),
         "total": str(order_total(priced)),
         "items": priced,
+        # the request's id: the execution's input and logs are found from the request's log lines
+        "correlationId": correlation_id(),
     }
 
 

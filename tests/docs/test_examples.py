@@ -19,6 +19,8 @@ from tests.support.examples import (
     pages_with_examples,
     talks_to_local_api,
 )
+from tests.support.logs import noise
+from tests.support.shell import developer_env
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 
@@ -37,9 +39,11 @@ def test_the_examples_of_a_page_run_as_printed(page, tmp_path):
     """Each page on a fresh local cloud, as a reader who has just started `make dev`."""
     from localcloud.server import LocalCloudProcess
 
-    with LocalCloudProcess(TEMPLATE) as cloud:
+    with LocalCloudProcess(TEMPLATE, env=developer_env()) as cloud:
         result = Runner(cloud.api_url, cloud.aws_url, tmp_path).run(PAGES[page], prelude=FIRST_LINE)
     assert not result.problems(), "\n".join(result.problems()) + "\n" + result.output[-4000:]
+    # A normal session is quiet: the local cloud printed no warning and no traceback.
+    assert noise(cloud.output) == [], "".join(cloud.output[-200:])
 
 
 def test_the_readme_starts_with_a_session_that_signs_in_first():

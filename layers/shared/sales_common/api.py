@@ -329,6 +329,8 @@ def _body_bytes(body: str, base64_encoded: bool) -> int:
 
 def _secure(response: dict[str, Any]) -> dict[str, Any]:
     response["headers"] = {**(response.get("headers") or {}), **SECURITY_HEADERS}
+    if response.get("body") is None:  # a 204: say "no body" as "", not null (API Gateway sends neither)
+        response["body"] = ""
     return response
 
 
