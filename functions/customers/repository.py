@@ -69,4 +69,6 @@ class _email_taken_is_conflict:
         if isinstance(exc, ClientError):
             codes = cancellation_codes(exc)
             if len(codes) > self.position and codes[self.position] == "ConditionalCheckFailed":
-                raise Conflict(f"A customer with email {self.email} already exists.") from exc
+                raise Conflict(
+                    f"A customer with email {self.email} already exists; use another email, or change that customer."
+                ) from exc

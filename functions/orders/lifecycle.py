@@ -33,14 +33,20 @@ def _writer() -> OrderStore:
 def check_transition(order: Order, status: OrderStatus) -> None:
     """CONFIRMED -> SHIPPED -> DELIVERED, CONFIRMED -> CANCELLED; any other change is a 409."""
     if status not in TRANSITIONS[order.status]:
-        raise Conflict(f"Order {order.id} is {order.status.value}; it cannot become {status.value}.")
+        allowed = " or ".join(sorted(s.value for s in TRANSITIONS[order.status])) or "nothing: it is final"
+        raise Conflict(
+            f"Order {order.id} is {order.status.value}; it cannot become {status.value} (it can become {allowed})."
+        )
 
 
 def check_deletable(order: Order) -> None:
     """SHIPPED, DELIVERED: 409 -- a fulfilled order is the record of stock that left; deleting it
     would make those units vanish from the books."""
     if order.status in FULFILLED:
-        raise Conflict(f"Order {order.id} is {order.status.value}; fulfilled orders cannot be deleted.")
+        raise Conflict(
+            f"Order {order.id} is {order.status.value}; fulfilled orders cannot be deleted: they are the record of "
+            "stock that left. Only CONFIRMED (restocked) and CANCELLED orders can be."
+        )
 
 
 # ---------------------------------------------------------------- reads

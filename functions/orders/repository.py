@@ -86,7 +86,9 @@ class OrderStore(EntityStore[Order]):
                 codes = cancellation_codes(exc)
                 if not codes or codes[0] == "ConditionalCheckFailed":
                     current = self.require(order.id)
-                    raise Conflict(f"Order {order.id} changed concurrently; it is now {current.status}.") from exc
+                    raise Conflict(
+                        f"Order {order.id} changed concurrently; it is now {current.status}. GET it and decide again."
+                    ) from exc
                 gone = {i for i, code in enumerate(codes[1:]) if code == "ConditionalCheckFailed"}
                 if not gone:
                     raise

@@ -55,7 +55,7 @@ def test_get_unknown_product_is_404_problem(api):
         "type": "about:blank",
         "title": "Not found",
         "status": 404,
-        "detail": "Product 42 does not exist.",
+        "detail": "Product 42 does not exist; GET /api/products lists those that do.",
         "errors": [],
     }
 

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from functools import partial
 from http import HTTPStatus
@@ -97,28 +97,55 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
+DOCS = "/api/docs"
+# What a parameter with a pattern must look like, said in words (pydantic would quote the regex).
+PATTERN_MESSAGES = {
+    "if-match": 'must be the ETag you read, in quotes (If-Match: "3"), a comma-separated list of ETags, or *',
+    "cursor": 'must be the cursor of a Link: rel="next" header, as the API gave it',
+}
+BAD_BODY = (
+    "The request body has invalid fields: each is listed in `errors` with what it must be. "
+    f"Fix them and send the request again (the schemas are at {DOCS})."
+)
+BAD_PARAMETERS = (
+    "The path, query or header parameters listed in `errors` are invalid; fix them and send the request "
+    f"again (the parameters of every route are at {DOCS})."
+)
+
+
+def _message(field: str, error: Mapping[str, Any]) -> str:
+    if error.get("type") == "string_pattern_mismatch" and field in PATTERN_MESSAGES:
+        return PATTERN_MESSAGES[field]
+    return str(error.get("msg", ""))
+
+
 def _on_validation_error(exc: RequestValidationError) -> Response[str]:
     errors = exc.errors()
-    types = {e.get("type") for e in errors}
-    if "json_invalid" in types:
-        return problem(400, "Malformed JSON", "The request body is not valid JSON.")
-    fields = [
-        {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type", "")}
-        for e in errors
-    ]
+    invalid_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if invalid_json is not None:
+        reason = str((invalid_json.get("ctx") or {}).get("error") or "").strip()
+        where = f" ({reason})" if reason else ""
+        return problem(400, "Malformed JSON", f"The request body is not valid JSON{where}; fix it and send it again.")
+    fields = []
+    for e in errors:
+        field = _field(tuple(e.get("loc", ())))
+        fields.append({"field": field, "message": _message(field, e), "type": e.get("type", "")})
     if all((e.get("loc") or ("body",))[0] == "body" for e in errors):
-        return problem(422, "Validation failed", "The request body has invalid fields.", fields)
-    return problem(400, "Invalid request parameters", "The path, query or header parameters are invalid.", fields)
+        return problem(422, "Validation failed", BAD_BODY, fields)
+    return problem(400, "Invalid request parameters", BAD_PARAMETERS, fields)
+
+
+UNSUPPORTED_TYPE = "The request body must be JSON: send it with `Content-Type: application/json`."
 
 
 def _on_unsupported_type(_: RequestUnsupportedContentType) -> Response[str]:
-    return problem(415, "Unsupported media type", "Send the request body as application/json.")
+    return problem(415, "Unsupported media type", UNSUPPORTED_TYPE)
 
 
 def _on_undecodable_body(_: UnicodeDecodeError) -> Response[str]:
     # powertools only turns json.JSONDecodeError into a validation error; a body that is not UTF-8
     # fails earlier, while it is decoded.
-    return problem(400, "Malformed JSON", "The request body is not valid UTF-8 JSON.")
+    return problem(400, "Malformed JSON", "The request body is not UTF-8 text; send it as UTF-8 encoded JSON.")
 
 
 def _on_domain_error(exc: DomainError) -> Response[str]:
@@ -126,13 +153,18 @@ def _on_domain_error(exc: DomainError) -> Response[str]:
 
 
 def _on_not_found(_: NotFoundError) -> Response[str]:
-    return problem(404, "Not found", "No such route.")
+    return problem(404, "Not found", f"This function serves no such route; the API's routes are described at {DOCS}.")
 
 
 def _on_unexpected(exc: Exception) -> Response[str]:
     # The only broad catch in the code base: log the traceback, never send it to the client.
+    from sales_common.observability import correlation_id
+
     _log.exception("unhandled error", exc_info=exc)
-    return problem(500, "Internal server error", "An unexpected error occurred; it has been logged.")
+    request = correlation_id()
+    logged = f"it has been logged with request id {request}" if request else "it has been logged"
+    detail = f"An unexpected error occurred; {logged}. Retry later, and report the request id if it persists."
+    return problem(500, "Internal server error", detail)
 
 
 # What each error status means in this API; `responses()` documents them per route.
@@ -263,14 +295,14 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaC
     body = event.get("body") or ""
     limit = _max_body_bytes()
     if _body_bytes(body, bool(event.get("isBase64Encoded"))) > limit:
-        return _secure(_early_problem(413, "Payload too large", f"The request body exceeds the {limit}-byte limit."))
+        detail = f"The request body exceeds the {limit}-byte limit (counted in bytes); send a smaller body."
+        return _secure(_early_problem(413, "Payload too large", detail))
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "").upper()
     if method in _BODY_METHODS and body and _media_type(event) != "application/json":
-        return _secure(_early_problem(415, "Unsupported media type", "Send the request body as application/json."))
+        return _secure(_early_problem(415, "Unsupported media type", UNSUPPORTED_TYPE))
     bad = _canonical_integer_parameters(event)
     if bad:
-        detail = "The path, query or header parameters are invalid."
-        return _secure(_early_problem(400, "Invalid request parameters", detail, bad))
+        return _secure(_early_problem(400, "Invalid request parameters", BAD_PARAMETERS, bad))
     return _secure(app.resolve(event, context))
 
 

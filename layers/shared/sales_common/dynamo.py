@@ -155,7 +155,7 @@ class EntityStore[M: StoredModel](TableAccess):
     def require(self, entity_id: int) -> M:
         found = self.get(entity_id)
         if found is None:
-            raise NotFound(f"{self.entity.capitalize()} {entity_id} does not exist.")
+            raise NotFound(self._missing(entity_id))
         return found
 
     def page(
@@ -344,6 +344,9 @@ class EntityStore[M: StoredModel](TableAccess):
         else:
             self.client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", list(ops)))
 
+    def _missing(self, entity_id: int) -> str:
+        return f"{self.entity.capitalize()} {entity_id} does not exist; GET /api/{self.entity}s lists those that do."
+
     def _raise_for_write(self, exc: Exception, entity_id: int, expected_version: Expected) -> None:
         """Translate a failed conditional write on the entity into NotFound/PreconditionFailed,
         from the item DynamoDB returns with the failure (ReturnValuesOnConditionCheckFailure), so
@@ -360,7 +363,7 @@ class EntityStore[M: StoredModel](TableAccess):
         else:
             old = response.get("Item")
         if not old:
-            raise NotFound(f"{self.entity.capitalize()} {entity_id} does not exist.") from exc
+            raise NotFound(self._missing(entity_id)) from exc
         version = from_item(old).get("version")
         versions = _versions(expected_version)
         if versions is not None and version not in versions:
