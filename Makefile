@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev token events events-catalog events-catalog-check test test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy clean
+.PHONY: help install dev token events events-catalog events-catalog-check test test-fast test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -60,13 +60,8 @@ events-catalog: install ## Regenerate docs/events/ (JSON Schema per detail type,
 events-catalog-check: install ## Fail if the committed docs/events/ differs from the event models
 	$(BIN)/python -m localcloud.event_catalog --check
 
-validate: install ## sam validate --lint (cfn-lint), offline: as is (SnapStart off) and with SnapStart on
-	$(BIN)/sam validate --lint --region us-east-1
-	@mkdir -p .aws-sam
-	$(BIN)/python -c 'from samcli.yamlhelper import yaml_dump; from localcloud.sam_template import SamTemplate; \
-		t = SamTemplate.load("template.yaml").variant(); t.parameters["SnapStart"]["Default"] = "true"; print(yaml_dump(t.data))' \
-		> .aws-sam/template-snapstart.yaml
-	$(BIN)/sam validate --lint --region us-east-1 --template-file .aws-sam/template-snapstart.yaml
+validate: install ## What `sam validate --lint` checks (cfn-lint), offline: as is (SnapStart off) and with SnapStart on, one process
+	$(BIN)/python -m tools.validate
 
 build: install ## sam build for the template's Architecture (ARCH=x86_64 overrides), no containers
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel --cached $(if $(ARCH),--parameter-overrides Architecture=$(ARCH))
@@ -77,7 +72,18 @@ IAM_RECORDS := .iam-records
 test-unit: install ## The tiers that need no AWS: tests/unit (domain logic) and tests/template (what gets deployed); seconds
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/template
 
-test-pytest: install ## pytest (all tiers but Docker) with coverage floors (product 90%, local cloud 85%), then the least-privilege check on its AWS calls
+# The pytest tiers (docs/testing.md): `make test` runs every test but the slow tier (marker `slow`,
+# tests/contract) and Docker, without coverage; `make test-slow` runs the slow tier; CI runs both,
+# then `make test-pytest` (everything but Docker under coverage, with the floors and the IAM check).
+PYTEST_FAST := $(BIN)/pytest -n 2 -p no:cacheprovider -q -m "not slow and not samlocal and not iam" --durations=10
+
+test-fast: install ## pytest without the slow and Docker tiers, no coverage (part of make test)
+	$(PYTEST_FAST) $(PYTEST_ARGS)
+
+test-slow: install ## The slow tier: schemathesis, hypothesis sweeps, load and races, local clouds of their own (CI runs it)
+	$(BIN)/pytest -n 2 -p no:cacheprovider -q -m "slow and not samlocal and not iam" --durations=10 $(PYTEST_ARGS)
+
+test-pytest: install ## Every pytest tier but Docker (fast and slow) under coverage: floors (product 90%, local cloud 85%), then the least-privilege check (CI)
 	rm -rf $(IAM_RECORDS) && mkdir -p $(IAM_RECORDS)
 	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -n 2 -m "not samlocal and not iam" --cov --cov-report= $(PYTEST_ARGS)
 	@echo "==> coverage of the product (functions/, layers/): floor 90%"
@@ -86,7 +92,7 @@ test-pytest: install ## pytest (all tiers but Docker) with coverage floors (prod
 	$(BIN)/coverage report --include='localcloud/*' --omit='localcloud/samlocal/*,*/__init__.py' --fail-under=85
 	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -m iam tests/iam -p no:cacheprovider -q
 
-test: lint typecheck openapi-check events-catalog-check validate build test-pytest ## Everything CI checks, but the Docker tier
+test: lint typecheck openapi-check events-catalog-check validate build test-fast ## The fast loop (goal: 90 s): gates and every pytest tier but slow and Docker
 
 load: install ## Locust load test (~40 s, loopback only) on the local cloud + stock invariant; writes .localcloud/load-report.*
 	$(BIN)/python -m tools.load.run $(ARGS)

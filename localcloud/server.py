@@ -755,6 +755,7 @@ class LocalCloudProcess(_Endpoints):
         self.extra_args = list(extra_args or [])
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
+        self._dropped = 0  # lines dropped from the front of `output` (it keeps the recent ones)
         self.state_machine_arns: dict[str, str] = {}
         self.tables: dict[str, str] = {}
         self.event_buses: dict[str, str] = {}
@@ -799,6 +800,7 @@ class LocalCloudProcess(_Endpoints):
         for line in self.proc.stdout:
             self.output.append(line)
             if len(self.output) > 5000:  # REPORT and log lines: keep the recent ones
+                self._dropped += len(self.output) - 2000
                 del self.output[:-2000]
             if line.startswith("LOCALCLOUD_READY "):
                 info = json.loads(line.split(" ", 1)[1])
@@ -810,6 +812,15 @@ class LocalCloudProcess(_Endpoints):
                 self.dev_users = DevUsers(**dev) if dev else None
                 ready.set()
         ready.set()
+
+    @property
+    def printed(self) -> int:
+        """How many lines the local cloud has printed so far (a mark for :meth:`printed_since`)."""
+        return self._dropped + len(self.output)
+
+    def printed_since(self, mark: int) -> list[str]:
+        """The lines printed since `mark` (those still kept)."""
+        return self.output[max(0, mark - self._dropped) :]
 
     def stop(self) -> None:
         if self.proc is None:

@@ -47,6 +47,39 @@ def _events_match_the_catalogue() -> Iterator[None]:
     )
 
 
+# ---------------------------------------------------------------- tiers (docs/testing.md, "Tiers")
+# `make test` runs every test but the slow tier; `make test-slow` runs the slow tier; CI runs both
+# (and everything again under coverage). A test is slow when it is marked `slow` (its module's
+# `pytestmark`, or the test itself), or lives in a folder that is slow as a whole:
+SLOW_FOLDERS = ("tests/contract/",)
+# A test of the fast tier that takes longer than this (call phase, seconds) is listed at the end of
+# the run: mark it `slow`, or make it faster.
+FAST_BUDGET_SECONDS = float(os.environ.get("FAST_TEST_BUDGET", "5"))
+_over_budget: list[tuple[float, str]] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW_FOLDERS):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.duration > FAST_BUDGET_SECONDS and "slow" not in report.keywords:
+        _over_budget.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _over_budget:
+        terminalreporter.section("fast-tier tests over budget")
+        terminalreporter.write_line(
+            f"These tests are not marked slow but took over {FAST_BUDGET_SECONDS:g} s (on this machine, now): "
+            "mark them @pytest.mark.slow or make them faster."
+        )
+        for seconds, nodeid in sorted(_over_budget, reverse=True):
+            terminalreporter.write_line(f"  {seconds:6.1f} s  {nodeid}")
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     directory = os.environ.get(iam.RECORDS_ENV)
     if directory and iam.recorded():

@@ -8,7 +8,6 @@ import shutil
 
 import pytest
 
-from tests.support.apigw import TEMPLATE
 from tests.support.examples import (
     DOC_PAGES,
     ROOT,
@@ -20,7 +19,7 @@ from tests.support.examples import (
     talks_to_local_api,
 )
 from tests.support.logs import noise
-from tests.support.shell import developer_env
+from tests.support.tables import empty_tables
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 
@@ -35,15 +34,15 @@ def runner(local_cloud, tmp_path_factory) -> Runner:
 
 
 @pytest.mark.parametrize("page", sorted(PAGES), ids=lambda p: str(p.relative_to(ROOT)))
-def test_the_examples_of_a_page_run_as_printed(page, tmp_path):
-    """Each page on a fresh local cloud, as a reader who has just started `make dev`."""
-    from localcloud.server import LocalCloudProcess
-
-    with LocalCloudProcess(TEMPLATE, env=developer_env()) as cloud:
-        result = Runner(cloud.api_url, cloud.aws_url, tmp_path).run(PAGES[page], prelude=FIRST_LINE)
+def test_the_examples_of_a_page_run_as_printed(page, local_cloud, runner):
+    """Each page on empty tables (ids from 1 again), as a reader who has just started `make dev`."""
+    empty_tables(local_cloud.client("dynamodb"))
+    mark = local_cloud.printed
+    result = runner.run(PAGES[page], prelude=FIRST_LINE)
     assert not result.problems(), "\n".join(result.problems()) + "\n" + result.output[-4000:]
-    # A normal session is quiet: the local cloud printed no warning and no traceback.
-    assert noise(cloud.output) == [], "".join(cloud.output[-200:])
+    # A normal session is quiet: the local cloud printed no warning and no traceback meanwhile.
+    session = local_cloud.printed_since(mark)
+    assert noise(session) == [], "".join(session[-200:])
 
 
 def test_the_readme_starts_with_a_session_that_signs_in_first():

@@ -103,7 +103,9 @@ def call(local_cloud, method, path, token=None, raw_authorization=None, **kwargs
 
 def assert_gateway_401(reply) -> None:
     assert reply.status_code == 401, reply.text
-    assert reply.json() == {"message": "Unauthorized"}
+    body = reply.json()
+    assert body["message"] == "Unauthorized"  # API Gateway's body; the local cloud adds a hint
+    assert set(body) == {"message", "hint"} and "make -s token" in body["hint"]
     assert reply.headers["WWW-Authenticate"].startswith("Bearer")
 
 

@@ -286,6 +286,7 @@ HOSTILE_PROPERTY = settings(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
 @HOSTILE_PROPERTY
 @given(raw=raw_bodies, if_match=IF_MATCH)
@@ -346,6 +347,7 @@ PARAMETER_ROUTES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "template"), PARAMETER_ROUTES)
 @HOSTILE_PROPERTY
 @given(raw_id=st.integers(min_value=1, max_value=3).map(str) | HOSTILE_TEXT, query=QUERY, if_match=IF_MATCH)

@@ -7,10 +7,14 @@ import base64
 import json
 from pathlib import Path
 
+import pytest
 import requests
 
 from localcloud.seed import CUSTOMERS, PRODUCTS
 from localcloud.server import LocalCloud
+
+# The slow tier (make test-slow): three starts of the real template.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 

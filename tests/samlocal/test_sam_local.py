@@ -64,7 +64,8 @@ def test_sign_in_and_roles_in_containers(sam_local: SamLocal) -> None:
     """The JWT authorizer in front of SAM (localcloud/samlocal/sam_cli.py) and the functions'
     role checks, in real Lambda containers."""
     base = sam_local.api_url
-    assert request("GET", f"{base}/api/products", token=None) == (401, {"message": "Unauthorized"})
+    status, body = request("GET", f"{base}/api/products", token=None)
+    assert status == 401 and body["message"] == "Unauthorized" and "make -s token" in body["hint"]
     header, payload, signature = _TOKENS["sales"].split(".")
     assert request("GET", f"{base}/api/products", token=f"{header}.{payload}.{signature[::-1]}")[0] == 401
     assert request("GET", f"{base}/api/products", token="sales")[0] == 200
