@@ -64,6 +64,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
 
 
+# With `--dist loadgroup` (the Makefile's), the tests over HTTP, which share the worker's local
+# cloud (`local_cloud`), all go to one xdist worker: one cloud starts (and cold-starts its
+# functions) per run, not one per worker, while the other worker takes the in-process tiers. Other
+# tests go by module, so a module's fixtures are set up once. (xdist's own grouping by the
+# `xdist_group` marker renames node ids, which pytest 9 no longer allows; this scheduler groups by
+# folder instead.)
+CLOUD_FOLDERS = ("tests/e2e/", "tests/docs/")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneCloud(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return "local_cloud" if nodeid.startswith(CLOUD_FOLDERS) else nodeid.split("::", 1)[0]
+
+    return OneCloud(config, log)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" and report.duration > FAST_BUDGET_SECONDS and "slow" not in report.keywords:
         _over_budget.append((report.duration, report.nodeid))
