@@ -78,7 +78,7 @@ test-unit: install ## The tiers that need no AWS: tests/unit (domain logic) and 
 PYTEST_FAST := $(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider -q -m "not slow and not samlocal and not iam" --durations=10
 
 test-fast: install ## pytest without the slow and Docker tiers, no coverage (part of make test)
-	$(PYTEST_FAST) $(PYTEST_ARGS)
+	LOCAL_CLOUD_MAX_CONCURRENCY=2 $(PYTEST_FAST) $(PYTEST_ARGS)
 
 test-slow: install ## The slow tier: schemathesis, hypothesis sweeps, load and races, local clouds of their own (CI runs it)
 	$(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider -q -m "slow and not samlocal and not iam" --durations=10 $(PYTEST_ARGS)
@@ -92,7 +92,10 @@ test-pytest: install ## Every pytest tier but Docker (fast and slow) under cover
 	$(BIN)/coverage report --include='localcloud/*' --omit='localcloud/samlocal/*,*/__init__.py' --fail-under=85
 	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -m iam tests/iam -p no:cacheprovider -q
 
-test: lint typecheck openapi-check events-catalog-check validate build test-fast ## The fast loop (goal: 90 s): gates and every pytest tier but slow and Docker
+# The gates run beside pytest (2 cores: the single-threaded gates fill the gaps pytest leaves);
+# each line of output is printed whole, so pytest's progress still shows as it goes.
+test: install ## The fast loop (goal: 90 s): lint, types, API and event documents, template, and every pytest tier but slow and Docker
+	@$(MAKE) --no-print-directory -j 6 --output-sync=line lint typecheck openapi-check events-catalog-check validate test-fast
 
 load: install ## Locust load test (~40 s, loopback only) on the local cloud + stock invariant; writes .localcloud/load-report.*
 	$(BIN)/python -m tools.load.run $(ARGS)

@@ -50,8 +50,11 @@ def _events_match_the_catalogue() -> Iterator[None]:
 # ---------------------------------------------------------------- tiers (docs/testing.md, "Tiers")
 # `make test` runs every test but the slow tier; `make test-slow` runs the slow tier; CI runs both
 # (and everything again under coverage). A test is slow when it is marked `slow` (its module's
-# `pytestmark`, or the test itself), or lives in a folder that is slow as a whole:
-SLOW_FOLDERS = ("tests/contract/",)
+# `pytestmark`, or the test itself), or lives in a folder that is slow as a whole: the contract
+# tests (schemathesis), and the local cloud's own machinery, whose tests start clouds, emulators
+# and worker processes of their own (the fast tier still drives the local cloud end to end, in
+# tests/e2e and tests/docs).
+SLOW_FOLDERS = ("tests/contract/", "tests/localcloud/")
 # A test of the fast tier that takes longer than this (call phase, seconds) is listed at the end of
 # the run: mark it `slow`, or make it faster.
 FAST_BUDGET_SECONDS = float(os.environ.get("FAST_TEST_BUDGET", "5"))
@@ -193,8 +196,11 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tests.support.shell import developer_env
 
     key = tmp_path_factory.mktemp("signing") / "signing-key.json"
+    # `make test-fast` gives each function 2 execution environments (fewer cold starts); everything
+    # else, CI included, the default 4 of `make dev`.
+    concurrency = os.environ.get("LOCAL_CLOUD_MAX_CONCURRENCY", "4")
     # The emulator answers far slower than AWS on a loaded machine: workflow Task timeouts get room.
-    args = ["--signing-key", str(key), "--task-timeout-scale", str(TEST_SCALE)]
+    args = ["--signing-key", str(key), "--task-timeout-scale", str(TEST_SCALE), "--max-concurrency", concurrency]
     # startup_timeout: on this shared 2-core machine a start took 60-70 s at a load average of 15
     with LocalCloudProcess(TEMPLATE, env=developer_env(), extra_args=args, startup_timeout=180) as cloud:
         cloud.signing_key_file = key
