@@ -81,11 +81,11 @@ test-fast: install ## pytest without the slow and Docker tiers, no coverage (par
 	LOCAL_CLOUD_MAX_CONCURRENCY=2 $(PYTEST_FAST) $(PYTEST_ARGS)
 
 test-slow: install ## The slow tier: schemathesis, hypothesis sweeps, load and races, local clouds of their own (CI runs it)
-	$(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider -q -m "slow and not samlocal and not iam" --durations=10 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 -p no:cacheprovider -q -m "slow and not samlocal and not iam" --durations=10 $(PYTEST_ARGS)
 
 test-pytest: install ## Every pytest tier but Docker (fast and slow) under coverage: floors (product 90%, local cloud 85%), then the least-privilege check (CI)
 	rm -rf $(IAM_RECORDS) && mkdir -p $(IAM_RECORDS)
-	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -n 2 --dist loadgroup -m "not samlocal and not iam" --cov --cov-report= $(PYTEST_ARGS)
+	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -n 2 -m "not samlocal and not iam" --cov --cov-report= $(PYTEST_ARGS)
 	@echo "==> coverage of the product (functions/, layers/): floor 90%"
 	$(BIN)/coverage report --include='functions/*,layers/*' --fail-under=90
 	@echo "==> coverage of the local cloud (localcloud/, its Docker tier aside): floor 85%"

@@ -5,7 +5,7 @@ really executed."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +84,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class OneCloud(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             return "local_cloud" if nodeid.startswith(CLOUD_FOLDERS) else nodeid.split("::", 1)[0]
+
+        def add_node_collection(self, node: Any, collection: Sequence[str]) -> None:
+            # Scope scheduling keys tests by node id: tests sharing one (schemathesis' cases of
+            # every operation) would silently run once. The slow tier uses `--dist load`.
+            if len(set(collection)) != len(collection):
+                raise pytest.UsageError("tests share node ids (tests/contract?): run them with --dist load")
+            super().add_node_collection(node, collection)
 
     return OneCloud(config, log)
 
