@@ -78,7 +78,7 @@ test-unit: install ## The tiers that need no AWS: tests/unit (domain logic) and 
 PYTEST_FAST := $(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider -q -m "not slow and not samlocal and not iam" --durations=10
 
 test-fast: install ## pytest without the slow and Docker tiers, no coverage (part of make test)
-	LOCAL_CLOUD_MAX_CONCURRENCY=2 $(PYTEST_FAST) $(PYTEST_ARGS)
+	LOCAL_CLOUD_MAX_CONCURRENCY=1 $(PYTEST_FAST) $(PYTEST_ARGS)
 
 test-slow: install ## The slow tier: schemathesis, hypothesis sweeps, load and races, local clouds of their own (CI runs it)
 	$(BIN)/pytest -n 2 -p no:cacheprovider -q -m "slow and not samlocal and not iam" --durations=10 $(PYTEST_ARGS)

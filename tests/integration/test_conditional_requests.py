@@ -68,7 +68,9 @@ def test_if_match_as_rfc_9110_says(api, kind, method):
         assert r.status == 400, (if_match, r.raw)
         assert r.json["errors"][0]["field"] == "if-match"
     assert api.get(url).json == before
-    for if_match in MATCH:
+    # Every matching form on products; one (a list naming the version) on the other kinds, whose
+    # writes go through the same conditional write (sales_common.dynamo).
+    for if_match in MATCH if kind == "products" else MATCH[1:2]:
         url, _ = _create(api, kind)  # a new entity at version 1 for each
         r = _write(api, method, kind, url, if_match)
         assert r.status == (200 if method == "PUT" else 204), (if_match, r.raw)
