@@ -203,7 +203,7 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tests.support.shell import developer_env
 
     key = tmp_path_factory.mktemp("signing") / "signing-key.json"
-    # `make test-fast` gives each function 2 execution environments (fewer cold starts); everything
+    # `make test-fast` gives each function 1 execution environment (fewer cold starts); everything
     # else, CI included, the default 4 of `make dev`.
     concurrency = os.environ.get("LOCAL_CLOUD_MAX_CONCURRENCY", "4")
     # The emulator answers far slower than AWS on a loaded machine: workflow Task timeouts get room.
