@@ -755,6 +755,7 @@ class LocalCloudProcess(_Endpoints):
         self.extra_args = list(extra_args or [])
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
+        self.startup_output: list[str] = []  # what it printed until it was ready (kept whole)
         self._dropped = 0  # lines dropped from the front of `output` (it keeps the recent ones)
         self.state_machine_arns: dict[str, str] = {}
         self.tables: dict[str, str] = {}
@@ -803,6 +804,7 @@ class LocalCloudProcess(_Endpoints):
                 self._dropped += len(self.output) - 2000
                 del self.output[:-2000]
             if line.startswith("LOCALCLOUD_READY "):
+                self.startup_output = list(self.output)
                 info = json.loads(line.split(" ", 1)[1])
                 self.state_machine_arns = info["state_machine_arns"]
                 self.tables = info["tables"]

@@ -45,6 +45,13 @@ def test_the_examples_of_a_page_run_as_printed(page, local_cloud, runner):
     assert noise(session) == [], "".join(session[-200:])
 
 
+def test_starting_the_local_cloud_is_quiet(local_cloud):
+    """`make dev` starts without a warning (e.g. none from SAM's gateway about the JWT authorizer
+    the local cloud enforces itself)."""
+    assert any(line.startswith("Local cloud ready in") for line in local_cloud.startup_output)
+    assert noise(local_cloud.startup_output) == [], "".join(local_cloud.startup_output)
+
+
 def test_the_readme_starts_with_a_session_that_signs_in_first():
     examples = PAGES[README]
     assert examples[0].text.splitlines()[0] == FIRST_LINE
