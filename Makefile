@@ -100,7 +100,7 @@ test: install ## The fast loop (goal: 90 s): lint, types, API and event document
 load: install ## Locust load test (~40 s, loopback only) on the local cloud + stock invariant; writes .localcloud/load-report.*
 	$(BIN)/python -m tools.load.run $(ARGS)
 
-contract: install ## schemathesis contract and fuzz tests against the local cloud (also part of make test)
+contract: install ## schemathesis contract and fuzz tests against the local cloud, 500 examples per operation (the slow tier runs 50)
 	CONTRACT_EXAMPLES=500 $(BIN)/pytest -n 2 -m contract tests/contract -p no:cacheprovider
 
 soak: install ## The placement protocol's model-based test, thousands of steps (~1 h); prints what it explored
