@@ -453,7 +453,8 @@ class Intent:
                 return result["payload"], bool(result.get("replayed"))
             except IdempotencyValidationError as exc:
                 raise Unprocessable(
-                    "This Idempotency-Key was already used with a different request body; use a new key for a new order."
+                    "This Idempotency-Key was already used with a different request body; "
+                    "use a new key for a new order."
                 ) from exc
             except IdempotencyAlreadyInProgressError as exc:
                 if time.monotonic() >= waited_until or not self.deadline.allows(start_budget_seconds()):
