@@ -14,7 +14,9 @@ its method and path; without an ``ANY`` or ``$default`` route nothing else does)
 answers the REST API's ``403 {"message":"Missing Authentication Token"}`` instead, and 502 for
 ``HEAD`` on a ``GET`` route (Flask adds ``HEAD`` to every ``GET`` rule, SAM has no route for it).
 :func:`http_api_routing` makes an API whose routes are all ``HttpApi`` routes answer as the HTTP
-API does; ``HEAD`` included (its answer has no body, as HTTP requires).
+API does; ``HEAD`` included (its answer has no body, as HTTP requires). With a greedy route
+(the front door's ``ANY /{proxy+}``) nothing is unmatched but ``/`` itself: every other request
+no route takes reaches that route, ``HEAD`` on a ``GET`` route too, as on an HTTP API.
 
 Both local tiers build their gateway with :func:`localcloud.authorizer.local_gateway`, which
 applies both: the Docker-free local cloud and ``sam local start-api`` answer alike.
@@ -94,7 +96,25 @@ def http_api_routing(base: type) -> type:
         def _request_handler(self, **kwargs: Any) -> Any:
             method, endpoint = self.get_request_methods_endpoints(request)
             if self._http_api_only() and self._route_key(method, endpoint) not in self._dict_of_routes:
-                return not_found()  # e.g. HEAD, which Flask routes to every GET rule
+                # e.g. HEAD, which Flask routes to every GET rule: a greedy route of the API
+                # (`ANY /{proxy+}`) takes it, as it takes every request no other route matches
+                greedy = greedy_rule(self, method, request.path)
+                if greedy is None:
+                    return not_found()
+                rule, kwargs = greedy
+                request.url_rule, request.view_args = rule, kwargs
             return super()._request_handler(**kwargs)
 
     return HttpApiRouting
+
+
+def greedy_rule(service: Any, method: str, path: str) -> tuple[Any, dict[str, str]] | None:
+    """The Flask rule of a greedy path route of SAM's gateway ``service`` (`/{proxy+}`,
+    `/api/{rest+}`) that takes `method` on `path`, with its path parameter; None if none does."""
+    for rule in service._app.url_map.iter_rules():
+        prefix, greedy, _ = rule.rule.partition("<path:")
+        if not greedy or service._route_key(method, rule.endpoint) not in service._dict_of_routes:
+            continue
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return rule, {name: path[len(prefix) :] for name in rule.arguments}
+    return None

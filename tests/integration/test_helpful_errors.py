@@ -88,7 +88,7 @@ def test_a_duplicate_email_says_what_to_do(shop):
 
 def test_a_missing_role_says_which_one(shop):
     detail = _detail(shop.delete("/api/products/1", role="sales"), 403)
-    assert "needs the admin role; you have sales" in detail and "Sign in as a user with that role" in detail
+    assert "needs the admin role; your groups: sales" in detail and "Sign in as a user with that role" in detail
 
 
 def test_a_missing_sign_in_says_how(shop):

@@ -374,25 +374,43 @@ def test_the_wrapped_sam_gateway_verifies_and_passes_the_claims():
 
 def test_the_gateway_answers_a_request_no_route_matches_as_an_http_api_does():
     """404 {"message":"Not Found"} for a method or path no route has, HEAD included (Flask would
-    route HEAD to every GET rule, where SAM has no route and answered 502), before any token check."""
+    route HEAD to every GET rule, where SAM has no route and answered 502), before any token check.
+    template.yaml has a greedy route (the front door's `ANY /{proxy+}`), so only `/` is left
+    unmatched; tests/localcloud/test_server.py covers an API without one."""
     from samcli.local.apigw.local_apigw_service import LocalApigwService
 
     from localcloud.gateway_errors import http_api_routing
 
     client, runner = _sam_gateway(http_api_routing(LocalApigwService))
-    for method, path in [
+    for method in ("HEAD", "PATCH", "POST", "DELETE"):
+        reply = client.open("/", method=method)
+        assert reply.status_code == 404, method
+        assert reply.data == (b"" if method == "HEAD" else b'{"message":"Not Found"}'), method
+    assert runner.events == []
+    assert client.get("/api/products").status_code == 200  # a routed request still reaches the function
+
+
+def test_the_greedy_route_takes_every_request_no_other_route_matches():
+    """As on an HTTP API: `ANY /{proxy+}` takes a method a path's routes do not have, HEAD on a
+    GET route included (Flask matches that one to the GET rule), and a path no route has."""
+    from samcli.local.apigw.local_apigw_service import LocalApigwService
+
+    from localcloud.gateway_errors import http_api_routing
+
+    client, runner = _sam_gateway(http_api_routing(LocalApigwService))
+    cases = [
         ("HEAD", "/api/products"),
         ("HEAD", "/api/orders/1"),
         ("PATCH", "/api/products"),
         ("GET", "/api/nothing"),
-        ("TRACE", "/api/products"),
         ("POST", "/api/products/1"),
-    ]:
-        reply = client.open(path, method=method)
-        assert reply.status_code == 404, (method, path)
-        assert reply.data == (b"" if method == "HEAD" else b'{"message":"Not Found"}'), (method, path)
-    assert runner.events == []
-    assert client.get("/api/products").status_code == 200  # a routed request still reaches the function
+    ]
+    for method, path in cases:
+        assert client.open(path, method=method).status_code == 200, (method, path)
+    assert [(e["requestContext"]["http"]["method"], e["rawPath"]) for e in runner.events] == cases
+    # (SAM names the route key after the request's method, where API Gateway says `ANY /{proxy+}`)
+    assert {e["routeKey"].split(" ", 1)[1] for e in runner.events} == {"/{proxy+}"}
+    assert [e["pathParameters"] for e in runner.events][:2] == [{"proxy": "api/products"}, {"proxy": "api/orders/1"}]
 
 
 # ------------------------------------------------------------------ the local cloud's own key
