@@ -404,6 +404,7 @@ def test_after_a_global_sign_out_the_refresh_token_is_dead_but_the_access_token_
 
 
 # ------------------------------------------------------------------ the per-user order limit
+@pytest.mark.slow  # a flood: the slow tier
 def test_a_users_flood_gets_429_while_another_users_order_still_succeeds(local_cloud, http, product, customer):
     """The template's defaults, enforced by the local cloud as deployed: a sales user sending order
     attempts from 8 threads is refused with 429 and Retry-After once their burst is spent, while
