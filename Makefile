@@ -107,6 +107,10 @@ soak: install ## The placement protocol's model-based test, thousands of steps (
 	PLACEMENT_MODEL_PROFILE=soak $(BIN)/pytest tests/integration/test_placement_model.py -p no:cacheprovider -q -s \
 		--hypothesis-show-statistics
 
+.PHONY: mutate
+mutate: install ## Mutation testing of the critical modules, not part of `make test` (PATHS="..." limits it); writes .localcloud/mutation.json
+	nice -n 10 $(BIN)/python -m tools.mutate $(if $(PATHS),--paths $(PATHS)) $(ARGS)
+
 bench: install ## Benchmarks against a bare boto3 baseline; prints a table, writes .localcloud/bench.json
 	$(BIN)/python -m tools.bench.run $(ARGS)
 
