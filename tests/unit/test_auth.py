@@ -203,3 +203,10 @@ def test_log_keys_name_the_caller_even_when_refused():
         "caller_groups": "admin",
     }
     assert auth.log_keys({}) == {"caller_sub": None, "caller_groups": []}
+
+
+@pytest.mark.parametrize("route", ["GET /api/other", "PATCH /api/orders/{id}", ""])
+def test_no_role_is_allowed_a_route_the_table_does_not_name(route):
+    for role in ("admin", "sales"):
+        assert not auth.allowed(route, role, auth.OWN)
+        assert not auth.allowed(route, role, auth.OTHERS)
