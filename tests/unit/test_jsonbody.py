@@ -98,3 +98,10 @@ def test_malformed_json_is_not_a_malformed_json_error_of_ours():
     """Plain syntax errors are left to the caller (api.py answers them 400 too)."""
     with pytest.raises(ValueError):
         loads("{")
+
+
+def test_a_repeated_key_is_named_by_its_first_64_characters():
+    key = "k" * 64 + "TAIL"
+    with pytest.raises(MalformedJson) as refused:
+        loads(f'{{"{key}": 1, "{key}": 2}}')
+    assert refused.value.args[0] == f"The key {'k' * 64!r} appears more than once in one object."
