@@ -88,7 +88,13 @@ TARGETS: dict[str, Target] = {
         ("FULFILLED",),
     ),
     "functions/orders/models.py": Target(
-        ("tests/unit/test_order_status.py", "tests/unit/test_order_lines.py", _RACES, _ORDERS_IT),
+        (
+            "tests/unit/test_order_status.py",
+            "tests/unit/test_limits.py",
+            "tests/unit/test_order_lines.py",
+            _RACES,
+            _ORDERS_IT,
+        ),
         ("TRANSITIONS", "MAX_ITEMS", "MAX_QUANTITY"),
     ),
     "functions/orders/repository.py": Target(
