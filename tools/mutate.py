@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import hashlib
 import json
 import re
 import shutil
@@ -402,8 +403,11 @@ def _replaced(definition: dict[str, Any], path: tuple[Any, ...], value: Any) -> 
 
 
 # ---------------------------------------------------------------- running text mutants
-def run_text_mutants(path: str, mutants: list[tuple[str, str]], original: str) -> Iterator[Mutant]:
-    """Each mutated text of `path` against its module's tests in the plain workspace, `pytest -x`."""
+def run_text_mutants(
+    path: str, mutants: list[tuple[str, str]], original: str, known_kills: set[str]
+) -> Iterator[Mutant]:
+    """Each mutated text of `path` against its module's tests in the plain workspace, `pytest -x`;
+    those in `known_kills` (killed by the previous run of the same text) are not run again."""
     plain = WORK / "plain"
     target = plain / path
     tests = [t for t in TARGETS[path].tests if (ROOT / t).exists()]
@@ -415,6 +419,9 @@ def run_text_mutants(path: str, mutants: list[tuple[str, str]], original: str) -
     limit = 3 * (time.monotonic() - started) + 30
     print(f"==> {len(mutants)} mutants of {path}'s tables/expressions, each up to {limit:.0f} s", flush=True)
     for label, text in mutants:
+        if label in known_kills:
+            yield Mutant(f"{path}: {label}", path, True)
+            continue
         target.write_text(text, encoding="utf-8")
         try:
             killed = subprocess.run(command, cwd=plain, capture_output=True, timeout=limit, check=False).returncode != 0
@@ -427,17 +434,27 @@ def run_text_mutants(path: str, mutants: list[tuple[str, str]], original: str) -
         yield Mutant(f"{path}: {label}", path, killed, diff, label)
 
 
-def tables_and_workflow(paths: list[str]) -> list[Mutant]:
-    _copy_project(WORK / "plain", [*IMPORT_ROOTS, "."])
+def tables_and_workflow(paths: list[str], survivors_only: bool = False) -> list[Mutant]:
+    """The table and workflow mutants of `paths`. `survivors_only`: run only those the previous
+    run of the same file text did not kill (kills are kept in .localcloud/mutate/kills.json)."""
+    kills_file = WORK / "kills.json"
+    kills: dict[str, list[str]] = json.loads(kills_file.read_text()) if kills_file.exists() else {}
+    plain = WORK / "plain"
+    _copy_project(plain, [*IMPORT_ROOTS, "."])
     found: list[Mutant] = []
     for path in paths:
         original = (ROOT / path).read_text(encoding="utf-8")
+        version = f"{path}@{hashlib.sha1(original.encode()).hexdigest()[:12]}"
+        known = set(kills.get(version, [])) if survivors_only else set()
         if path == ASL:
             definition = json.loads(original)
             mutants = [(label, json.dumps(d, indent=2) + "\n") for label, d in asl_mutants(definition)]
         else:
             mutants = list(table_mutants(original, TARGETS[path].tables))
-        found.extend(run_text_mutants(path, mutants, original))
+        ran = list(run_text_mutants(path, mutants, original, known))
+        kills[version] = [m.change or m.name.split(": ", 1)[1] for m in ran if m.killed]
+        kills_file.write_text(json.dumps(kills, indent=2))
+        found.extend(ran)
     return found
 
 
@@ -524,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     if python:
         mutants += run_mutmut(python, args.max_children, args.survivors)
         seconds["functions"] = time.monotonic() - started
-    mutants += tables_and_workflow([p for p in paths if p == ASL or TARGETS[p].tables])
+    mutants += tables_and_workflow([p for p in paths if p == ASL or TARGETS[p].tables], args.survivors)
     result = tally(mutants, paths, seconds)
     report(result)
     print(f"total {time.monotonic() - started:.0f} s")

@@ -210,3 +210,24 @@ def test_no_role_is_allowed_a_route_the_table_does_not_name(route):
     for role in ("admin", "sales"):
         assert not auth.allowed(route, role, auth.OWN)
         assert not auth.allowed(route, role, auth.OTHERS)
+
+
+@pytest.mark.parametrize(
+    ("claims", "detail"),
+    [
+        ({"token_use": "id"}, "Send an access token; an ID token or any other token is not an API credential."),
+        ({"sub": None}, "The token names no user (it needs `sub` and `username`)."),
+        ({"username": ""}, "The token names no user (it needs `sub` and `username`)."),
+        ({"cognito:groups": "admin"}, "The token's cognito:groups claim is not in the form API Gateway delivers."),
+    ],
+)
+def test_each_refused_token_is_told_what_is_wrong_with_it(claims, detail):
+    with pytest.raises(Unauthenticated) as refused:
+        auth.authorize(event(**claims))
+    assert refused.value.args[0] == detail
+
+
+def test_a_request_without_claims_is_told_how_to_sign_in():
+    with pytest.raises(Unauthenticated) as refused:
+        auth.authorize({"requestContext": {"routeKey": "GET /api/orders"}})
+    assert refused.value.args[0] == "Sign in and send the access token as `Authorization: Bearer <token>`."

@@ -105,3 +105,14 @@ def test_a_repeated_key_is_named_by_its_first_64_characters():
     with pytest.raises(MalformedJson) as refused:
         loads(f'{{"{key}": 1, "{key}": 2}}')
     assert refused.value.args[0] == f"The key {'k' * 64!r} appears more than once in one object."
+
+
+def test_without_the_depth_check_a_body_too_deep_for_the_parser_is_still_a_400(monkeypatch):
+    """Defence in depth: should the depth check miss a body, the parser's RecursionError (8,000
+    levels) is a 400 too, never a 500."""
+    from sales_common import jsonbody
+
+    monkeypatch.setattr(jsonbody, "_check_depth", lambda text: None)
+    with pytest.raises(MalformedJson) as refused:
+        loads("[" * 100_000 + "]" * 100_000)
+    assert refused.value.args[0] == "The request body nests too deeply."
