@@ -120,7 +120,6 @@ TARGETS: dict[str, Target] = {
     ),
     ASL: Target(
         (
-            "tests/integration/test_workflow_conditions.py",
             _WORKFLOW,
             "tests/integration/test_sweeper.py",
             "tests/integration/test_placement_faults.py",
