@@ -95,11 +95,11 @@ def test_the_refusal_names_unknown_groups_and_what_is_needed():
     with pytest.raises(Forbidden) as refused:
         auth.authorize(event("GET /api/orders", **{"cognito:groups": "[zeta viewer]"}))
     assert refused.value.args[0] == (
-        "This needs the admin or sales role; your groups: viewer, zeta (unknown groups grant nothing: viewer, zeta)."
+        "This needs the admin or sales role; your groups: viewer, zeta (unknown groups grant nothing: viewer, zeta). Sign in as a user with that role."
     )
     with pytest.raises(Forbidden) as refused:
         auth.authorize(event("POST /api/products", **{"cognito:groups": "[]"}))
-    assert refused.value.args[0] == "This needs the admin role; your groups: none."
+    assert refused.value.args[0] == "This needs the admin role; your groups: none. Sign in as a user with that role."
     with pytest.raises(Forbidden) as refused:
         auth.authorize(event("POST /api/products", **{"cognito:groups": "[integration sales]"}))
     assert "unknown" not in refused.value.args[0]  # integration is a known group (it grants no route)
@@ -216,8 +216,14 @@ def test_no_role_is_allowed_a_route_the_table_does_not_name(route):
     ("claims", "detail"),
     [
         ({"token_use": "id"}, "Send an access token; an ID token or any other token is not an API credential."),
-        ({"sub": None}, "The token names no user (it needs `sub` and `username`)."),
-        ({"username": ""}, "The token names no user (it needs `sub` and `username`)."),
+        (
+            {"sub": None},
+            "The token names no user (it needs `sub` and `username`): sign in again and send its access token.",
+        ),
+        (
+            {"username": ""},
+            "The token names no user (it needs `sub` and `username`): sign in again and send its access token.",
+        ),
         ({"cognito:groups": "admin"}, "The token's cognito:groups claim is not in the form API Gateway delivers."),
     ],
 )

@@ -104,7 +104,10 @@ def test_a_repeated_key_is_named_by_its_first_64_characters():
     key = "k" * 64 + "TAIL"
     with pytest.raises(MalformedJson) as refused:
         loads(f'{{"{key}": 1, "{key}": 2}}')
-    assert refused.value.args[0] == f"The key {'k' * 64!r} appears more than once in one object."
+    assert (
+        refused.value.args[0]
+        == f"The key {'k' * 64!r} appears more than once in one object. Fix the request body and send it again."
+    )
 
 
 def test_without_the_depth_check_a_body_too_deep_for_the_parser_is_still_a_400(monkeypatch):
@@ -115,4 +118,4 @@ def test_without_the_depth_check_a_body_too_deep_for_the_parser_is_still_a_400(m
     monkeypatch.setattr(jsonbody, "_check_depth", lambda text: None)
     with pytest.raises(MalformedJson) as refused:
         loads("[" * 100_000 + "]" * 100_000)
-    assert refused.value.args[0] == "The request body nests too deeply."
+    assert refused.value.args[0] == "The request body nests too deeply. Fix the request body and send it again."
