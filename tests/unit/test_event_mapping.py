@@ -91,6 +91,15 @@ def test_a_put_is_a_product_update_and_a_no_op_is_nothing():
     assert events_of(change("MODIFY", product(1), product(1, deletedBy="bob"))) == []  # the mark before a delete
 
 
+def test_a_product_update_says_how_much_it_moved_the_stock():
+    """stockDelta: what a consumer adds to keep the stock as a sum of the events (issue 22)."""
+    (renamed,) = events_of(change("MODIFY", product(1), product(2, name="Laptop Pro")))
+    (restocked,) = events_of(change("MODIFY", product(1, stock=10), product(2, stock=25)))
+    (lowered,) = events_of(change("MODIFY", product(1, stock=10), product(2, stock=7, name="x")))
+    assert (renamed.detail.stock_delta, restocked.detail.stock_delta, lowered.detail.stock_delta) == (0, 15, -3)
+    assert '"stockDelta":15' in restocked.detail_json()
+
+
 def test_a_stock_adjustment_carries_delta_and_reason():
     adjustment = {"id": "a-1", "delta": Decimal(-2), "reason": "damaged"}
     (event,) = events_of(change("MODIFY", product(1), product(2, stock=8, lastAdjustment=adjustment, updatedBy="bob")))
