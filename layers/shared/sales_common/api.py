@@ -58,7 +58,7 @@ SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosn
 # turns each such spelling into plain digits before routing (so `/api/products/2.0` is product 2)
 # and refuses what JSON does not spell as a number at all, which pydantic's lax int parsing would
 # otherwise take (`+1`, ` 1`, `01`, `1_0`).
-INTEGER_PARAMETERS = ("id", "limit", "customerId")
+INTEGER_PARAMETERS = ("id", "limit", "customerId", "threshold")
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _MAX_SPELLING = 40  # characters; longer spellings are refused before any arithmetic
 

@@ -60,6 +60,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "POST /api/orders": _ANYONE,
     "PUT /api/orders/{id}": _ANYONE,
     "DELETE /api/orders/{id}": _ADMINS,
+    "GET /api/reports/sales": _ANYONE,
+    "GET /api/reports/low-stock": _ANYONE,
 }
 
 # Routes on one record with an owner -> the roles that may act on records other users created.
