@@ -33,7 +33,8 @@ PACKAGED = Path(__file__).resolve().parents[1] / "functions" / "docs" / "openapi
 
 TITLE = "Sales management API"
 DESCRIPTION = (
-    "Products, Customers and Orders behind one HTTP API. Every error is an "
+    "Products, Customers and Orders behind one HTTP API, and reports built from their domain events. "
+    "Every error is an "
     "`application/problem+json` body (RFC 9457) with the `Problem` schema; every entity carries a "
     "`version`, sent as a strong `ETag` and honoured in `If-Match`."
 )
@@ -41,6 +42,7 @@ TAGS = [
     {"name": "products", "description": "The catalog: name, exact price, stock."},
     {"name": "customers", "description": "Customers; email is unique case-insensitively."},
     {"name": "orders", "description": "Orders: placement reserves stock; cancelling restocks."},
+    {"name": "reports", "description": "Sales and low stock, from the domain events; JSON or CSV."},
 ]
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # template.yaml's HTTP API has a JWT authorizer (`CognitoJwt`, the Cognito user pool) as the
