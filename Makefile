@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev token events events-catalog events-catalog-check test test-fast test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy clean
+.PHONY: help install dev token events reports-rebuild events-catalog events-catalog-check test test-fast test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ token: install ## Print a fresh access token of the running `make dev` (ROLE=adm
 
 events: install ## Print the domain events of the running `make dev` as they are published, one line each (AWS_URL=...)
 	@$(BIN)/python -m localcloud.events_tail --aws-url $(or $(AWS_URL),http://127.0.0.1:4566) $(ARGS)
+
+reports-rebuild: install ## Rebuild the reports from scratch into a fresh table and list how the live one differs (make dev's, or STACK=...; ARGS="--from archive|data")
+	$(BIN)/python -m tools.reports_rebuild $(if $(STACK),--stack $(STACK),--aws-url $(or $(AWS_URL),http://127.0.0.1:4566)) $(ARGS)
 
 lint: install ## ruff lint + format check
 	$(BIN)/ruff check functions layers localcloud tests tools
