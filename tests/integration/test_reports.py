@@ -316,6 +316,26 @@ def test_a_message_that_is_no_event_is_reported_failed_and_the_rest_applied(api,
     assert low(api) == [(1, 1)]
 
 
+def test_the_projector_records_how_far_behind_it_is(api, path, capsys):
+    """ReportsLag (what ReportsLagAlarm watches): seconds from when an event occurred to when it
+    was applied, the largest of each batch, in the namespace and with the dimension the alarm names."""
+    from datetime import UTC, datetime
+
+    product(api, "Laptop", 5, 1)
+    path.mappings.drain()
+    capsys.readouterr()
+    path.sync()
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"ReportsLag"' in line]
+    (emf,) = metrics
+    (declared,) = emf["_aws"]["CloudWatchMetrics"]
+    assert declared["Dimensions"] == [["service"]] and emf["service"] == "reports"
+    assert {"Name": "ReportsLag", "Unit": "Seconds"} in declared["Metrics"]
+    created = datetime.fromisoformat(api.get("/api/products/1").json["createdAt"])
+    (lag,) = emf["ReportsLag"]
+    assert 0 <= lag <= (datetime.now(UTC) - created).total_seconds()
+    assert emf["ReportEventsApplied"] == [1.0]
+
+
 def test_the_sample_sqs_event_is_applied(cloud):
     """events/reports/project_reports.json (for `sam local invoke ProjectReportsFunction -e ...`)."""
     from tests.support import apigw
