@@ -25,8 +25,14 @@ def _store() -> ReportStore:
     return ReportStore(load_settings())
 
 
+class InvalidParameter(BadRequest):
+    """As powertools' validation of one parameter answers it (sales_common.api)."""
+
+    title = "Invalid request parameters"
+
+
 def _invalid(field: str, message: str) -> BadRequest:
-    return BadRequest(
+    return InvalidParameter(
         "The path, query or header parameters are invalid.",
         errors=[{"field": field, "message": message, "type": "value_error"}],
     )

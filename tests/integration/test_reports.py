@@ -280,6 +280,7 @@ def test_bad_sales_parameters_are_a_400_naming_the_parameter(api, query, field):
     reply = api.get("/api/reports/sales", query=query)
     assert reply.status == 400, reply.raw
     assert reply.header("Content-Type") == "application/problem+json"
+    assert reply.json["title"] == "Invalid request parameters"
     assert [e["field"] for e in reply.json["errors"]] == [field]
 
 
