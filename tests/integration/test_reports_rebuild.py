@@ -86,7 +86,7 @@ def test_a_live_projection_that_went_wrong_is_caught(shop, cloud):
     assert lines[-1].startswith("2 difference(s) between ReportsTable and ReportsTable-rebuild-")
 
 
-def test_the_services_data_as_events_count_stock_held_in_flight():
+def test_the_services_data_as_events_count_stock_held_in_flight_and_no_placement_record():
     products = [{"entity": "product", "id": 1, "version": 4, "name": "A", "price": 1, "stock": 3, "hold_9": 2}]
     orders = [
         {"entity": "order", "id": 5, "version": 1, "customerId": 1, "status": "CONFIRMED", "total": 2,
@@ -94,6 +94,10 @@ def test_the_services_data_as_events_count_stock_held_in_flight():
         {"entity": "order", "id": 6, "version": 2, "customerId": 1, "status": "CANCELLED", "total": 1,
          "createdAt": "2026-05-01T00:00:00.000Z", "items": [{"productId": 1, "quantity": 1, "lineTotal": 1}]},
         {"pk": "COUNTER#ORDER", "lastId": 6},
+        {"pk": "PLACEMENT#5", "orderId": 5, "createdAt": "2026-05-01T00:00:00.000Z", "outcome": "PLACED",
+         "lines": [{"productId": 1, "quantity": 2}]},
+        {"pk": "PLACEMENT#7", "orderId": 7, "createdAt": "2026-05-01T00:00:00.000Z", "pending": "HOLDS",
+         "pendingSince": "2026-05-01T00:00:00.000Z", "lines": [{"productId": 1, "quantity": 2}]},
     ]  # fmt: skip
     events = reports_rebuild.events_from_data(products, [], orders)
     assert [(e.detail_type, e.detail.id, e.detail.version) for e in events] == [
