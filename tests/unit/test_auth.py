@@ -30,11 +30,13 @@ ROUTES = [
     "POST /api/orders",
     "PUT /api/orders/{id}",
     "DELETE /api/orders/{id}",
+    "GET /api/reports/sales",
+    "GET /api/reports/low-stock",
 ]
 
 
 def may(route: str, role: str) -> bool:
-    """Issues 13 and 20: GETs for both roles; products' writes and every DELETE for admins; the
+    """Issues 13, 20 and 22: GETs (reports included) for both roles; products' writes and every DELETE for admins; the
     rest (customers' POST/PUT, placing orders, order status) for both."""
     method, path = route.split(" ", 1)
     if method == "GET" or role == "admin":
