@@ -174,7 +174,7 @@ def test_every_conditional_route_refuses_a_stale_if_match(shop, method, make, bo
 def test_an_order_change_with_a_stale_if_match_changes_nothing(shop, method, body, stale):
     reply = shop.request(method, "/api/orders/1", body, headers={"If-Match": stale})
     assert reply.status == 412, reply.raw
-    assert "is at version 1 (ETag \"1\")" in reply.json["detail"]
+    assert 'is at version 1 (ETag "1")' in reply.json["detail"]
     assert shop.get("/api/orders/1").json["status"] == "CONFIRMED"
     assert stocks(shop) == [7, 3]
     assert shop.request(method, "/api/orders/1", body, headers={"If-Match": '"1"'}).status in (200, 204)
