@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import MAXYEAR, UTC, date, datetime
 from typing import Any
 
 from reports.models import GroupBy, LowStockItem, SalesFigures, SalesReport, SalesRow
@@ -57,7 +57,7 @@ def date_range(first: str | None, last: str | None, today: date | None = None) -
     if end is None:
         end = max(today, start) if start is not None else today
     if start is None:
-        start = end - timedelta(days=DEFAULT_DAYS - 1)
+        start = date.fromordinal(max(1, end.toordinal() - (DEFAULT_DAYS - 1)))  # never before 0001-01-01
     if start > end:
         raise _invalid("from", f"from ({start}) is after to ({end})")
     if (end - start).days + 1 > MAX_DAYS:
@@ -69,7 +69,9 @@ def _months(start: date, end: date) -> list[str]:
     months, cursor = [], start.replace(day=1)
     while cursor <= end:
         months.append(cursor.isoformat()[:7])
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
+        if cursor.year == MAXYEAR and cursor.month == 12:
+            break
+        cursor = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
     return months
 
 
