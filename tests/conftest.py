@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,9 +195,16 @@ def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> Iterator[Cloud]:
 @pytest.fixture(scope="session")
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The local cloud (`python -m localcloud`) in a subprocess on free ports, shared by the
-    session (one per xdist worker): tests over HTTP never assume ids or an empty table.
-    Its token-signing key is kept in a file (`cloud.signing_key_file`) so that tests can sign
-    tokens the way it does, with exactly one thing wrong."""
+    session (one per xdist worker): tests over HTTP never assume ids or an empty table."""
+    with started_local_cloud(tmp_path_factory) as cloud:
+        yield cloud
+
+
+@contextmanager
+def started_local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A local cloud as the tests start it. Its token-signing key is kept in a file
+    (`cloud.signing_key_file`) so that tests can sign tokens the way it does, with exactly one
+    thing wrong."""
     from localcloud.server import LocalCloudProcess
     from localcloud.task_timeouts import TEST_SCALE
     from tests.support.apigw import TEMPLATE

@@ -12,9 +12,24 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.conftest import started_local_cloud
+from tests.e2e.conftest import Http
 from tests.support.apigw import ROOT
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def local_cloud(tmp_path_factory):
+    """A local cloud of this module's own: the reports and the archive's replay see only these
+    tests' events, not the backlog the session's floods and races leave on the shared cloud."""
+    with started_local_cloud(tmp_path_factory) as cloud:
+        yield cloud
+
+
+@pytest.fixture(scope="module")
+def http(local_cloud) -> Http:
+    return Http(local_cloud.api_url, local_cloud.token("admin"))
 
 
 def until(read, predicate, timeout=30.0):
