@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.apigw import ROOT, template
 
-LIST_FUNCTIONS = ["ListProductsFunction", "ListCustomersFunction", "ListOrdersFunction"]
+LIST_FUNCTIONS = ["ListProductsFunction", "ListCustomersFunction", "ListOrdersFunction", "ListStockAdjustmentsFunction"]
 
 
 def resources(kind: str) -> dict[str, dict]:
