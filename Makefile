@@ -113,7 +113,7 @@ sam-local-down: ## Stop whatever `make sam-local` left running
 deploy: build ## Deploy to AWS (ENV=dev|prod)
 	$(BIN)/sam deploy --config-env $(or $(ENV),dev)
 
-migrate: install ## After deploying issue 24: bring older records up to date (ENV=dev|prod; ARGS=--endpoint-url http://127.0.0.1:4566 for make dev)
+migrate: install ## After deploying: bring older records up to date (ENV=dev|prod; ARGS="--endpoint-url http://127.0.0.1:4566" for make dev)
 	$(BIN)/python -m tools.migrations.record_integrity $(or $(ARGS),--stack sales-management-$(or $(ENV),dev))
 
 clean: ## Remove build output and caches (keeps .venv)

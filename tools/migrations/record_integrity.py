@@ -294,7 +294,11 @@ def main(argv: list[str] | None = None) -> int:
         tables = _tables_of_stack(args.stack, args.region)
     else:
         tables = Tables(args.products_table, args.customers_table, args.orders_table)
-    client = boto3.client("dynamodb", region_name=args.region, endpoint_url=args.endpoint_url)
+    options: dict[str, Any] = {"region_name": args.region}
+    if args.endpoint_url:  # the local cloud's emulator takes any credentials, and its region
+        options |= {"endpoint_url": args.endpoint_url, "region_name": args.region or "us-east-1"}
+        options |= {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    client = boto3.client("dynamodb", **options)
     migrate(client, tables)
     return 0
 
