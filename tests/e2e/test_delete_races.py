@@ -16,27 +16,34 @@ pytestmark = pytest.mark.e2e
 ROUNDS = 16
 
 
+def race(http, item: dict, buyer: dict, delays: list[float]):
+    """Place an order for `buyer` of `item` while deleting both, each after its delay from a
+    common start; the three answers."""
+    start = threading.Barrier(3)
+    body = {"customerId": buyer["id"], "items": [{"productId": item["id"], "quantity": 1}]}
+    calls = [
+        lambda: http.post("/api/orders", json=body),
+        lambda: http.delete(f"/api/products/{item['id']}"),
+        lambda: http.delete(f"/api/customers/{buyer['id']}"),
+    ]
+
+    def run(i: int):
+        start.wait()
+        threading.Event().wait(delays[i])
+        return calls[i]()
+
+    with ThreadPoolExecutor(3) as pool:
+        return list(pool.map(run, range(3)))
+
+
 def test_deletes_racing_placements_never_orphan_an_order(http, product, customer):
     rng = random.Random(24)
     outcomes = set()
     for round_ in range(ROUNDS):
         item, buyer = product(stock=5), customer()
-        start = threading.Barrier(3)
         # the deletes: with the placement, well after it, or anywhere in between (most rounds)
         spread = {0: (0.0, 0.0), 1: (1.5, 1.5)}.get(round_ % 4, (0.0, 0.5))
-        delays = [0.0, rng.uniform(*spread), rng.uniform(*spread)]
-
-        def after(i: int, call):
-            start.wait()
-            threading.Event().wait(delays[i])
-            return call()
-
-        body = {"customerId": buyer["id"], "items": [{"productId": item["id"], "quantity": 1}]}
-        with ThreadPoolExecutor(3) as pool:
-            placed = pool.submit(after, 0, lambda: http.post("/api/orders", json=body))
-            product_gone = pool.submit(after, 1, lambda: http.delete(f"/api/products/{item['id']}"))
-            customer_gone = pool.submit(after, 2, lambda: http.delete(f"/api/customers/{buyer['id']}"))
-            order, dp, dc = placed.result(), product_gone.result(), customer_gone.result()
+        order, dp, dc = race(http, item, buyer, [0.0, rng.uniform(*spread), rng.uniform(*spread)])
 
         assert order.status_code in (201, 422), order.text
         assert dp.status_code in (204, 409) and dc.status_code in (204, 409), (dp.text, dc.text)

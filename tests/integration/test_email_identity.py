@@ -103,7 +103,7 @@ def test_a_legacy_address_blocks_its_own_identity_before_the_migration(api, clou
 
 
 def test_an_address_a_legacy_lock_may_stand_for_is_refused_until_the_migration(api, cloud):
-    """"strasse@…" is another mailbox than legacy "Straße@…", but the old lock at "strasse@…"
+    """ "strasse@…" is another mailbox than legacy "Straße@…", but the old lock at "strasse@…"
     cannot say so: refused (fail closed) before the migration, accepted after it."""
     legacy_customer(cloud, 1, "Straße@example.com")
     r = create(api, "strasse@example.com")
@@ -128,7 +128,7 @@ def test_a_legacy_customer_frees_its_old_lock(api, cloud, how):
 
 
 def test_a_legacy_customer_changing_to_the_address_its_old_lock_stands_at(api, cloud):
-    """"Straße@…" (old lock at "strasse@…") becomes "STRASSE@…", whose identity key is that very
+    """ "Straße@…" (old lock at "strasse@…") becomes "STRASSE@…", whose identity key is that very
     item: it is taken over, not refused."""
     legacy_customer(cloud, 1, "Straße@example.com")
     r = api.put("/api/customers/1", {"email": "STRASSE@example.com"})

@@ -117,6 +117,13 @@ def test_the_command_line_migrates_named_tables(cloud, legacy, monkeypatch, caps
     import boto3
 
     monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: cloud.dynamodb)
-    names = ["--products-table", legacy.products, "--customers-table", legacy.customers, "--orders-table", legacy.orders]
+    names = [
+        "--products-table",
+        legacy.products,
+        "--customers-table",
+        legacy.customers,
+        "--orders-table",
+        legacy.orders,
+    ]
     assert main(names) == 0
     assert "products listed by status: 3" in capsys.readouterr().out
