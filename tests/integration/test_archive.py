@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from orders.catalog import Catalog
+from tests.support import iam
 
 
 @pytest.fixture
@@ -127,13 +128,14 @@ def test_archived_between_quote_and_reservation_is_refused_by_the_workflow(shop,
 
     def stale_quote(self, product_ids):
         found = quote(self, product_ids)
-        cloud.dynamodb.update_item(  # archived by someone else, right after the quote
-            TableName=cloud.tables["ProductsTable"],
-            Key={"pk": {"S": "PRODUCT#1"}},
-            UpdateExpression="SET #s = :a, listKey = :l",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":a": {"S": "ARCHIVED"}, ":l": {"S": "product#ARCHIVED"}},
-        )
+        with iam.acting_as(None):  # archived by someone else (not CreateOrder), right after the quote
+            cloud.dynamodb.update_item(
+                TableName=cloud.tables["ProductsTable"],
+                Key={"pk": {"S": "PRODUCT#1"}},
+                UpdateExpression="SET #s = :a, listKey = :l",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":a": {"S": "ARCHIVED"}, ":l": {"S": "product#ARCHIVED"}},
+            )
         monkeypatch.setattr(Catalog, "quote", quote)
         return found
 
