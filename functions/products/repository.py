@@ -3,8 +3,7 @@ product, and relative stock adjustments with their audit records (the stock hist
 
 from __future__ import annotations
 
-import random
-import time
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -20,20 +19,21 @@ from sales_common.dynamo import (
     REFERENCED,
     Condition,
     EntityStore,
-    cancellation_codes,
     from_item,
+    is_conditional_failure,
     list_attributes,
     now_iso,
     to_item,
 )
-from sales_common.errors import Conflict, NotFound, ServiceUnavailable
+from sales_common.errors import Conflict, NotFound
 from sales_common.listing import status_list
 from sales_common.models import MAX_STOCK
 
 ADJUSTMENT_PREFIX = "STOCKADJ#"
-# A stock adjustment conditions on the version it read; when an order or another adjustment lands
-# in between, it retries from the version the failure returns (no extra read).
-ADJUST_ATTEMPTS = 12
+# A stock adjustment's audit record waits on the product as `adj_<id>` (with `adj_<id>_stock`
+# and `adj_<id>_version`) until it is moved to `STOCKADJ#<product>#<id>`.
+PENDING_PREFIX = "adj_"
+_log = logging.getLogger(__name__)
 
 
 def adjustment_key(product_id: int, adjustment_id: str) -> str:
@@ -83,77 +83,102 @@ class ProductStore(EntityStore[Product]):
 
     # ------------------------------------------------------------------ stock history
     def adjust_stock(self, product_id: int, delta: int, reason: str, actor: str) -> Product:
-        """Add `delta` to the product's stock in one transaction with its audit record (delta,
-        reason, stock after, time, who), conditional on the product still being at the version
-        read and the stock staying within 0..MAX_STOCK (409 otherwise, nothing changed). A write
-        that lands in between (an order, another adjustment) fails the condition, which returns
-        the product as it now is: the adjustment is retried from there. The audit record's sort
-        key in the history is the version the adjustment produced, so the history is exactly the
-        order the adjustments were applied in, each with its exact `stockAfter`."""
-        current = self.require(product_id)
-        for attempt in range(ADJUST_ATTEMPTS):
-            after = current.stock + delta
-            if not 0 <= after <= MAX_STOCK:
-                raise Conflict(
-                    f"Product {product_id} has {current.stock} in stock; adjusting by {delta} would leave "
-                    f"{after}, outside 0..{MAX_STOCK}. Nothing changed."
-                )
-            stamp, version = now_iso(), current.version + 1
-            try:
-                self.transact(self._adjustment_ops(current, delta, reason, actor, stamp))
-            except ClientError as exc:
-                current = self._after_lost_race(exc, product_id)
-                time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
-                continue
-            changes = {"stock": after, "version": version, "updated_at": stamp, "updated_by": actor}
-            return current.model_copy(update=changes)
-        raise ServiceUnavailable(f"Product {product_id} changed too often to adjust its stock; nothing changed. Retry.")
+        """Add `delta` to the product's stock, conditional on it existing and the stock staying
+        within 0..MAX_STOCK (409 otherwise, nothing changed), with no read first: concurrent
+        orders and other adjustments all compose. The same single-item write keeps the audit
+        record on the product as a pending entry, with the exact stock and version it produced
+        (DynamoDB evaluates `stock + :delta` and `version + :one` on the item it changes); a
+        second write then moves the entry to its own record in the stock history (docs/adr/0022).
+        Returns the product as this adjustment left it."""
+        entry = f"{PENDING_PREFIX}{uuid.uuid4().hex}"
+        record = {"delta": delta, "reason": reason, "createdAt": now_iso(), "createdBy": actor}
+        try:
+            result = self.client.update_item(
+                TableName=self.table,
+                Key=self.key(product_id),
+                UpdateExpression=(
+                    "SET stock = stock + :delta, updatedAt = :now, updatedBy = :by, #entry = :record, "
+                    "#after = stock + :delta, #made = version + :one ADD version :one"
+                ),
+                ConditionExpression="attribute_exists(pk) AND stock >= :floor AND stock <= :ceiling",
+                ExpressionAttributeNames={"#entry": entry, "#after": f"{entry}_stock", "#made": f"{entry}_version"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":delta": delta,
+                        ":now": record["createdAt"],
+                        ":by": actor,
+                        ":record": record,
+                        ":one": 1,
+                        ":floor": max(0, -delta),
+                        ":ceiling": MAX_STOCK - max(0, delta),
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",  # the item: 404 or 409, no extra read
+            )
+        except ClientError as exc:
+            raise self._refused_adjustment(exc, product_id, delta) from exc
+        item = from_item(result["Attributes"])
+        self.complete_history(product_id, item)
+        return Product.model_validate(item)
 
-    def _adjustment_ops(
-        self, current: Product, delta: int, reason: str, actor: str, stamp: str
-    ) -> list[dict[str, Any]]:
-        after, version = current.stock + delta, current.version + 1
-        update = {
-            "TableName": self.table,
-            "Key": self.key(current.id),
-            "UpdateExpression": "SET stock = :after, updatedAt = :now, updatedBy = :by ADD version :one",
-            "ConditionExpression": "attribute_exists(pk) AND version = :read",
-            "ExpressionAttributeValues": to_item(
-                {":after": after, ":now": stamp, ":by": actor, ":one": 1, ":read": current.version}
-            ),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        adjustment_id = str(uuid.uuid4())
-        audit = {
-            "TableName": self.table,
-            "Item": to_item(
-                {
-                    "pk": adjustment_key(current.id, adjustment_id),
-                    "adjustmentId": adjustment_id,
-                    "productId": current.id,
-                    "delta": delta,
-                    "reason": reason,
-                    "stockAfter": after,
-                    "createdAt": stamp,
-                    "createdBy": actor,
-                    **list_attributes(history_list(current.id), version),
-                }
-            ),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-        return [{"Update": update}, {"Put": audit}]
-
-    def _after_lost_race(self, exc: ClientError, product_id: int) -> Product:
-        """The product as it is now, from a failed adjustment (its condition returns the item);
-        NotFound if it is gone; anything else propagates."""
-        codes = cancellation_codes(exc)
-        if not codes or codes[0] != "ConditionalCheckFailed":
-            raise exc
-        reasons: list[dict[str, Any]] = exc.response.get("CancellationReasons", [{}])  # type: ignore[assignment]
-        old = reasons[0].get("Item")
+    def _refused_adjustment(self, exc: ClientError, product_id: int, delta: int) -> Exception:
+        if not is_conditional_failure(exc):
+            return exc
+        old: Mapping[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
         if not old:
-            raise NotFound(f"Product {product_id} does not exist.") from exc
-        return Product.model_validate(from_item(old))
+            return NotFound(f"Product {product_id} does not exist.")
+        stock = int(from_item(old)["stock"])
+        return Conflict(
+            f"Product {product_id} has {stock} in stock; adjusting by {delta} would leave "
+            f"{stock + delta}, outside 0..{MAX_STOCK}. Nothing changed."
+        )
+
+    def complete_history(self, product_id: int, item: Mapping[str, Any]) -> None:
+        """Move every pending adjustment entry on the product (`item`, as stored) to its record in
+        the stock history: one transaction each, the record's Put and the entry's removal (which
+        changes nothing else: no version, no updatedAt). Entries left by an adjustment whose move
+        failed are moved by the next adjustment of the product. A move that fails is logged and
+        left for later: the stock change it records has happened either way."""
+        for entry in (k for k in item if k.startswith(PENDING_PREFIX) and k.count("_") == 1):
+            try:
+                self.transact(self._move_ops(product_id, entry, item))
+            except ClientError as exc:
+                if not is_conditional_failure(exc):  # a condition: someone else moved it already
+                    _log.warning("stock adjustment %s of product %s not moved yet", entry, product_id, exc_info=exc)
+
+    def _move_ops(self, product_id: int, entry: str, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+        record = item[entry]
+        audit = {
+            "pk": adjustment_key(product_id, entry.removeprefix(PENDING_PREFIX)),
+            "adjustmentId": entry.removeprefix(PENDING_PREFIX),
+            "productId": product_id,
+            **record,
+            "stockAfter": int(item[f"{entry}_stock"]),
+            **list_attributes(history_list(product_id), int(item[f"{entry}_version"])),
+        }
+        return [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(audit),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self.key(product_id),
+                    "UpdateExpression": "REMOVE #entry, #after, #made",
+                    "ConditionExpression": "attribute_exists(#entry)",
+                    "ExpressionAttributeNames": {
+                        "#entry": entry,
+                        "#after": f"{entry}_stock",
+                        "#made": f"{entry}_version",
+                    },
+                }
+            },
+        ]
 
     def history_page(
         self, product_id: int, limit: int, start_key: dict[str, Any] | None

@@ -81,5 +81,5 @@ def test_stock_adjustment_function_has_exactly_what_it_calls():
     fn = template().properties("AdjustStockFunction")
     (policy,) = fn["Policies"]
     (statement,) = policy["Statement"]
-    assert sorted(statement["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert sorted(statement["Action"]) == ["dynamodb:PutItem", "dynamodb:UpdateItem"]
     assert statement["Resource"] == {"Fn::GetAtt": ["ProductsTable", "Arn"]}
