@@ -39,6 +39,7 @@ class ProductListStatus(StrEnum):
     ARCHIVED = "ARCHIVED"
     ALL = "ALL"
 
+
 DEFAULT_LOW_STOCK_THRESHOLD = 5
 """A product whose stock falls to this many units or fewer is low on stock (a `StockLow` event),
 unless it names its own `lowStockThreshold`; products stored before the field existed have it too."""

@@ -90,15 +90,18 @@ class ProductStore(EntityStore[Product]):
         (DynamoDB evaluates `stock + :delta` and `version + :one` on the item it changes); a
         second write then moves the entry to its own record in the stock history (docs/adr/0022).
         Returns the product as this adjustment left it."""
-        entry = f"{PENDING_PREFIX}{uuid.uuid4().hex}"
+        adjustment_id = uuid.uuid4().hex
+        entry = f"{PENDING_PREFIX}{adjustment_id}"
         record = {"delta": delta, "reason": reason, "createdAt": now_iso(), "createdBy": actor}
         try:
             result = self.client.update_item(
                 TableName=self.table,
                 Key=self.key(product_id),
+                # lastAdjustment: the product's own record of this change, which its stream record
+                # carries to the StockAdjusted event (functions/events/mapping.py)
                 UpdateExpression=(
-                    "SET stock = stock + :delta, updatedAt = :now, updatedBy = :by, #entry = :record, "
-                    "#after = stock + :delta, #made = version + :one ADD version :one"
+                    "SET stock = stock + :delta, updatedAt = :now, updatedBy = :by, lastAdjustment = :adjustment, "
+                    "#entry = :record, #after = stock + :delta, #made = version + :one ADD version :one"
                 ),
                 ConditionExpression="attribute_exists(pk) AND stock >= :floor AND stock <= :ceiling",
                 ExpressionAttributeNames={"#entry": entry, "#after": f"{entry}_stock", "#made": f"{entry}_version"},
@@ -108,6 +111,7 @@ class ProductStore(EntityStore[Product]):
                         ":now": record["createdAt"],
                         ":by": actor,
                         ":record": record,
+                        ":adjustment": {"id": adjustment_id, "delta": delta, "reason": reason},
                         ":one": 1,
                         ":floor": max(0, -delta),
                         ":ceiling": MAX_STOCK - max(0, delta),
