@@ -101,8 +101,7 @@ def the_record(cloud) -> str:
     """Products, customers and orders as stored (not the placement records, counters, keys, quotas)."""
     tables = ("ProductsTable", "CustomersTable", "OrdersTable")
     items = {
-        t: [i for i in cloud.scan(t) if not str(i.get("pk", "")).startswith(("COUNTER#", "PLACEMENT#"))]
-        for t in tables
+        t: [i for i in cloud.scan(t) if not str(i.get("pk", "")).startswith(("COUNTER#", "PLACEMENT#"))] for t in tables
     }
     return json.dumps(items, default=str, ensure_ascii=False)
 
