@@ -141,6 +141,12 @@ class Faults:
 
     # Predicates telling the workflow's requests apart.
     @staticmethod
+    def marking_customer(body: dict[str, Any]) -> bool:
+        """ValidateCustomer: the conditional update that marks the customer as referenced."""
+        key = body.get("Key", {}).get("pk", {}).get("S", "")
+        return key.startswith("CUSTOMER#") and "referenced" in body.get("ExpressionAttributeNames", {}).values()
+
+    @staticmethod
     def reserving(body: dict[str, Any]) -> bool:
         """Reserve: the transaction that takes stock (and opens the placement record)."""
         return any("stock - :q" in op.get("UpdateExpression", "") for op in _operations(body))
