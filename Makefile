@@ -9,19 +9,21 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev token events events-catalog events-catalog-check test test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy migrate clean
+.PHONY: help install dev token events reports-rebuild events-catalog events-catalog-check test test-fast test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy migrate clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
+# Progress goes to stderr: `TOKEN=$$(make -s token)` stays just the token even when the venv is
+# (re)created first.
 $(STAMP):
 	@py="$$(tools/find-python.sh)" || exit 1; \
 	if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
-		echo "==> $(VENV) is not Python 3.13; recreating it"; rm -rf $(VENV); fi; \
-	echo "==> creating $(VENV) with $$py and installing dependencies (first run takes ~2 minutes)"; \
-	"$$py" -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+		echo "==> $(VENV) is not Python 3.13; recreating it" >&2; rm -rf $(VENV); fi; \
+	echo "==> creating $(VENV) with $$py and installing dependencies (first run takes ~2 minutes)" >&2; \
+	"$$py" -m venv $(VENV) >&2
+	@echo "$(BIN)/pip install --quiet --upgrade pip" >&2; $(BIN)/pip install --quiet --upgrade pip >&2
+	@echo "$(BIN)/pip install --quiet \".[dev]\"" >&2; $(BIN)/pip install --quiet ".[dev]" >&2
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP) ## Create .venv with every dependency
@@ -34,6 +36,9 @@ token: install ## Print a fresh access token of the running `make dev` (ROLE=adm
 
 events: install ## Print the domain events of the running `make dev` as they are published, one line each (AWS_URL=...)
 	@$(BIN)/python -m localcloud.events_tail --aws-url $(or $(AWS_URL),http://127.0.0.1:4566) $(ARGS)
+
+reports-rebuild: install ## Rebuild the reports from scratch into a fresh table and list how the live one differs (make dev's, or STACK=...; ARGS="--from archive|data")
+	$(BIN)/python -m tools.reports_rebuild $(if $(STACK),--stack $(STACK),--aws-url $(or $(AWS_URL),http://127.0.0.1:4566)) $(ARGS)
 
 lint: install ## ruff lint + format check
 	$(BIN)/ruff check functions layers localcloud tests tools
@@ -58,13 +63,8 @@ events-catalog: install ## Regenerate docs/events/ (JSON Schema per detail type,
 events-catalog-check: install ## Fail if the committed docs/events/ differs from the event models
 	$(BIN)/python -m localcloud.event_catalog --check
 
-validate: install ## sam validate --lint (cfn-lint), offline: as is (SnapStart off) and with SnapStart on
-	$(BIN)/sam validate --lint --region us-east-1
-	@mkdir -p .aws-sam
-	$(BIN)/python -c 'from samcli.yamlhelper import yaml_dump; from localcloud.sam_template import SamTemplate; \
-		t = SamTemplate.load("template.yaml").variant(); t.parameters["SnapStart"]["Default"] = "true"; print(yaml_dump(t.data))' \
-		> .aws-sam/template-snapstart.yaml
-	$(BIN)/sam validate --lint --region us-east-1 --template-file .aws-sam/template-snapstart.yaml
+validate: install ## What `sam validate --lint` checks (cfn-lint), offline: as is (SnapStart off) and with SnapStart on, one process
+	$(BIN)/python -m tools.validate
 
 build: install ## sam build for the template's Architecture (ARCH=x86_64 overrides), no containers
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel --cached $(if $(ARCH),--parameter-overrides Architecture=$(ARCH))
@@ -75,7 +75,18 @@ IAM_RECORDS := .iam-records
 test-unit: install ## The tiers that need no AWS: tests/unit (domain logic) and tests/template (what gets deployed); seconds
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/template
 
-test-pytest: install ## pytest (all tiers but Docker) with coverage floors (product 90%, local cloud 85%), then the least-privilege check on its AWS calls
+# The pytest tiers (docs/testing.md): `make test` runs every test but the slow tier (marker `slow`,
+# tests/contract) and Docker, without coverage; `make test-slow` runs the slow tier; CI runs both,
+# then `make test-pytest` (everything but Docker under coverage, with the floors and the IAM check).
+PYTEST_FAST := $(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider -q -m "not slow and not samlocal and not iam" --durations=10
+
+test-fast: install ## pytest without the slow and Docker tiers, no coverage (part of make test)
+	LOCAL_CLOUD_MAX_CONCURRENCY=1 $(PYTEST_FAST) $(PYTEST_ARGS)
+
+test-slow: install ## The slow tier: schemathesis, hypothesis sweeps, load and races, local clouds of their own (CI runs it)
+	$(BIN)/pytest -n 2 -p no:cacheprovider -q -m "slow and not samlocal and not iam" --durations=10 $(PYTEST_ARGS)
+
+test-pytest: install ## Every pytest tier but Docker (fast and slow) under coverage: floors (product 90%, local cloud 85%), then the least-privilege check (CI)
 	rm -rf $(IAM_RECORDS) && mkdir -p $(IAM_RECORDS)
 	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -n 2 -m "not samlocal and not iam" --cov --cov-report= $(PYTEST_ARGS)
 	@echo "==> coverage of the product (functions/, layers/): floor 90%"
@@ -84,17 +95,24 @@ test-pytest: install ## pytest (all tiers but Docker) with coverage floors (prod
 	$(BIN)/coverage report --include='localcloud/*' --omit='localcloud/samlocal/*,*/__init__.py' --fail-under=85
 	IAM_RECORDS_DIR=$(CURDIR)/$(IAM_RECORDS) $(BIN)/pytest -m iam tests/iam -p no:cacheprovider -q
 
-test: lint typecheck openapi-check events-catalog-check validate build test-pytest ## Everything CI checks, but the Docker tier
+# The gates run beside pytest (2 cores: the single-threaded gates fill the gaps pytest leaves);
+# each line of output is printed whole, so pytest's progress still shows as it goes.
+test: install ## The fast loop (goal: 90 s): lint, types, API and event documents, template, and every pytest tier but slow and Docker
+	@$(MAKE) --no-print-directory -j 6 --output-sync=line lint typecheck openapi-check events-catalog-check validate test-fast
 
 load: install ## Locust load test (~40 s, loopback only) on the local cloud + stock invariant; writes .localcloud/load-report.*
 	$(BIN)/python -m tools.load.run $(ARGS)
 
-contract: install ## schemathesis contract and fuzz tests against the local cloud (also part of make test)
+contract: install ## schemathesis contract and fuzz tests against the local cloud, 500 examples per operation (the slow tier runs 50)
 	CONTRACT_EXAMPLES=500 $(BIN)/pytest -n 2 -m contract tests/contract -p no:cacheprovider
 
 soak: install ## The placement protocol's model-based test, thousands of steps (~1 h); prints what it explored
 	PLACEMENT_MODEL_PROFILE=soak $(BIN)/pytest tests/integration/test_placement_model.py -p no:cacheprovider -q -s \
 		--hypothesis-show-statistics
+
+.PHONY: mutate
+mutate: install ## Mutation testing of the critical modules, not part of `make test` (PATHS="..." limits it); writes .localcloud/mutation.json
+	nice -n 10 $(BIN)/python -m tools.mutate $(if $(PATHS),--paths $(PATHS)) $(ARGS)
 
 bench: install ## Benchmarks against a bare boto3 baseline; prints a table, writes .localcloud/bench.json
 	$(BIN)/python -m tools.bench.run $(ARGS)

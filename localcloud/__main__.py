@@ -164,6 +164,8 @@ def _serve(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         if cloud.seeded:
             counts = ", ".join(f"{len(v)} {k}" for k, v in cloud.seeded.items())
             print(f"  Seeded:        {counts}", flush=True)
+        elif cloud.seed_kept:
+            print(f"  Seeded:        earlier, into {args.state_file} (the samples are not created again)", flush=True)
         if args.ready_json:
             info = {
                 "api_url": cloud.api_url,

@@ -124,6 +124,41 @@ def _jwt_authorizer(
     return JwtAuthorizer(name, source.removeprefix("$request.header.").lower(), issuer, audience)
 
 
+def without_jwt_authorizers(template_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a template for SAM's own gateway, whose JWT authorizers this module enforces in
+    front of it: their definitions and every reference to them removed. SAM's gateway runs Lambda
+    authorizers only, and would otherwise skip each JWT-protected route with a warning (which
+    nothing here would be, since :func:`gateway_service` checks those routes itself)."""
+    import copy
+
+    data = copy.deepcopy(dict(template_dict))
+    resources = data.get("Resources") or {}
+    jwt: dict[str, set[str]] = {}  # HttpApi logical id -> its JWT authorizers
+    for logical_id, resource in resources.items():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::HttpApi":
+            continue
+        auth = (resource.get("Properties") or {}).get("Auth") or {}
+        authorizers = auth.get("Authorizers") or {}
+        names = {name for name, spec in authorizers.items() if isinstance(spec, dict) and "JwtConfiguration" in spec}
+        jwt[logical_id] = names
+        for name in names:
+            del authorizers[name]
+        if auth.get("DefaultAuthorizer") in names:
+            del auth["DefaultAuthorizer"]
+    for resource in resources.values():
+        events = ((resource.get("Properties") or {}).get("Events") or {}) if isinstance(resource, dict) else {}
+        for event in events.values():
+            props = event.get("Properties") if isinstance(event, dict) else None
+            if not isinstance(props, dict) or event.get("Type") != "HttpApi":
+                continue
+            api = props.get("ApiId")
+            api_id = api.get("Ref") if isinstance(api, dict) else None
+            auth = props.get("Auth") or {}
+            if auth.get("Authorizer") in jwt.get(str(api_id), set()):
+                del auth["Authorizer"]
+    return data
+
+
 # ------------------------------------------------------------------ verification
 class EmulatorJwks:
     """The JWKS of a Cognito issuer, read from the emulator (moto serves one per user pool at
@@ -235,6 +270,24 @@ def gateway_claims(claims: Mapping[str, Any]) -> dict[str, str]:
 
 # ------------------------------------------------------------------ the gateway hook
 _claims: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("jwt_claims", default=None)
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+
+def new_request_id() -> str:
+    """A request id as an HTTP API makes one (16 characters, e.g. `JKJaXmPLvHcESHA=`). SAM's gateway
+    gives every request the same one (a default argument evaluated once)."""
+    import base64
+    import os
+
+    return base64.b64encode(os.urandom(11)).decode()
+
+
+def unauthorized_body(reason: str, hint: str = "") -> dict[str, str]:
+    """API Gateway's 401 body, byte for byte, plus (locally) why and what to do."""
+    body = {"message": "Unauthorized"}
+    if hint:
+        body["hint"] = f"{reason[:1].upper()}{reason[1:]}. {hint}"
+    return body
 
 
 def gateway_service(
@@ -242,24 +295,39 @@ def gateway_service(
     routes: Mapping[tuple[str, str], JwtAuthorizer | None],
     verify: Callable[[JwtAuthorizer, Mapping[str, str]], Mapping[str, Any]],
     log: Callable[[str], None] | None = None,
+    hint: str = "",
 ) -> type:
     """SAM's ``LocalApigwService`` (``base``) with the JWT authorizer in front of each route that
-    has one: ``verify(authorizer, headers)`` returns the claims or raises :class:`Denied`."""
+    has one: ``verify(authorizer, headers)`` returns the claims or raises :class:`Denied`. Every
+    request gets its own request id (``requestContext.requestId``, and the ``apigw-requestid``
+    response header, as an HTTP API sends it). A 401 also carries ``hint`` (how to get a token
+    here), beside API Gateway's own ``message``."""
 
     class JwtAuthorizedApigwService(base):
         def _request_handler(self, **kwargs: Any) -> Any:
+            request_id = new_request_id()
+            token = _request_id.set(request_id)
+            try:
+                response = self._authorized_request(**kwargs)
+            finally:
+                _request_id.reset(token)
+            response.headers["apigw-requestid"] = request_id
+            return response
+
+        def _authorized_request(self, **kwargs: Any) -> Any:
             from flask import request
 
             route = self._get_current_route(request)
             cors = route.cors if route.cors is not None else self.api.cors
-            authorizer = routes.get((request.method.upper(), route.path))
+            key = (request.method.upper(), route.path)
+            authorizer = routes[key] if key in routes else routes.get(("ANY", route.path))
             if authorizer is None or (request.method == "OPTIONS" and cors):
                 return super()._request_handler(**kwargs)
             try:
                 claims = verify(authorizer, dict(request.headers.items()))
             except Denied as denied:
                 if log is not None:
-                    log(f"401 {request.method} {request.path}: {denied}")
+                    log(f"401 {request.method} {request.path} (request {_request_id.get()}): {denied}")
                 return self._unauthorized(route, cors, str(denied))
             token = _claims.set(gateway_claims(claims))
             try:
@@ -269,6 +337,8 @@ def gateway_service(
 
         def _generate_lambda_event(self, flask_request: Any, route: Any, method: str, endpoint: str) -> dict[str, Any]:
             event: dict[str, Any] = super()._generate_lambda_event(flask_request, route, method, endpoint)
+            if isinstance(event.get("requestContext"), dict) and _request_id.get():
+                event["requestContext"]["requestId"] = _request_id.get()
             claims = _claims.get()
             if claims is not None and isinstance(event.get("requestContext"), dict):
                 event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
@@ -285,7 +355,7 @@ def gateway_service(
             # odd `kid` or `alg` cannot break the header (HTTP header values are ISO-8859-1 at best).
             description = "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in reason)
             headers["WWW-Authenticate"] = f'Bearer scope="" error="invalid_token" error_description="{description}"'
-            return self.service_response(json.dumps({"message": "Unauthorized"}), headers, 401)
+            return self.service_response(json.dumps(unauthorized_body(reason, hint)), headers, 401)
 
     return JwtAuthorizedApigwService
 
@@ -322,7 +392,11 @@ def local_gateway(
     if no_auth_claims is not None:
         fixed = dict(no_auth_claims)
         return http_api_routing(gateway_service(base, routes, lambda _authorizer, _headers: fixed, log))
-    return http_api_routing(gateway_service(base, routes, JwtVerifier(EmulatorJwks(aws_url)).verify, log))
+    hint = (
+        f"This local cloud needs `Authorization: Bearer <token>`: get a token with `{token_command(aws_url)}` "
+        "(or ROLE=sales) in the project's directory. The API's docs: /api/docs."
+    )
+    return http_api_routing(gateway_service(base, routes, JwtVerifier(EmulatorJwks(aws_url)).verify, log, hint))
 
 
 def dev_claims(cognito_client: Any, dev: DevUsers, group: str, aws_url: str) -> dict[str, Any]:
@@ -340,22 +414,34 @@ NO_AUTH_BANNER = (
 )
 
 
-def banner_lines(dev: DevUsers | None, auth: bool, api_url: str, aws_url: str, example: str) -> list[str]:
+def banner_lines(dev: DevUsers | None, auth: bool) -> list[str]:
     """What the local cloud prints about signing in."""
     if dev is None:
         return ["  Sign-in:       the template has no user pool"]
     if not auth:
         return [line.format(admin=dev.users.get("admin", "-")) for line in NO_AUTH_BANNER]
     users = ", ".join(f"{email} ({group})" for group, email in dev.users.items())
-    aws_port = aws_url.rsplit(":", 1)[-1]
-    token_cmd = "make -s token ROLE=admin" + ("" if aws_port == "4566" else f" AWS_URL={aws_url}")
     return [
         "  Sign-in:       every route needs `Authorization: Bearer <token>` (401 without, 403 without the role)",
         f"    User pool {dev.pool_id}, app client {dev.client_id}",
         f"    Dev users: {users}; password {dev.password}",
-        f"    Token: {token_cmd}   (or ROLE=sales; InitiateAuth on the emulator)",
-        f'    curl -H "Authorization: Bearer $({token_cmd})" {api_url}{example}',
-        f"    aws cognito-idp initiate-auth --auth-flow USER_PASSWORD_AUTH --client-id {dev.client_id} "
+        "    Tokens: `make -s token ROLE=admin` (or ROLE=sales) signs in with InitiateAuth on the emulator",
+    ]
+
+
+def token_command(aws_url: str) -> str:
+    """`make -s token ROLE=admin`, with AWS_URL= when the emulator is not on its default port."""
+    return "make -s token ROLE=admin" + ("" if aws_url.endswith(":4566") else f" AWS_URL={aws_url}")
+
+
+def banner_examples(dev: DevUsers | None, auth: bool, api_url: str, aws_url: str, example: str) -> list[str]:
+    """Shell lines that run as printed against this local cloud (the banner's "Try:")."""
+    if dev is None or not auth:
+        return [f"curl {api_url}{example}"]
+    return [
+        f"TOKEN=$({token_command(aws_url)})",
+        f'curl -H "Authorization: Bearer $TOKEN" {api_url}{example}',
+        f"aws cognito-idp initiate-auth --auth-flow USER_PASSWORD_AUTH --client-id {dev.client_id} "
         f"--auth-parameters USERNAME={next(iter(dev.users.values()), '-')},PASSWORD='{dev.password}' "
         f"--endpoint-url {aws_url} --region {REGION} --query AuthenticationResult.AccessToken --output text",
     ]

@@ -8,18 +8,22 @@
   (which also spares every transaction copying the whole stream), and a cancelled transaction
   cuts the shard back to where it was before it.
 * **Shard iterators expire.** moto keeps every iterator it ever handed out (a poller asks for a new
-  one every GetRecords); DynamoDB's expire after 15 minutes. Here only the most recent
-  :data:`MAX_ITERATORS` are kept.
+  one every GetRecords); DynamoDB's expire after 15 minutes (:data:`ITERATOR_LIFETIME_SECONDS`),
+  and so do they here. (Keeping only the most recent 1,000 instead took the current iterator
+  from a poller held up for a minute on a loaded machine, while the others polled on: its next
+  GetRecords failed with a KeyError, a 500 and a traceback.)
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 from localcloud.patching import patch
 
-MAX_ITERATORS = 1000
+ITERATOR_LIFETIME_SECONDS = 15 * 60
+_clock = time.monotonic
 
 
 @patch
@@ -54,9 +58,7 @@ def install() -> None:
     @functools.wraps(get_records)
     def get_records_forgetting_old_iterators(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
         result = get_records(self, iterator_arn, limit)
-        excess = len(self.shard_iterators) - MAX_ITERATORS
-        for old in list(self.shard_iterators)[: max(excess, 0)]:
-            del self.shard_iterators[old]
+        forget_expired_iterators(self)
         return result
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
@@ -65,3 +67,14 @@ def install() -> None:
 
 def _streamed(backend: Any) -> list[tuple[str, Any]]:
     return [(name, table) for name, table in backend.tables.items() if table.stream_shard is not None]
+
+
+def forget_expired_iterators(backend: Any) -> None:
+    """Drop the iterators of ``backend`` (moto's DynamoDBStreamsBackend) handed out over
+    :data:`ITERATOR_LIFETIME_SECONDS` ago; each is dated when first seen here."""
+    now = _clock()
+    issued: dict[str, float] = backend.__dict__.setdefault("_localcloud_issued", {})
+    for arn in list(backend.shard_iterators):
+        if now - issued.setdefault(arn, now) > ITERATOR_LIFETIME_SECONDS:
+            backend.shard_iterators.pop(arn, None)
+            issued.pop(arn, None)

@@ -14,7 +14,9 @@ its method and path; without an ``ANY`` or ``$default`` route nothing else does)
 answers the REST API's ``403 {"message":"Missing Authentication Token"}`` instead, and 502 for
 ``HEAD`` on a ``GET`` route (Flask adds ``HEAD`` to every ``GET`` rule, SAM has no route for it).
 :func:`http_api_routing` makes an API whose routes are all ``HttpApi`` routes answer as the HTTP
-API does; ``HEAD`` included (its answer has no body, as HTTP requires).
+API does; ``HEAD`` included (its answer has no body, as HTTP requires). With a greedy route
+(the front door's ``ANY /{proxy+}``) nothing is unmatched but ``/`` itself: every other request
+no route takes reaches that route, ``HEAD`` on a ``GET`` route too, as on an HTTP API.
 
 Both local tiers build their gateway with :func:`localcloud.authorizer.local_gateway`, which
 applies both: the Docker-free local cloud and ``sam local start-api`` answer alike.
@@ -88,13 +90,59 @@ def http_api_routing(base: type) -> type:
         def _construct_error_handling(self) -> None:
             super()._construct_error_handling()
             if self._http_api_only():
-                self._app.register_error_handler(404, not_found)  # no such path
-                self._app.register_error_handler(405, not_found)  # the path, but not this method
+                self._app.register_error_handler(404, self._unmatched)  # no such path
+                self._app.register_error_handler(405, self._unmatched)  # the path, but not this method
+
+        def _unmatched(self, *_args: Any) -> Any:
+            """No route has this method and path: a greedy route of the API (`ANY /{proxy+}`)
+            takes it, as it takes every request no other route matches; else 404."""
+            kwargs = to_greedy_route(self, request)
+            return not_found() if kwargs is None else super()._request_handler(**kwargs)
 
         def _request_handler(self, **kwargs: Any) -> Any:
             method, endpoint = self.get_request_methods_endpoints(request)
-            if self._http_api_only() and self._route_key(method, endpoint) not in self._dict_of_routes:
-                return not_found()  # e.g. HEAD, which Flask routes to every GET rule
+            if self._http_api_only() and not routed(self, method, endpoint):
+                return self._unmatched()  # e.g. HEAD, which Flask routes to every GET rule
             return super()._request_handler(**kwargs)
 
+        def _get_current_route(self, flask_request: Any) -> Any:
+            method, endpoint = self.get_request_methods_endpoints(flask_request)
+            if self._route_key(method, endpoint) not in self._dict_of_routes and routed(self, method, endpoint):
+                # a method outside SAM's list for ANY (e.g. TRACE): the ANY route's own
+                return self._dict_of_routes[self._route_key("GET", endpoint)]
+            return super()._get_current_route(flask_request)
+
     return HttpApiRouting
+
+
+def routed(service: Any, method: str, endpoint: str) -> bool:
+    """Does a route of SAM's gateway ``service`` take `method` on the Flask rule `endpoint`? An
+    ``ANY`` route takes every method, also those SAM leaves out of ``ANY`` (TRACE, CONNECT)."""
+    from samcli.local.apigw.route import Route
+
+    keys = service._dict_of_routes
+    if service._route_key(method, endpoint) in keys:
+        return True
+    return method not in Route.ANY_HTTP_METHODS and all(
+        service._route_key(m, endpoint) in keys for m in Route.ANY_HTTP_METHODS
+    )
+
+
+def to_greedy_route(service: Any, flask_request: Any) -> dict[str, str] | None:
+    """Match `flask_request` to the greedy route that takes it (see :func:`greedy_rule`), for
+    SAM's gateway to handle it as that route's; its path parameters, or None if none takes it."""
+    greedy = greedy_rule(service, flask_request.method, flask_request.path)
+    if greedy is None:
+        return None
+    flask_request.url_rule, flask_request.view_args = greedy
+    return greedy[1]
+
+
+def greedy_rule(service: Any, method: str, path: str) -> tuple[Any, dict[str, str]] | None:
+    """The Flask rule of a greedy path route of SAM's gateway ``service`` (`/{proxy+}`,
+    `/api/{rest+}`) that takes `method` on `path`, with its path parameter; None if none does."""
+    for rule in service._app.url_map.iter_rules():
+        prefix, greedy, _ = rule.rule.partition("<path:")
+        if greedy and routed(service, method, rule.endpoint) and path.startswith(prefix) and len(path) > len(prefix):
+            return rule, {name: path[len(prefix) :] for name in rule.arguments}
+    return None

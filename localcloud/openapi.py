@@ -9,7 +9,8 @@ A copy is committed as ``docs/openapi.json`` so reviewers see API changes in dif
     python -m localcloud.openapi --write    # regenerate the committed copy
     python -m localcloud.openapi --check    # exit 1 when the committed copy is stale
 
-The local cloud serves it with `spec_json()` and a self-contained Swagger UI page, `docs_html()`.
+`make openapi` also writes the copy that `functions/docs` serves at `/api/openapi.json`, with its
+docs page at `/api/docs` (locally and deployed); `--check` compares both.
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 COMMITTED = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
+# The copy the front door serves (functions/ is every function's CodeUri): the same text.
+PACKAGED = Path(__file__).resolve().parents[1] / "functions" / "docs" / "openapi.json"
 
 TITLE = "Sales management API"
 DESCRIPTION = (
-    "Products, Customers and Orders behind one HTTP API. Every error is an "
+    "Products, Customers and Orders behind one HTTP API, and reports built from their domain events. "
+    "Every error is an "
     "`application/problem+json` body (RFC 9457) with the `Problem` schema; every entity carries a "
     "`version`, sent as a strong `ETag` and honoured in `If-Match`."
 )
@@ -41,6 +45,7 @@ TAGS = [
         "description": "Customers; an email is unique by its ASCII letters lowercased; erasure keeps the orders.",
     },
     {"name": "orders", "description": "Orders: placement reserves stock; cancelling restocks."},
+    {"name": "reports", "description": "Sales and low stock, from the domain events; JSON or CSV."},
 ]
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # template.yaml's HTTP API has a JWT authorizer (`CognitoJwt`, the Cognito user pool) as the
@@ -101,6 +106,22 @@ def _reachable(paths: Mapping[str, Any], schemas: Mapping[str, Any]) -> list[str
         seen.add(name)
         todo.extend(_refs(schemas[name]))
     return sorted(seen)
+
+
+def operation_id(module_name: str) -> str:
+    """A short camelCase operationId from the handler module's name (one module per route):
+    `products.handlers.create_product` -> `createProduct`, which generated clients turn into
+    `create_product` (powertools' own ids join the function, path and method:
+    `create_product_api_products_post`)."""
+    first, *rest = module_name.rsplit(".", 1)[-1].split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def _unique(name: str, taken: set[str], handler: str) -> str:
+    if name in taken:
+        raise SpecError(f"{handler}: operationId {name} is taken by another route")
+    taken.add(name)
+    return name
 
 
 def _tidy(operation: dict[str, Any]) -> None:
@@ -165,6 +186,7 @@ def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
     owners: dict[str, str] = {}
+    operation_ids: set[str] = set()
     version = _api_version()
     # Not powertools' `OpenAPIMerge` (event_handler/openapi/merge.py): it finds resolvers by
     # globbing files rather than from template.yaml, merges each module's whole document (so it
@@ -172,6 +194,8 @@ def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
     # schemas with dict.update, so two services' differing models of one name would silently
     # become one. The template is the source of truth here, and a clash is an error.
     for route in template.routes():
+        if not route.operation:  # the docs page and the unknown-route answer are not operations
+            continue
         method = route.method.lower()
         module_name = route.handler.rpartition(".")[0]
         app = _resolver_of(importlib.import_module(module_name), route.handler)
@@ -186,6 +210,7 @@ def build_spec(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
             raise SpecError(f"{route.method} {route.path} is routed to two functions")
         _tidy(operation)
         _absent_not_null(operation)
+        operation["operationId"] = _unique(operation_id(module_name), operation_ids, route.handler)
         paths.setdefault(route.path, {})[method] = operation
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             if name in schemas and schemas[name] != schema:
@@ -220,32 +245,6 @@ def render(spec: Mapping[str, Any]) -> str:
     return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
 
 
-def spec_json(template_path: str | Path = TEMPLATE) -> str:
-    """The document as JSON text, built from the current code (what /api/openapi.json serves)."""
-    return render(build_spec(template_path))
-
-
-def docs_html(spec_url: str = "/api/openapi.json", spec: str | None = None) -> str:
-    """A self-contained Swagger UI page (powertools' bundled assets, no CDN) for the document.
-
-    `spec` is the JSON text to embed; without it the page embeds a freshly built document."""
-    from aws_lambda_powertools.event_handler.openapi import swagger_ui
-    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
-
-    assets = Path(swagger_ui.__file__).parent
-    page = generate_swagger_html(
-        spec=spec if spec is not None else spec_json(),
-        swagger_js=(assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
-        swagger_css=(assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
-        swagger_base_url="",
-        oauth2_config=None,
-    )
-    # powertools' page points its "download" link at `?format=json`; ours lives at `spec_url`.
-    return page.replace('currentUrl.pathname + "?format=json"', json.dumps(spec_url)).replace(
-        "<title>Swagger UI</title>", f"<title>{TITLE}</title>"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localcloud.openapi", description=__doc__.split("\n")[0])
     parser.add_argument("--template", default=str(TEMPLATE), help="SAM template (default: %(default)s)")
@@ -257,15 +256,19 @@ def main(argv: list[str] | None = None) -> int:
 
     text = render(build_spec(args.template))
     output = Path(args.output)
+    copies = [output, PACKAGED] if output == COMMITTED else [output]
     if args.write:
-        output.write_text(text, encoding="utf-8")
-        print(f"wrote {output} ({len(text)} bytes)")
+        for copy in copies:
+            copy.write_text(text, encoding="utf-8")
+            print(f"wrote {copy} ({len(text)} bytes)")
         return 0
     if args.check:
-        committed = output.read_text(encoding="utf-8") if output.exists() else ""
-        if committed == text:
-            print(f"{output} is up to date")
+        stale = [copy for copy in copies if (copy.read_text(encoding="utf-8") if copy.exists() else "") != text]
+        if not stale:
+            print(f"{', '.join(map(str, copies))}: up to date")
             return 0
+        output = stale[0]
+        committed = output.read_text(encoding="utf-8") if output.exists() else ""
         diff = difflib.unified_diff(
             committed.splitlines(), text.splitlines(), "committed", "generated", lineterm="", n=2
         )

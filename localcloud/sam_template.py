@@ -139,6 +139,9 @@ class Route:
     #: The route's authorizer name: its own ``Auth.Authorizer``, else the API's default; None for
     #: no authorizer (``NONE`` or none configured).
     authorizer: str | None
+    #: An operation of the API (in its OpenAPI document); False for the routes of a function whose
+    #: ``Metadata`` says ``ApiOperations: false`` (the docs page, the unknown-route answer).
+    operation: bool = True
 
 
 @dataclass(frozen=True)
@@ -280,9 +283,13 @@ class SamTemplate:
                     event=name,
                     api=api,
                     authorizer=None if not authorizer or authorizer == "NONE" else str(authorizer),
+                    operation=self._metadata(fn.logical_id).get("ApiOperations") is not False,
                 )
             )
         return routes
+
+    def _metadata(self, logical_id: str) -> dict[str, Any]:
+        return self.data["Resources"][logical_id].get("Metadata") or {}
 
     def _events(self, event_type: str) -> list[tuple[Function, str, dict[str, Any]]]:
         """(function, event name, event Properties) of every event of `event_type`."""

@@ -307,7 +307,9 @@ class LocalCloud(_Endpoints):
         self._schedulers: list[Any] = []  # Schedule events (localcloud.schedules)
         self.secrets: dict[str, str] = {}
         self.routes: list[tuple[str, str, str]] = []  # (method, path, function)
+        self._front_door: set[str] = set()  # functions whose routes are not API operations (docs)
         self.seeded: dict[str, list[dict[str, Any]]] = {}
+        self.seed_kept = False  # --seed, but the state file already holds the samples
         self.startup_seconds: float | None = None
         self._env = _EnvPatch()
         self._moto: Any = None
@@ -362,10 +364,7 @@ class LocalCloud(_Endpoints):
             self._started = True
             self._start_autosave()
             if self.seed:
-                from localcloud.seed import seed_through_api
-
-                signed_in = self.auth and self.dev_users is not None and "admin" in self.dev_users.users
-                self.seeded = seed_through_api(self.api_url, self.token("admin") if signed_in else None)
+                self._seed()
         except BaseException:
             self.stop()
             raise
@@ -478,6 +477,8 @@ class LocalCloud(_Endpoints):
         stacks, _ = SamLocalStackProvider.get_stacks(
             str(self.template_path), parameter_overrides=self.parameter_overrides or None
         )
+        for stack in stacks:  # JWT authorizers are enforced in front of SAM's gateway (_gateway_class)
+            stack.template_dict = authorizer.without_jwt_authorizers(stack.template_dict)
         function_provider = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
         api = ApiProvider(stacks, cwd=cwd).api
         if not api.routes:
@@ -503,11 +504,11 @@ class LocalCloud(_Endpoints):
         gateway = self._gateway_class(LocalApigwService, template)
         service = gateway(api=api, lambda_runner=self._runner, port=self.api_port, host=self.host, stderr=stderr)
         service.create()
-        self._add_openapi_routes(service._app)
         self.routes = [
             (",".join(sorted(m for m in r.methods if m != "OPTIONS")) or "OPTIONS", r.path, r.function_name)
             for r in api.routes
         ]
+        self._front_door = {r.function for r in template.routes() if not r.operation}
         # One REPORT line per invocation says what ran; werkzeug's request lines only with -v.
         from werkzeug.serving import WSGIRequestHandler
 
@@ -563,28 +564,6 @@ class LocalCloud(_Endpoints):
     def worker_pids(self) -> list[int]:
         return self._runtime.worker_pids() if self._runtime is not None else []
 
-    def _add_openapi_routes(self, app: Any) -> None:
-        """/api/openapi.json (generated from the handlers, built on first request) and /api/docs."""
-        from flask import Response
-
-        from localcloud import openapi
-
-        cache: dict[str, str] = {}
-        lock = threading.Lock()
-
-        def spec() -> str:
-            with lock:
-                if "json" not in cache:
-                    cache["json"] = openapi.spec_json(self.template_path)
-                return cache["json"]
-
-        app.add_url_rule("/api/openapi.json", "openapi_json", lambda: Response(spec(), mimetype="application/json"))
-        app.add_url_rule(
-            "/api/docs",
-            "openapi_docs",
-            lambda: Response(openapi.docs_html("/api/openapi.json", spec()), mimetype="text/html"),
-        )
-
     # ------------------------------------------------------------- provisioning and persistence
     def _provision(self, template: SamTemplate) -> None:
         """The template's resources (:func:`localcloud.provision.provision`), then the state file's
@@ -609,8 +588,11 @@ class LocalCloud(_Endpoints):
             return
         try:
             kept = state.restore(self.client("dynamodb"), items)
+            changed = self._keep_dev_user_ids(state)
             if self.secrets != state.secrets:
                 state.secrets = self.secrets
+                changed = True
+            if changed:
                 state.save()  # a new key is on disk before any cursor is signed with it
         except StateFileError as exc:
             raise LocalCloudError(str(exc)) from None
@@ -622,6 +604,37 @@ class LocalCloud(_Endpoints):
                 flush=True,
             )
         self._state = state
+
+    def _seed(self) -> None:
+        """The samples, through the API, once per state file (every start without one)."""
+        from localcloud.seed import seed_through_api
+
+        if self._state is not None and self._state.seeded:
+            self.seed_kept = True
+            return
+        signed_in = self.auth and self.dev_users is not None and "admin" in self.dev_users.users
+        self.seeded = seed_through_api(self.api_url, self.token("admin") if signed_in else None)
+        if self._state is not None:
+            self._state.seeded = True
+            self._state.save()
+
+    def _keep_dev_user_ids(self, state: StateFile) -> bool:
+        """Dev users get the ids the state file remembers (new ones are remembered); True when the
+        file must be saved."""
+        from localcloud import cognito_users
+
+        if self.dev_users is None:
+            return False
+        names = list(self.dev_users.users.values())
+        try:
+            cognito_users.restore_subs(self.dev_users.pool_id, {n: s for n, s in state.users.items() if n in names})
+        except ValueError as exc:
+            raise StateFileError(f"state file {self.state_file}: {exc}") from None
+        subs = cognito_users.current_subs(self.dev_users.pool_id, names)
+        if all(state.users.get(n) == s for n, s in subs.items()):
+            return False
+        state.users.update(subs)
+        return True
 
     def _start_autosave(self) -> None:
         if self._state is not None:
@@ -636,7 +649,9 @@ class LocalCloud(_Endpoints):
     # ------------------------------------------------------------- banner
     def banner(self) -> str:
         first_table = next(iter(self.tables.values()), "ProductsTable")
-        simple_get = [p for m, p, _ in self.routes if "GET" in m.split(",") and "{" not in p]
+        simple_get = [
+            p for m, p, f in self.routes if "GET" in m.split(",") and "{" not in p and f not in self._front_door
+        ]
         example = simple_get[0] if simple_get else (self.routes[0][1] if self.routes else "/")
         lines = [
             f"Local cloud ready in {self.startup_seconds or 0:.1f}s (template {self.template_path})",
@@ -651,10 +666,6 @@ class LocalCloud(_Endpoints):
             + (", ".join(f"{s.source.function} {s.source.expression}" for s in self._schedulers) or "-"),
             "  Routes:",
             *[f"    {m:<7} {self.api_url}{p}  -> {f}" for m, p, f in sorted(self.routes, key=lambda r: r[1])],
-            "  Try:",
-            f"    curl {self.api_url}{example}",
-            f"    AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws dynamodb scan --table-name {first_table} "
-            f"--endpoint-url {self.aws_url} --region {REGION}",
         ]
         if self.state_file:
             lines.append(f"  State file:    {self.state_file} (DynamoDB items, saved within a second of each write)")
@@ -665,7 +676,17 @@ class LocalCloud(_Endpoints):
             f"  Functions:     up to {self.max_concurrency} execution environments each (processes), "
             f"idle ones stop after {self.idle_timeout:g}s"
         )
-        lines += authorizer.banner_lines(self.dev_users, self.auth, self.api_url, self.aws_url, example)
+        lines += authorizer.banner_lines(self.dev_users, self.auth)
+        # Every line under "Try:" runs as printed (tests/docs/test_examples.py runs them).
+        lines += [
+            "  Try:",
+            *[
+                f"    {line}"
+                for line in authorizer.banner_examples(self.dev_users, self.auth, self.api_url, self.aws_url, example)
+            ],
+            f"    AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws dynamodb scan --table-name {first_table} "
+            f"--endpoint-url {self.aws_url} --region {REGION}",
+        ]
         return "\n".join(lines)
 
     def _polled(self, kind: type[event_sources.SqsPoller | event_sources.StreamPoller]) -> set[str]:
@@ -718,7 +739,11 @@ class LocalCloudProcess(_Endpoints):
         python: str = sys.executable,
         startup_timeout: float = 60.0,
         extra_args: list[str] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        """`env`: the process's environment (default: this process's). SAM lets the shell's value of
+        a variable the template declares win (e.g. POWERTOOLS_LOG_LEVEL), as `sam local` does."""
+        self.base_env = dict(env) if env is not None else None
         self.template = str(Path(template).resolve())
         self.host = host
         self.api_port = api_port or free_port(host)
@@ -730,6 +755,8 @@ class LocalCloudProcess(_Endpoints):
         self.extra_args = list(extra_args or [])
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
+        self.startup_output: list[str] = []  # what it printed until it was ready (kept whole)
+        self._dropped = 0  # lines dropped from the front of `output` (it keeps the recent ones)
         self.state_machine_arns: dict[str, str] = {}
         self.tables: dict[str, str] = {}
         self.event_buses: dict[str, str] = {}
@@ -755,7 +782,7 @@ class LocalCloudProcess(_Endpoints):
         if self.seed:
             cmd.append("--seed")
         root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
+        env = dict(self.base_env if self.base_env is not None else os.environ)
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
@@ -774,8 +801,10 @@ class LocalCloudProcess(_Endpoints):
         for line in self.proc.stdout:
             self.output.append(line)
             if len(self.output) > 5000:  # REPORT and log lines: keep the recent ones
+                self._dropped += len(self.output) - 2000
                 del self.output[:-2000]
             if line.startswith("LOCALCLOUD_READY "):
+                self.startup_output = list(self.output)
                 info = json.loads(line.split(" ", 1)[1])
                 self.state_machine_arns = info["state_machine_arns"]
                 self.tables = info["tables"]
@@ -785,6 +814,15 @@ class LocalCloudProcess(_Endpoints):
                 self.dev_users = DevUsers(**dev) if dev else None
                 ready.set()
         ready.set()
+
+    @property
+    def printed(self) -> int:
+        """How many lines the local cloud has printed so far (a mark for :meth:`printed_since`)."""
+        return self._dropped + len(self.output)
+
+    def printed_since(self, mark: int) -> list[str]:
+        """The lines printed since `mark` (those still kept)."""
+        return self.output[max(0, mark - self._dropped) :]
 
     def stop(self) -> None:
         if self.proc is None:

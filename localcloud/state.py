@@ -14,6 +14,9 @@
   created, but are written back unchanged on every save.
 * **Private.** The file is created with mode 0600 (it holds customer data, and the values of the
   template's secrets under ``secretsmanager``: the cursor key lives as long as the file).
+* **Same people, same samples.** The dev users' ids (``cognito.users``: sign-in name -> sub) are
+  kept, so ``createdBy`` names the same user after a restart; ``seeded`` records that ``--seed``
+  created its samples, so a restart does not create them again.
 """
 
 from __future__ import annotations
@@ -46,10 +49,13 @@ class StateFile:
         self.region = region
         self.foreign: dict[str, list[Any]] = {}  # tables the template does not define, kept as read
         self.secrets: dict[str, str] = {}  # Secrets Manager values by logical id (the cursor key)
+        self.users: dict[str, str] = {}  # dev users' subs by sign-in name (cognito.users)
+        self.seeded = False  # --seed created its samples into this file's tables
         self.loaded = False  # False until load() succeeded: never overwrite a file we could not read
         self._saved_writes = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._save_lock = threading.Lock()  # the saver thread and the starting thread both save
         self.error: BaseException | None = None
 
     # ------------------------------------------------------------ load
@@ -78,6 +84,12 @@ class StateFile:
         if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
             raise StateFileError(f"state file {self.path}: secretsmanager is not {{name: value}}; fix or remove it")
         self.secrets = dict(secrets)
+        cognito = data.get("cognito", {})
+        users = cognito.get("users", {}) if isinstance(cognito, dict) else None
+        if not isinstance(users, dict) or not all(isinstance(v, str) for v in users.values()):
+            raise StateFileError(f"state file {self.path}: cognito.users is not {{name: sub}}; fix or remove it")
+        self.users = dict(users)
+        self.seeded = data.get("seeded") is True
         return tables
 
     def restore(self, dynamodb_client: Any, data: Mapping[str, list[Any]]) -> list[str]:
@@ -111,6 +123,10 @@ class StateFile:
         return {**self.foreign, **out}
 
     def save(self) -> None:
+        with self._save_lock:
+            self._save()
+
+    def _save(self) -> None:
         if not self.loaded:
             return
         writes = dynamodb_atomic.writes()
@@ -118,6 +134,10 @@ class StateFile:
             document: dict[str, Any] = {"format": FORMAT, "version": VERSION, "dynamodb": self.snapshot()}
             if self.secrets:
                 document["secretsmanager"] = self.secrets
+            if self.users:
+                document["cognito"] = {"users": self.users}
+            if self.seeded:
+                document["seeded"] = True
             payload = json.dumps(document)
             self._write_atomically(payload.encode("utf-8"))
         except Exception as exc:

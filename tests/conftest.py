@@ -5,7 +5,7 @@ really executed."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,70 @@ def _events_match_the_catalogue() -> Iterator[None]:
     assert not problems, "published events differ from docs/events/ (run `make events-catalog`?):\n" + "\n".join(
         problems
     )
+
+
+# ---------------------------------------------------------------- tiers (docs/testing.md, "Tiers")
+# `make test` runs every test but the slow tier; `make test-slow` runs the slow tier; CI runs both
+# (and everything again under coverage). A test is slow when it is marked `slow` (its module's
+# `pytestmark`, or the test itself), or lives in a folder that is slow as a whole: the contract
+# tests (schemathesis), and the local cloud's own machinery, whose tests start clouds, emulators
+# and worker processes of their own (the fast tier still drives the local cloud end to end, in
+# tests/e2e and tests/docs).
+SLOW_FOLDERS = ("tests/contract/", "tests/localcloud/")
+# A test of the fast tier that takes longer than this (call phase, seconds) is listed at the end of
+# the run: mark it `slow`, or make it faster.
+FAST_BUDGET_SECONDS = float(os.environ.get("FAST_TEST_BUDGET", "5"))
+_over_budget: list[tuple[float, str]] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW_FOLDERS):
+            item.add_marker(pytest.mark.slow)
+
+
+# With `--dist loadgroup` (the Makefile's), the tests over HTTP, which share the worker's local
+# cloud (`local_cloud`), all go to one xdist worker: one cloud starts (and cold-starts its
+# functions) per run, not one per worker, while the other worker takes the in-process tiers. Other
+# tests go by module, so a module's fixtures are set up once. (xdist's own grouping by the
+# `xdist_group` marker renames node ids, which pytest 9 no longer allows; this scheduler groups by
+# folder instead.)
+CLOUD_FOLDERS = ("tests/e2e/", "tests/docs/")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneCloud(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return "local_cloud" if nodeid.startswith(CLOUD_FOLDERS) else nodeid.split("::", 1)[0]
+
+        def add_node_collection(self, node: Any, collection: Sequence[str]) -> None:
+            # Scope scheduling keys tests by node id: tests sharing one (schemathesis' cases of
+            # every operation) would silently run once. The slow tier uses `--dist load`.
+            if len(set(collection)) != len(collection):
+                raise pytest.UsageError("tests share node ids (tests/contract?): run them with --dist load")
+            super().add_node_collection(node, collection)
+
+    return OneCloud(config, log)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.duration > FAST_BUDGET_SECONDS and "slow" not in report.keywords:
+        _over_budget.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _over_budget:
+        terminalreporter.section("fast-tier tests over budget")
+        terminalreporter.write_line(
+            f"These tests are not marked slow but took over {FAST_BUDGET_SECONDS:g} s (on this machine, now): "
+            "mark them @pytest.mark.slow or make them faster."
+        )
+        for seconds, nodeid in sorted(_over_budget, reverse=True):
+            terminalreporter.write_line(f"  {seconds:6.1f} s  {nodeid}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -125,6 +189,32 @@ def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> Iterator[Cloud]:
             secrets=made.secrets,
             event_buses=made.event_buses,
         )
+
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The local cloud (`python -m localcloud`) in a subprocess on free ports, shared by the
+    session (one per xdist worker): tests over HTTP never assume ids or an empty table.
+    Its token-signing key is kept in a file (`cloud.signing_key_file`) so that tests can sign
+    tokens the way it does, with exactly one thing wrong."""
+    from localcloud.server import LocalCloudProcess
+    from localcloud.task_timeouts import TEST_SCALE
+    from tests.support.apigw import TEMPLATE
+    from tests.support.shell import developer_env
+
+    key = tmp_path_factory.mktemp("signing") / "signing-key.json"
+    # `make test-fast` gives each function 1 execution environment (fewer cold starts); everything
+    # else, CI included, the default 4 of `make dev`.
+    concurrency = os.environ.get("LOCAL_CLOUD_MAX_CONCURRENCY", "4")
+    # The emulator answers far slower than AWS on a loaded machine: workflow Task timeouts get room.
+    args = ["--signing-key", str(key), "--task-timeout-scale", str(TEST_SCALE), "--max-concurrency", concurrency]
+    # startup_timeout: on this shared 2-core machine a start took 60-70 s at a load average of 15
+    with LocalCloudProcess(TEMPLATE, env=developer_env(), extra_args=args, startup_timeout=180) as cloud:
+        cloud.signing_key_file = key
+        # The suite's admin places orders from many threads at once, as a storefront does: it is
+        # in the `integration` group (the higher per-user order limit). Other users keep the defaults.
+        cloud.add_to_group("admin", "integration")
+        yield cloud
 
 
 @pytest.fixture

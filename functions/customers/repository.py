@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from customers.models import Customer, email_identity
-from sales_common.dynamo import REFERENCED, Condition, EntityStore, cancellation_codes, now_iso, to_item
+from sales_common.dynamo import REFERENCED, Condition, EntityStore, Expected, cancellation_codes, now_iso, to_item
 from sales_common.errors import Conflict, DomainError
 
 EMAIL_PREFIX = "EMAIL#"
@@ -116,7 +116,7 @@ class CustomerStore(EntityStore[Customer]):
                 put["ExpressionAttributeValues"] = me
             put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
             plan.conflicts[len(plan.ops)] = lambda held: (
-                Conflict(f"A customer with email {new} already exists.")
+                Conflict(f"A customer with email {new} already exists; use another email, or change that customer.")
                 if held is None or IDENTITY in held
                 else _maybe_taken(new)
             )
@@ -171,11 +171,11 @@ class CustomerStore(EntityStore[Customer]):
         self._with_locks(plan, lambda ops: self.transact([self.put_new_op(item), *ops]))
         return self.model.model_validate(item)
 
-    def change(self, customer_id: int, changes: dict[str, Any], version: int | None) -> Customer:
+    def change(self, customer_id: int, changes: dict[str, Any], version: Expected) -> Customer:
         """A change that keeps the email's identity; 409 for an erased customer."""
         return self.update(customer_id, changes, version, condition=NOT_ERASED, refused=erased(customer_id))
 
-    def change_email(self, customer_id: int, changes: dict[str, Any], old_email: str, version: int) -> Customer:
+    def change_email(self, customer_id: int, changes: dict[str, Any], old_email: str, version: Expected) -> Customer:
         plan = self.locks(customer_id, old_email, changes["email"])
         updated = self._with_locks(
             plan,
@@ -186,7 +186,7 @@ class CustomerStore(EntityStore[Customer]):
         assert updated is not None
         return updated
 
-    def delete_unreferenced(self, customer: Customer, version: int, actor: str) -> None:
+    def delete_unreferenced(self, customer: Customer, version: Expected, actor: str) -> None:
         """Delete the customer and free its email, unless an order refers to it (409: erase it
         instead). PlaceOrder's ValidateCustomer sets the reference mark in its conditional write,
         so a delete racing a placement either lands first or is refused (docs/adr/0020)."""

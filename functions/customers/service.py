@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from customers.models import Customer, CustomerCreate, CustomerUpdate, email_identity
 from customers.repository import CustomerStore, erased
+from sales_common.dynamo import Expected
 from sales_common.errors import PreconditionFailed
 from sales_common.listing import Page, fetch_page, scope_of
 from sales_common.settings import load_settings
@@ -30,7 +31,7 @@ def create_customer(data: CustomerCreate, actor: str) -> Customer:
     return _store().create_with_email({**data.model_dump(), "createdBy": actor, "updatedBy": actor})
 
 
-def update_customer(customer_id: int, data: CustomerUpdate, expected_version: int | None, actor: str) -> Customer:
+def update_customer(customer_id: int, data: CustomerUpdate, expected_version: Expected, actor: str) -> Customer:
     """Change the given fields; an email with another identity moves its lock (409 if taken). An
     erased customer cannot be changed (409)."""
     store = _store()
@@ -47,7 +48,7 @@ def update_customer(customer_id: int, data: CustomerUpdate, expected_version: in
     return store.change_email(customer_id, changes, current.email, version)
 
 
-def delete_customer(customer_id: int, expected_version: int | None, actor: str) -> None:
+def delete_customer(customer_id: int, expected_version: Expected, actor: str) -> None:
     """Delete a customer no order refers to (and free its email); one with orders is a 409 that
     points at erasure."""
     store = _store()

@@ -11,7 +11,9 @@ Pure: no AWS. The images decide, following what each writer leaves in the item:
   - a `hold_<orderId>` appeared or went (a placement reserving, storing its order, or releasing)
     or `lastRestock` changed (a cancelled or deleted order giving stock back): an order moved the
     stock, which the order's own events tell -> no product event;
-  - otherwise, if a public field changed -> `ProductUpdated`;
+  - otherwise, if a public field changed -> `ProductUpdated`, with `stockDelta`, how much the
+    change moved the stock (a PUT of `stock`; 0 when it did not): with it, a consumer can keep the
+    stock as the sum of the changes every event tells, in any order;
   - whatever the cause, `StockLow` when the product becomes low: its stock, counting the holds of
     placements still in flight as not taken, was above its threshold and is now at or below it.
     A placement that is rejected or compensated reserves and releases (holds in, holds out, the
@@ -225,6 +227,12 @@ def is_low(product: Product, image: Mapping[str, Any] | None) -> bool:
     return counted_stock(product, image) <= product.low_stock_threshold
 
 
+def _moved_by_an_order(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """A placement reserved, stored its order or released (a hold came or went), or a cancelled or
+    deleted order gave its stock back (`lastRestock`): the order events tell it."""
+    return _holds(old) != _holds(new) or old.get("lastRestock") != new.get("lastRestock")
+
+
 def _product_events(change: Change) -> list[Envelope[Any]]:
     if change.kind != "MODIFY":
         return _lifecycle(change, Product, ProductCreated, ProductUpdated, ProductDeleted)
@@ -242,8 +250,12 @@ def _product_events(change: Change) -> list[Envelope[Any]]:
                 reason=str(adjustment.get("reason", "")),
             )
         )
-    elif _holds(old) == _holds(new) and old.get("lastRestock") == new.get("lastRestock"):
-        out += _lifecycle(change, Product, ProductCreated, ProductUpdated, ProductDeleted)
+    elif not _moved_by_an_order(old, new) and _public(before) != _public(after):
+        out.append(
+            ProductUpdated(
+                **_envelope(change, after, actor, ProductUpdated.detail_type()), stock_delta=after.stock - before.stock
+            )
+        )
     if is_low(after, new) and not is_low(before, old):
         out.append(
             StockLow(

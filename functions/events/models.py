@@ -21,7 +21,7 @@ from customers.models import Customer
 from orders.models import Order, OrderStatus
 from products.models import Product
 
-CATALOGUE_VERSION = "1.0.0"
+CATALOGUE_VERSION = "1.1.0"
 """The catalogue's version (docs/events/asyncapi.yaml): the minor number grows when a field or a
 detail type is added; a change that could break a consumer gets a new detail type instead."""
 
@@ -88,6 +88,17 @@ class ProductCreated(ProductEvent):
 class ProductUpdated(ProductEvent):
     """A product's public fields changed through its own API (PUT /api/products/{id}). Stock that
     orders take or give back is told by the order events, not here."""
+
+    stock_delta: Annotated[
+        int,
+        Field(
+            description=(
+                "How much this change moved the stock: `data.stock` minus the stock before (0 when the stock did "
+                "not change). With it, and `delta` of StockAdjusted and the order events' lines, a consumer can "
+                "keep a product's stock as a sum, whatever order the events arrive in."
+            )
+        ),
+    ]
 
 
 class ProductDeleted(ProductEvent):

@@ -8,7 +8,7 @@ from orders.models import TRANSITIONS, Order, OrderStatus
 from orders.repository import OrderStore
 from orders.settings import OrderSettings
 from sales_common.auth import require_owner
-from sales_common.dynamo import Condition
+from sales_common.dynamo import Condition, Expected
 from sales_common.errors import Conflict
 from sales_common.listing import Page, fetch_page, scope_of
 from sales_common.settings import load_settings
@@ -33,14 +33,20 @@ def _writer() -> OrderStore:
 def check_transition(order: Order, status: OrderStatus) -> None:
     """CONFIRMED -> SHIPPED -> DELIVERED, CONFIRMED -> CANCELLED; any other change is a 409."""
     if status not in TRANSITIONS[order.status]:
-        raise Conflict(f"Order {order.id} is {order.status.value}; it cannot become {status.value}.")
+        allowed = " or ".join(sorted(s.value for s in TRANSITIONS[order.status])) or "nothing: it is final"
+        raise Conflict(
+            f"Order {order.id} is {order.status.value}; it cannot become {status.value} (it can become {allowed})."
+        )
 
 
 def check_deletable(order: Order) -> None:
     """SHIPPED, DELIVERED: 409 -- a fulfilled order is the record of stock that left; deleting it
     would make those units vanish from the books."""
     if order.status in FULFILLED:
-        raise Conflict(f"Order {order.id} is {order.status.value}; fulfilled orders cannot be deleted.")
+        raise Conflict(
+            f"Order {order.id} is {order.status.value}; fulfilled orders cannot be deleted: they are the record of "
+            "stock that left. Only CONFIRMED (restocked) and CANCELLED orders can be."
+        )
 
 
 # ---------------------------------------------------------------- reads
@@ -81,7 +87,7 @@ def get_order(order_id: int) -> Order:
 
 
 # ---------------------------------------------------------------- changes
-def change_status(order_id: int, status: OrderStatus, expected_version: int | None, actor: Caller) -> Order:
+def change_status(order_id: int, status: OrderStatus, expected_version: Expected, actor: Caller) -> Order:
     """Move the order along its lifecycle; cancelling restocks (see `OrderStore.set_status`).
     A role limited to its own records (`sales`) may change only orders its user placed (403);
     `createdBy` never changes, so the check on the read order holds for the write."""
@@ -92,7 +98,7 @@ def change_status(order_id: int, status: OrderStatus, expected_version: int | No
     return store.set_status(order, status, expected_version, actor.username)
 
 
-def delete_order(order_id: int, expected_version: int | None, actor: Caller) -> None:
+def delete_order(order_id: int, expected_version: Expected, actor: Caller) -> None:
     """CONFIRMED: restock and delete atomically. CANCELLED: delete the record (it holds nothing).
     Fulfilled: 409 (`check_deletable`). Ownership as for `change_status`."""
     store = _writer()

@@ -47,6 +47,7 @@ from orders.workflow import PlacementWorkflow
 from sales_common import aws
 from sales_common.dynamo import now_iso
 from sales_common.errors import Conflict, Unprocessable
+from sales_common.observability import correlation_id
 from sales_common.settings import load_settings
 
 if TYPE_CHECKING:
@@ -114,7 +115,9 @@ def merge_lines(items: Iterable[OrderItemIn]) -> dict[int, OrderItemIn]:
             merged[item.product_id] = item.model_copy()
             continue
         if seen.price is not None and item.price is not None and seen.price != item.price:
-            raise Unprocessable(f"Product {item.product_id} appears twice with different prices.")
+            raise Unprocessable(
+                f"Product {item.product_id} appears twice with different prices; name one price, or none."
+            )
         seen.quantity += item.quantity
         seen.price = seen.price if seen.price is not None else item.price
         if seen.quantity > MAX_QUANTITY:
@@ -137,14 +140,14 @@ def price_lines(lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> list
     its price is not the one the client named, or the quote already shows too little stock."""
     missing = sorted(set(lines) - set(quotes))
     if missing:
-        raise UnknownProduct(f"Unknown product(s): {', '.join(map(str, missing))}.")
+        raise UnknownProduct(_unknown(missing))
     archived = sorted(pid for pid in lines if quotes[pid].archived)
     if archived:
         raise _archived(archived, quotes)
     stale = [pid for pid, line in lines.items() if line.price is not None and line.price != quotes[pid].price]
     if stale:
         detail = "; ".join(f"product {pid} costs {quotes[pid].price}, not {lines[pid].price}" for pid in stale)
-        raise PriceMismatch(f"Prices have changed: {detail}.")
+        raise PriceMismatch(f"Prices have changed: {detail}. Send the current prices, or leave `price` out.")
     short = [pid for pid, line in lines.items() if line.quantity > quotes[pid].stock]
     if short:
         # Certain to fail: answer now rather than run the workflow (and spend an order id) for it.
@@ -166,6 +169,10 @@ def order_total(priced: list[dict[str, Any]]) -> Decimal:
     return sum((Decimal(line["lineTotal"]) for line in priced), Decimal(0))
 
 
+def _unknown(products: list[int]) -> str:
+    return f"Unknown product(s): {', '.join(map(str, products))}; GET /api/products lists the catalog."
+
+
 def prepare(data: OrderCreate, actor: str, settings: PlacementSettings) -> dict[str, Any]:
     """The placement's input: priced lines, a new order id, the time. Refused (OrderRejected)
     when the quote already shows it cannot succeed."""
@@ -178,6 +185,8 @@ def prepare(data: OrderCreate, actor: str, settings: PlacementSettings) -> dict[
         "createdAt": now_iso(),
         "total": str(order_total(priced)),
         "items": priced,
+        # the request's id: the execution's input and logs are found from the request's log lines
+        "correlationId": correlation_id(),
     }
 
 
@@ -195,7 +204,7 @@ def _out_of_stock(short: list[int], lines: dict[int, OrderItemIn], quotes: dict[
     details = "; ".join(
         f"product {pid}: {lines[pid].quantity} requested, {quotes[pid].stock} in stock" for pid in short
     )
-    return OutOfStock(f"Insufficient stock ({details}). Nothing was reserved.")
+    return OutOfStock(f"Insufficient stock ({details}). Nothing was reserved; order at most what is in stock.")
 
 
 # ---------------------------------------------------------------- run, and decide what is unknown
@@ -320,9 +329,13 @@ def explain_failure(
     archived (422), repriced since the quote (409, naming the current price), short (409); if none
     of these holds any more, the refusal was a conflict with concurrent writes (503, retry)."""
     if reason == "CustomerNotFound":
-        return CustomerNotFound(f"Customer {data.customer_id} does not exist.")
+        return CustomerNotFound(
+            f"Customer {data.customer_id} does not exist; GET /api/customers lists them, POST creates one."
+        )
     if reason == "CustomerErased":
-        return CustomerErased(f"Customer {data.customer_id} was erased; orders cannot be placed for it.")
+        return CustomerErased(
+            f"Customer {data.customer_id} was erased; orders cannot be placed for it (place it for another customer)."
+        )
     if reason == "Refused":
         return _refusal(
             lines, requote(list(lines)), {int(i["productId"]): Decimal(i["unitPrice"]) for i in payload["items"]}
@@ -336,7 +349,7 @@ def explain_failure(
 def _refusal(lines: dict[int, OrderItemIn], quotes: dict[int, Quote], priced: dict[int, Decimal]) -> OrderRejected:
     gone = [pid for pid in lines if pid not in quotes]
     if gone:
-        return UnknownProduct(f"Unknown product(s): {', '.join(map(str, gone))}.")
+        return UnknownProduct(_unknown(gone))
     archived = [pid for pid in lines if quotes[pid].archived]
     if archived:
         return _archived(archived, quotes)
@@ -462,7 +475,10 @@ class Intent:
                     return {k: v for k, v in result.items() if k != "replayed"}, True
                 return result["payload"], bool(result.get("replayed"))
             except IdempotencyValidationError as exc:
-                raise Unprocessable("This Idempotency-Key was already used with a different request body.") from exc
+                raise Unprocessable(
+                    "This Idempotency-Key was already used with a different request body; "
+                    "use a new key for a new order."
+                ) from exc
             except IdempotencyAlreadyInProgressError as exc:
                 if time.monotonic() >= waited_until or not self.deadline.allows(start_budget_seconds()):
                     raise Conflict("A request with this Idempotency-Key is still in progress; retry later.") from exc

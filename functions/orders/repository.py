@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.exceptions import ClientError
 
 from orders.models import Order, OrderLine, OrderStatus
-from sales_common.dynamo import Condition, EntityStore, cancellation_codes, now_iso, product_key, to_item
+from sales_common.dynamo import Condition, EntityStore, Expected, cancellation_codes, now_iso, product_key, to_item
 from sales_common.errors import ConfigurationError, Conflict
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class OrderStore(EntityStore[Order]):
             }
         }
 
-    def set_status(self, order: Order, status: OrderStatus, expected_version: int | None, actor: str) -> Order:
+    def set_status(self, order: Order, status: OrderStatus, expected_version: Expected, actor: str) -> Order:
         """Move `order` to `status`; a cancellation restocks every line in the same transaction."""
         restock = order.items if status is OrderStatus.CANCELLED else []
 
@@ -65,7 +65,7 @@ class OrderStore(EntityStore[Order]):
 
         return self._with_restock(order, restock, write)
 
-    def remove(self, order: Order, expected_version: int | None, actor: str) -> None:
+    def remove(self, order: Order, expected_version: Expected, actor: str) -> None:
         """Delete `order`; if it still holds stock, restock in the same transaction."""
         restock = order.items if order.status is HOLDS_STOCK else []
 
@@ -86,7 +86,9 @@ class OrderStore(EntityStore[Order]):
                 codes = cancellation_codes(exc)
                 if not codes or codes[0] == "ConditionalCheckFailed":
                     current = self.require(order.id)
-                    raise Conflict(f"Order {order.id} changed concurrently; it is now {current.status}.") from exc
+                    raise Conflict(
+                        f"Order {order.id} changed concurrently; it is now {current.status}. GET it and decide again."
+                    ) from exc
                 gone = {i for i, code in enumerate(codes[1:]) if code == "ConditionalCheckFailed"}
                 if not gone:
                     raise

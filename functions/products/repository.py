@@ -19,6 +19,7 @@ from sales_common.dynamo import (
     REFERENCED,
     Condition,
     EntityStore,
+    Expected,
     from_item,
     is_conditional_failure,
     list_attributes,
@@ -66,13 +67,13 @@ class ProductStore(EntityStore[Product]):
         item = super().new_item(entity_id, {"status": ProductStatus.ACTIVE.value, **attributes})
         return {**item, **list_attributes(status_list(PRODUCT, item["status"]), entity_id)}
 
-    def update_product(self, product_id: int, changes: dict[str, Any], expected_version: int | None) -> Product:
+    def update_product(self, product_id: int, changes: dict[str, Any], expected_version: Expected) -> Product:
         """Apply `changes`; a status change also moves the product to that status's list."""
         if "status" in changes:
             changes = {**changes, LIST_KEY: status_list(PRODUCT, changes["status"]), LIST_SORT: product_id}
         return self.update(product_id, changes, expected_version)
 
-    def delete_unreferenced(self, product_id: int, expected_version: int | None, actor: str) -> None:
+    def delete_unreferenced(self, product_id: int, expected_version: Expected, actor: str) -> None:
         """Delete the product unless an order refers to it (409: archive it instead). The
         reference mark is set by the reservation that takes its stock (PlaceOrder's Reserve) in the
         same conditional write, so a delete racing a placement either lands first (the reservation

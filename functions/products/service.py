@@ -12,7 +12,7 @@ from products.models import (
     StockAdjustmentCreate,
 )
 from products.repository import ProductStore
-from sales_common.dynamo import PRODUCT
+from sales_common.dynamo import PRODUCT, Expected
 from sales_common.errors import PreconditionRequired
 from sales_common.listing import Page, by_status, fetch, fetch_page, scope_of
 from sales_common.settings import load_settings
@@ -40,7 +40,7 @@ def create_product(data: ProductCreate, actor: str) -> Product:
     return _store().create({**data.model_dump(by_alias=True), "createdBy": actor, "updatedBy": actor})
 
 
-def update_product(product_id: int, data: ProductUpdate, expected_version: int | None, actor: str) -> Product:
+def update_product(product_id: int, data: ProductUpdate, expected_version: Expected, actor: str) -> Product:
     """Change the given fields. The write is conditional on the version when If-Match is sent.
     Setting `stock` requires it (428 otherwise): an absolute stock written blind would erase the
     units orders took since the client read it. Relative changes go through `adjust_stock`.
@@ -55,7 +55,7 @@ def update_product(product_id: int, data: ProductUpdate, expected_version: int |
     return _store().update_product(product_id, changes, expected_version)
 
 
-def delete_product(product_id: int, expected_version: int | None, actor: str) -> None:
+def delete_product(product_id: int, expected_version: Expected, actor: str) -> None:
     """Delete a product no order refers to; one that orders refer to is a 409 (archive it)."""
     _store().delete_unreferenced(product_id, expected_version, actor)
 

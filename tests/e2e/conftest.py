@@ -4,34 +4,15 @@ exercised over real HTTP."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import requests
 
 from localcloud.task_timeouts import TEST_SCALE
-from tests.support.apigw import TEMPLATE
 
 # The emulator answers far slower than AWS on a loaded machine: workflow Task timeouts get room.
+# (The shared `local_cloud` fixture, in tests/conftest.py, starts with the same scale.)
 TASK_TIMEOUTS = ["--task-timeout-scale", str(TEST_SCALE)]
-
-
-@pytest.fixture(scope="session")
-def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """The local cloud, its token-signing key kept in a file (`cloud.signing_key_file`) so that
-    tests can sign tokens the way it does, with exactly one thing wrong."""
-    from localcloud.server import LocalCloudProcess
-
-    key = tmp_path_factory.mktemp("signing") / "signing-key.json"
-    # startup_timeout: on this shared 2-core machine a start took 60-70 s at a load average of 15
-    with LocalCloudProcess(
-        TEMPLATE, extra_args=["--signing-key", str(key), *TASK_TIMEOUTS], startup_timeout=180
-    ) as cloud:
-        cloud.signing_key_file = key  # type: ignore[attr-defined]
-        # The suite's admin places orders from many threads at once, as a storefront does: it is
-        # in the `integration` group (the higher per-user order limit). Other users keep the defaults.
-        cloud.add_to_group("admin", "integration")
-        yield cloud
 
 
 class Http:

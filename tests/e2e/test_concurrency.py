@@ -8,7 +8,11 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
+
+# Races: CI runs them with 4 execution environments per function (the slow tier).
+pytestmark = pytest.mark.slow
 
 
 def _pool(n, fn, items):

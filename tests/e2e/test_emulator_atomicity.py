@@ -23,6 +23,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+# The slow tier (make test-slow): races of hundreds of requests.
+pytestmark = pytest.mark.slow
+
 # Racing writers and, in the stock test, writers whose transactions are always cancelled.
 WRITERS = 8
 SPOILERS = 2

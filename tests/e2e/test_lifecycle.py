@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import requests
 
 from tests.support.apigw import TEMPLATE
 from tests.support.ports import port_is_closed
+
+# The slow tier (make test-slow): starts and stops a local cloud of its own.
+pytestmark = pytest.mark.slow
 
 
 def test_start_then_stop_frees_ports_and_process():

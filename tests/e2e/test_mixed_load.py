@@ -9,7 +9,11 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
+
+# The slow tier (make test-slow): sixteen threads of traffic for a while.
+pytestmark = pytest.mark.slow
 
 THREADS = 16
 ROUNDS = 4  # per thread; each round makes 6-10 requests

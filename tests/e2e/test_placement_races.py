@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+# Races: CI runs them with 4 execution environments per function (the slow tier).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def held_by_live_orders(http, customer_id, product_id):

@@ -16,7 +16,8 @@ from tests.e2e.conftest import TASK_TIMEOUTS, Http
 from tests.support.apigw import TEMPLATE
 from tests.support.proxy import FaultyEndpoint
 
-pytestmark = pytest.mark.e2e
+# A local cloud of its own, behind a faulty network: the slow tier (docs/testing.md, "Tiers").
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 START_SYNC = "AWSStepFunctions.StartSyncExecution"
 UPDATE_ITEM = "DynamoDB_20120810.UpdateItem"

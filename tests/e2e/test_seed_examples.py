@@ -24,6 +24,7 @@ SEED_CURLS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_seed_curl_examples_work_verbatim():
     from localcloud.server import LocalCloudProcess
@@ -57,4 +58,4 @@ def test_the_seed_curl_without_a_token_is_401_when_sign_in_is_on(local_cloud):
     script = SEED_CURLS[0].replace("localhost:8080", f"localhost:{port}") + " -s -w '\n%{http_code}'"
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=True).stdout
     body, status = out.rsplit("\n", 1)
-    assert (int(status), json.loads(body)) == (401, {"message": "Unauthorized"})
+    assert int(status) == 401 and json.loads(body)["message"] == "Unauthorized"

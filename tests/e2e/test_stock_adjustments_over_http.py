@@ -10,6 +10,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.slow  # a race: CI runs it with 4 execution environments per function (the slow tier)
 def test_concurrent_write_offs_never_take_stock_below_zero(http, product):
     p = product(stock=10)
     url = f"/api/products/{p['id']}/stock-adjustments"

@@ -70,6 +70,7 @@ def _spend_allowance(cloud, sub: str, seconds: int = 30) -> None:
     )
 
 
+@pytest.mark.slow  # a flood or a race: the slow tier
 def test_a_flood_of_order_attempts_is_refused_once_the_burst_is_spent(shop):
     answered, refused = _flood(lambda: shop.post("/api/orders", UNKNOWN_PRODUCT, role="sales", user="flooder"))
     assert refused.status == 429 and answered >= BURST
@@ -171,12 +172,14 @@ def test_users_do_not_share_a_bucket(take):
     assert _allowed(take, BURST + 1, sub="b") == BURST
 
 
+@pytest.mark.slow  # a flood or a race: the slow tier
 def test_integration_members_have_their_own_higher_limit(take):
     assert _allowed(take, INTEGRATION_BURST + 5, groups="sales integration", sub="shop") == INTEGRATION_BURST
     assert _allowed(take, BURST + 1, groups="sales", sub="person") == BURST
     assert _allowed(take, INTEGRATION_BURST, groups="admin integration", sub="shop") == 0  # used up
 
 
+@pytest.mark.slow  # a flood or a race: the slow tier
 def test_racing_requests_of_one_user_never_take_more_than_the_bucket_holds(cloud):
     """Conditional writes only: 16 threads at the same instant, 4x the burst, exactly BURST pass."""
     from orders import quota

@@ -219,3 +219,59 @@ def test_success_costs_three_dynamodb_requests_whatever_the_number_of_lines(clou
     run(cloud, [line(1, 1, "10"), line(2, 1, "2.5")])
     requests = [operation for operation, _ in faults.seen]
     assert requests == ["UpdateItem", "TransactWriteItems", "TransactWriteItems"]
+
+
+# ---------------------------------------------------------------- conditions singled out by `make mutate`
+def product(cloud, pid):
+    return cloud.item("ProductsTable", f"PRODUCT#{pid}")
+
+
+def test_an_order_is_never_stored_once_a_held_product_is_gone(cloud, catalog, faults):
+    """The take-over of each hold is conditional on the hold: run 1 reserved and died undecided;
+    product B is deleted; run 2 must not store an order for it (nor recreate B as an empty item)
+    -- it decides the placement failed and gives A's units back."""
+    faults.inject("TransactWriteItems", "InternalServerError", when=faults.writing_order)
+    faults.inject("UpdateItem", "InternalServerError", when=faults.deciding)
+    items = [line(1, 2, "10", "A"), line(2, 1, "2.5", "B")]
+    assert run(cloud, items)["error"] == "Undecided"
+    assert (holds(cloud, 1), holds(cloud, 2)) == ({"hold_100": 2}, {"hold_100": 1})
+    faults.clear()
+    cloud.dynamodb.delete_item(TableName=cloud.tables["ProductsTable"], Key={"pk": {"S": "PRODUCT#2"}})
+
+    rerun = run(cloud, items)
+
+    assert rerun["status"] == "FAILED", rerun
+    assert orders(cloud) == []
+    assert product(cloud, 2) is None
+    assert (product(cloud, 1)["stock"], holds(cloud, 1)) == (5, {})
+    assert record(cloud)["outcome"] == rerun["error"]
+
+
+def test_every_workflow_write_to_a_product_moves_its_version(cloud, catalog, api, faults):
+    """A client that read a product before an order took (or gave back) its units holds a stale
+    ETag: an absolute stock written with it must be refused (412), not erase those units."""
+    before = api.get("/api/products/1")
+    assert run(cloud, [line(1, 2, "10")], order_id=100)["status"] == "SUCCEEDED"
+    reserved = product(cloud, 1)
+    assert (reserved["stock"], reserved["version"], reserved["updatedAt"]) == (3, 2, PAYLOAD_TIME)
+    assert api.put("/api/products/1", {"stock": 9}, headers={"If-Match": before.header("ETag")}).status == 412
+
+    faults.inject("TransactWriteItems", "InternalServerError", when=faults.writing_order)
+    failed = run(cloud, [line(1, 1, "10")], order_id=101)
+    assert failed["error"] == "OrderWriteFailed"
+    released = product(cloud, 1)
+    # two writes: the reservation and its release
+    assert (released["stock"], released["version"]) == (3, 4)
+    assert released["updatedAt"] > PAYLOAD_TIME  # the release's own time, not the order's
+    assert holds(cloud, 1) == {}
+
+
+def test_a_placement_decided_by_the_workflow_names_its_order_and_when(cloud, catalog):
+    """Decide may create the record (nothing was reserved): it still says which order it is
+    and when it was decided, as a record the reservation opened does."""
+    refused = run(cloud, [line(1, 1, "10")], customer=42, order_id=300)
+    assert refused["error"] == "CustomerNotFound"
+    decided = record(cloud, 300)
+    assert decided["orderId"] == 300
+    assert decided["decidedAt"] >= PAYLOAD_TIME
+    assert "pending" not in decided

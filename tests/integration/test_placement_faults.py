@@ -236,6 +236,7 @@ def test_release_that_fails_is_queued_and_completed_later_exactly_once(shop, clo
     assert_conserved(cloud)
 
 
+@pytest.mark.slow
 def test_consumer_failure_is_reported_and_redelivered(shop, cloud, faults):
     faults.inject("TransactWriteItems", "ValidationException", when=faults.writing_order)
     faults.inject("UpdateItem", "InternalServerError", keys={"PRODUCT#1"}, when=faults.releasing)

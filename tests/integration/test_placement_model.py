@@ -60,6 +60,9 @@ PROFILES = {
         suppress_health_check=list(HealthCheck),
     ),
 }
+# A hypothesis model exploring interleavings: the slow tier (docs/testing.md, "Tiers"); CI runs it.
+pytestmark = pytest.mark.slow
+
 PROFILE = os.environ.get("PLACEMENT_MODEL_PROFILE", "default")
 
 INITIAL = 6

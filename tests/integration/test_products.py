@@ -55,12 +55,12 @@ def test_get_unknown_product_is_404_problem(api):
         "type": "about:blank",
         "title": "Not found",
         "status": 404,
-        "detail": "Product 42 does not exist.",
+        "detail": "Product 42 does not exist; GET /api/products lists those that do.",
         "errors": [],
     }
 
 
-@pytest.mark.parametrize("bad_id", ["abc", "-1", "1.5", "0", "1e3"])
+@pytest.mark.parametrize("bad_id", ["abc", "-1", "1.5", "0", "1e-3"])
 def test_malformed_ids_are_client_errors(api, bad_id):
     for method in ("GET", "PUT", "DELETE"):
         r = api.request(method, f"/api/products/{bad_id}", {"stock": 1} if method == "PUT" else None)
@@ -135,7 +135,7 @@ def test_put_with_stale_if_match_is_412_and_changes_nothing(api, cloud):
     assert cloud.item("ProductsTable", "PRODUCT#1")["stock"] == 10
 
 
-@pytest.mark.parametrize("value", ["banana", "null", '"1', "1" * 39, '"-1"'])
+@pytest.mark.parametrize("value", ["banana", "null", '"1', "1" * 39, "1"])
 def test_if_match_that_is_no_etag_is_400_and_changes_nothing(api, cloud, value):
     create(api)
     r = api.put("/api/products/1", {"stock": 1}, headers={"If-Match": value})

@@ -164,6 +164,7 @@ OWNED = [pytest.param(method, path, id=f"{method} {path}") for method, path in O
 BODIES = {"GET": None, "PUT": {"status": "CANCELLED"}, "DELETE": None}
 
 
+@pytest.mark.slow  # a sweep: the slow tier (the fast one keeps the route x role matrix)
 @pytest.mark.parametrize(("method", "path"), OWNED)
 @pytest.mark.parametrize("role", ["admin", "sales"])
 @pytest.mark.parametrize("whose", ["own", "others"])
@@ -218,6 +219,7 @@ def test_ownership_is_checked_before_the_status_rules(api):
     assert api.put("/api/orders/1", {"status": "SHIPPED"}, role="sales", headers={"If-Match": '"9"'}).status == 403
 
 
+@pytest.mark.slow  # a sweep: the slow tier (the fast one keeps the route x role matrix)
 @pytest.mark.parametrize("fn", ROUTES)
 @pytest.mark.parametrize("role", ["", "auditor", "Admin"])
 def test_a_user_in_no_allowed_group_gets_403_everywhere(cloud, fn, role):
@@ -228,6 +230,7 @@ def test_a_user_in_no_allowed_group_gets_403_everywhere(cloud, fn, role):
     assert _snapshot(cloud) == before
 
 
+@pytest.mark.slow  # a sweep: the slow tier (the fast one keeps the route x role matrix)
 @pytest.mark.parametrize("fn", ROUTES)
 def test_no_claims_is_401_problem_everywhere(cloud, fn):
     """Fail closed: a function reached without the authorizer's claims refuses."""
@@ -402,6 +405,7 @@ _claim_values = st.one_of(
 )
 
 
+@pytest.mark.slow  # a sweep: the slow tier (the fast one keeps the route x role matrix)
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     claims=st.dictionaries(

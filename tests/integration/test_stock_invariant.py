@@ -3,8 +3,12 @@ happens, for every product `stock + units held by live orders == initial stock +
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+# The slow tier (make test-slow): a hypothesis sweep over operation sequences.
+pytestmark = pytest.mark.slow
 
 PRODUCTS = (1, 2, 3)
 INITIAL = 4

@@ -14,7 +14,7 @@ from moto import mock_aws
 from localcloud import authorizer, signing_key
 from localcloud.provision import create_dev_users, create_user_pools
 from localcloud.sam_template import SamTemplate, TemplateError
-from tests.support.apigw import TEMPLATE, functions
+from tests.support.apigw import TEMPLATE, front_door, functions
 from tests.support.apigw import template as project_template
 
 
@@ -72,8 +72,12 @@ def test_the_dev_users_can_sign_in_with_the_pool_password_policy(cognito, templa
 
 def test_every_route_has_the_jwt_authorizer_with_the_pools_issuer_and_client(template):
     routes = authorizer.route_authorizers(template, {"UserPool": "us-east-1_POOL", "UserPoolClient": "client-1"})
-    assert set(routes) == {(fn.method, fn.route) for fn in functions()}
-    for route_authorizer in routes.values():
+    public = {("GET", "/"), ("GET", "/api/docs"), ("GET", "/api/openapi.json")}  # the docs (front door)
+    assert set(routes) == {(fn.method, fn.route) for fn in (*functions(), *front_door())}
+    assert {key for key, value in routes.items() if value is None} == public
+    for key, route_authorizer in routes.items():
+        if key in public:
+            continue
         assert route_authorizer == authorizer.JwtAuthorizer(
             "CognitoJwt",
             "authorization",
@@ -98,7 +102,7 @@ def test_route_level_none_opts_out_and_unknown_authorizers_are_errors(template):
     with pytest.raises(TemplateError, match="cannot be emulated"):
         authorizer.route_authorizers(iam, ids)
     lenient = authorizer.route_authorizers(iam, ids, lenient=True)  # --no-auth: served, as the dev admin
-    assert all(a is not None and not a.audience for a in lenient.values())
+    assert all(a is not None and not a.audience for key, a in lenient.items() if key[1].startswith("/api/products"))
 
     with pytest.raises(TemplateError, match="not created yet"):
         authorizer.route_authorizers(template, {})
@@ -370,25 +374,44 @@ def test_the_wrapped_sam_gateway_verifies_and_passes_the_claims():
 
 def test_the_gateway_answers_a_request_no_route_matches_as_an_http_api_does():
     """404 {"message":"Not Found"} for a method or path no route has, HEAD included (Flask would
-    route HEAD to every GET rule, where SAM has no route and answered 502), before any token check."""
+    route HEAD to every GET rule, where SAM has no route and answered 502), before any token check.
+    template.yaml has a greedy route (the front door's `ANY /{proxy+}`), so only `/` is left
+    unmatched; tests/localcloud/test_server.py covers an API without one."""
     from samcli.local.apigw.local_apigw_service import LocalApigwService
 
     from localcloud.gateway_errors import http_api_routing
 
     client, runner = _sam_gateway(http_api_routing(LocalApigwService))
-    for method, path in [
+    for method in ("HEAD", "PATCH", "POST", "DELETE"):
+        reply = client.open("/", method=method)
+        assert reply.status_code == 404, method
+        assert reply.data == (b"" if method == "HEAD" else b'{"message":"Not Found"}'), method
+    assert runner.events == []
+    assert client.get("/api/products").status_code == 200  # a routed request still reaches the function
+
+
+def test_the_greedy_route_takes_every_request_no_other_route_matches():
+    """As on an HTTP API: `ANY /{proxy+}` takes a method a path's routes do not have, HEAD on a
+    GET route included (Flask matches that one to the GET rule), and a path no route has."""
+    from samcli.local.apigw.local_apigw_service import LocalApigwService
+
+    from localcloud.gateway_errors import http_api_routing
+
+    client, runner = _sam_gateway(http_api_routing(LocalApigwService))
+    cases = [
         ("HEAD", "/api/products"),
         ("HEAD", "/api/orders/1"),
         ("PATCH", "/api/products"),
         ("GET", "/api/nothing"),
-        ("TRACE", "/api/products"),
         ("POST", "/api/products/1"),
-    ]:
-        reply = client.open(path, method=method)
-        assert reply.status_code == 404, (method, path)
-        assert reply.data == (b"" if method == "HEAD" else b'{"message":"Not Found"}'), (method, path)
-    assert runner.events == []
-    assert client.get("/api/products").status_code == 200  # a routed request still reaches the function
+        ("TRACE", "/api/customers"),  # not in SAM's list of methods for ANY; an HTTP API's ANY takes it
+    ]
+    for method, path in cases:
+        assert client.open(path, method=method).status_code == 200, (method, path)
+    assert [(e["requestContext"]["http"]["method"], e["rawPath"]) for e in runner.events] == cases
+    # (SAM names the route key after the request's method, where API Gateway says `ANY /{proxy+}`)
+    assert {e["routeKey"].split(" ", 1)[1] for e in runner.events} == {"/{proxy+}"}
+    assert [e["pathParameters"] for e in runner.events][:2] == [{"proxy": "api/products"}, {"proxy": "api/orders/1"}]
 
 
 # ------------------------------------------------------------------ the local cloud's own key

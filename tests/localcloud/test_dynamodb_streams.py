@@ -55,13 +55,28 @@ def test_a_cancelled_transaction_leaves_no_stream_record_and_later_writes_are_re
 
 
 def test_shard_iterators_expire(table, monkeypatch):
+    """After 15 minutes, as DynamoDB's; a poller held up meanwhile keeps its current one however
+    many iterators others take."""
     ddb, streams, iterator = table
-    monkeypatch.setattr(dynamodb_streams, "MAX_ITERATORS", 3)
+    now = [1000.0]
+    monkeypatch.setattr(dynamodb_streams, "_clock", lambda: now[0])
     ddb.put_item(TableName="T", Item={"pk": {"S": "a"}})
     first = iterator
-    for _ in range(5):
+    slow = streams.get_shard_iterator(
+        StreamArn=streams.list_streams()["Streams"][0]["StreamArn"],
+        ShardId=streams.describe_stream(StreamArn=streams.list_streams()["Streams"][0]["StreamArn"])[
+            "StreamDescription"
+        ]["Shards"][0]["ShardId"],
+        ShardIteratorType="TRIM_HORIZON",
+    )["ShardIterator"]
+    for _ in range(1100):  # more than the 1,000 the emulator once kept
         iterator = streams.get_records(ShardIterator=iterator)["NextShardIterator"]
     from moto.dynamodbstreams.models import dynamodbstreams_backends
 
     kept = dynamodbstreams_backends["123456789012"]["us-east-1"].shard_iterators
-    assert len(kept) <= 3 and first not in kept and iterator in kept
+    assert first in kept and slow in kept
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in streams.get_records(ShardIterator=slow)["Records"]] == ["a"]
+
+    now[0] += dynamodb_streams.ITERATOR_LIFETIME_SECONDS + 1
+    iterator = streams.get_records(ShardIterator=iterator)["NextShardIterator"]
+    assert first not in kept and slow not in kept and iterator in kept

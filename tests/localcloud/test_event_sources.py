@@ -13,7 +13,8 @@ from tests.support.apigw import template as project_template
 
 def test_the_templates_sqs_event_sources():
     assert project_template().sqs_event_sources() == [
-        event_sources.SqsEventSource("ReleaseStockFunction", "CompensationQueue", 10, True)
+        event_sources.SqsEventSource("ReleaseStockFunction", "CompensationQueue", 10, True),
+        event_sources.SqsEventSource("ProjectReportsFunction", "ReportsQueue", 10, True),
     ]
 
 

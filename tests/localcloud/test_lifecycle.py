@@ -20,6 +20,9 @@ from localcloud.server import LocalCloud, LocalCloudError, LocalCloudProcess, Po
 from tests.support.ports import port_is_closed
 from tests.support.waiting import until
 
+# The slow tier (make test-slow): most tests start and stop local clouds of their own.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

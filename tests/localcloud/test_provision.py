@@ -155,6 +155,7 @@ def test_provision_creates_everything_the_template_declares_and_says_what() -> N
             "OrdersTable": "NEW_AND_OLD_IMAGES",
             "IdempotencyTable": None,
             "OrderQuotaTable": None,  # the per-user order limit: no domain events
+            "ReportsTable": None,  # the reports' projection: fed by the events, publishes none
         }
         assert made.event_buses == {"SalesEventBus": "sales-events-dev"}
         archive = events.describe_archive(ArchiveName="sales-events-dev")
@@ -173,7 +174,7 @@ def test_provision_creates_everything_the_template_declares_and_says_what() -> N
 def _with_rule(target_arn: object, **rule: object) -> SamTemplate:
     template = SamTemplate.load(ROOT / "template.yaml").variant()
     resources = template.data["Resources"]
-    resources["ReportsQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
+    resources["RuleTestQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
     resources["OrdersToReports"] = {
         "Type": "AWS::Events::Rule",
         "Properties": {
@@ -190,7 +191,7 @@ def test_a_rule_on_the_bus_delivers_to_its_queue() -> None:
     """The pattern issue 22's consumers follow: rule -> SQS queue (-> function)."""
     from localcloud.provision import provision
 
-    template = _with_rule({"Fn::GetAtt": ["ReportsQueue", "Arn"]})
+    template = _with_rule({"Fn::GetAtt": ["RuleTestQueue", "Arn"]})
     with mock_aws():
         clients: dict[str, object] = {}
 
@@ -204,7 +205,7 @@ def test_a_rule_on_the_bus_delivers_to_its_queue() -> None:
             events.put_events(
                 Entries=[{"Source": "sales.orders", "DetailType": detail_type, "Detail": "{}", "EventBusName": bus}]
             )
-        messages = sqs.receive_message(QueueUrl=made.queues["ReportsQueue"], MaxNumberOfMessages=10)["Messages"]
+        messages = sqs.receive_message(QueueUrl=made.queues["RuleTestQueue"], MaxNumberOfMessages=10)["Messages"]
         assert [json.loads(m["Body"])["detail-type"] for m in messages] == ["OrderPlaced"]
         provision(client, template, sign_in=False)  # idempotent
         assert [r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"] if r["Name"] == "OrdersToReports"]
@@ -214,7 +215,7 @@ def test_a_rule_on_the_bus_delivers_to_its_queue() -> None:
     ("target", "rule", "message"),
     [
         ({"Fn::GetAtt": ["PublishEventsFunction", "Arn"]}, {}, "only SQS queue targets run locally"),
-        ({"Fn::GetAtt": ["ReportsQueue", "Arn"]}, {"ScheduleExpression": "rate(1 hour)"}, "scheduled rules"),
+        ({"Fn::GetAtt": ["RuleTestQueue", "Arn"]}, {"ScheduleExpression": "rate(1 hour)"}, "scheduled rules"),
     ],
     ids=["function-target", "schedule"],
 )

@@ -72,6 +72,16 @@ def _assert_succeeded_and_failed(sfn: Any, arn: str) -> None:
     # unnamed executions get unique names (moto 5.2.5 would call them all "None")
     assert bad["name"] != ok["name"]
 
+    # Synchronous Express executions are not deduplicated by name, as on AWS: a reused name runs
+    # again, with its own input (moto's STANDARD semantics would return the first execution, or
+    # refuse the other input)
+    named = [
+        sfn.start_sync_execution(stateMachineArn=arn, name="order-1", input=json.dumps({"id": i}))
+        for i in ("t1", "nope", "t1")
+    ]
+    assert [r["status"] for r in named] == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
+    assert {r["name"] for r in named} == {"order-1"} and len({r["executionArn"] for r in named}) == 3
+
 
 def test_install_is_idempotent() -> None:
     from moto import backend_index

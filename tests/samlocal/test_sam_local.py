@@ -64,7 +64,8 @@ def test_sign_in_and_roles_in_containers(sam_local: SamLocal) -> None:
     """The JWT authorizer in front of SAM (localcloud/samlocal/sam_cli.py) and the functions'
     role checks, in real Lambda containers."""
     base = sam_local.api_url
-    assert request("GET", f"{base}/api/products", token=None) == (401, {"message": "Unauthorized"})
+    status, body = request("GET", f"{base}/api/products", token=None)
+    assert status == 401 and body["message"] == "Unauthorized" and "make -s token" in body["hint"]
     header, payload, signature = _TOKENS["sales"].split(".")
     assert request("GET", f"{base}/api/products", token=f"{header}.{payload}.{signature[::-1]}")[0] == 401
     assert request("GET", f"{base}/api/products", token="sales")[0] == 200
@@ -75,14 +76,17 @@ def test_sign_in_and_roles_in_containers(sam_local: SamLocal) -> None:
 
 
 def test_unknown_route_answers_like_an_http_api(sam_local: SamLocal) -> None:
-    """An HTTP API answers a method or path no route has with 404 {"message":"Not Found"}
-    (localcloud/gateway_errors.py); HEAD on a GET route included, never a 5xx."""
+    """As on the HTTP API, the front door's `ANY /{proxy+}` (functions/docs) takes what no other
+    route does: a problem that points at /api/docs, 405 for a path the API has (HEAD on a GET
+    route included); only `/` with another method is the gateway's own 404
+    (localcloud/gateway_errors.py). Never a 5xx."""
     status, body = request("GET", f"{sam_local.api_url}/api/no-such-route")
 
     assert status == 404
-    assert body == {"message": "Not Found"}
-    assert request("PATCH", f"{sam_local.api_url}/api/products")[0] == 404
-    assert request("HEAD", f"{sam_local.api_url}/api/products")[0] == 404
+    assert "/api/docs" in body["detail"]
+    assert request("PATCH", f"{sam_local.api_url}/api/products")[0] == 405
+    assert request("HEAD", f"{sam_local.api_url}/api/products")[0] == 405
+    assert request("PATCH", f"{sam_local.api_url}/") == (404, {"message": "Not Found"})
 
 
 def test_created_product_is_stored_in_the_host_emulator_and_read_back(sam_local: SamLocal) -> None:

@@ -92,10 +92,23 @@ def function(logical_id: str) -> Function:
 
 @cache
 def functions() -> tuple[Function, ...]:
-    """One per HTTP route, in template order."""
+    """One per operation of the API (HTTP route), in template order: not the front door's routes
+    (the docs page and the unknown-route answer, `front_door()`)."""
     return tuple(
         Function(r.function, r.handler, r.method, r.path, _environment(template().function(r.function)))
         for r in template().routes()
+        if r.operation
+    )
+
+
+@cache
+def front_door() -> tuple[Function, ...]:
+    """The routes that are not operations of the API: GET /, the docs page, the document, and
+    ANY /{proxy+}."""
+    return tuple(
+        Function(r.function, r.handler, r.method, r.path, _environment(template().function(r.function)))
+        for r in template().routes()
+        if not r.operation
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sales_common import auth
-from tests.support.apigw import functions, template
+from tests.support.apigw import front_door, functions, template
 from tests.template.test_deploy_options import deployed
 
 
@@ -26,10 +26,16 @@ def test_every_route_requires_the_cognito_jwt_authorizer():
         "issuer": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"},
         "audience": [{"Ref": "UserPoolClient"}],
     }
-    operations = {(m.upper(), p): op for p, ops in body["paths"].items() for m, op in ops.items()}
-    assert set(operations) == {(fn.method, fn.route) for fn in functions()}
+    operations = {
+        (m.upper().replace("X-AMAZON-APIGATEWAY-ANY-METHOD", "ANY"), p): op
+        for p, ops in body["paths"].items()
+        for m, op in ops.items()
+    }
+    assert set(operations) == {(fn.method, fn.route) for fn in (*functions(), *front_door())}
+    # Public: only the front door's docs (GET /, the page, the document), which hold no data.
+    public = {("GET", "/"), ("GET", "/api/docs"), ("GET", "/api/openapi.json")}
     for key, op in operations.items():
-        assert op["security"] == [{"CognitoJwt": []}], key
+        assert op["security"] == ([{"NONE": []}] if key in public else [{"CognitoJwt": []}]), key
     # No OPTIONS route: with a CORS configuration API Gateway answers preflight itself, unauthenticated.
     assert not any(method == "OPTIONS" for method, _ in operations)
 

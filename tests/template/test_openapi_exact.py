@@ -76,3 +76,23 @@ def test_documented_statuses_include_the_new_ones():
     assert "428" in put_product
     adjust = DOC["paths"]["/api/products/{id}/stock-adjustments"]["post"]["responses"]
     assert {"200", "404", "409", "422"} <= set(adjust)
+
+
+def test_operation_ids_are_short_camel_case_and_unique():
+    """Generated clients name their methods after these: `createOrder` -> `create_order`."""
+    ids = [op["operationId"] for _, _, op in OPERATIONS]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", i) for i in ids), ids
+    expected = {"listProducts", "getProduct", "createProduct", "updateProduct", "deleteProduct", "adjustStock",
+                "listCustomers", "getCustomer", "createCustomer", "updateCustomer", "deleteCustomer",
+                "listOrders", "getOrder", "createOrder", "updateOrder", "deleteOrder"}  # fmt: skip
+    assert expected <= set(ids)
+    for _, _, op in OPERATIONS:  # links name operations by the same ids
+        for link in op.get("responses", {}).get("201", {}).get("links", {}).values():
+            assert link["operationId"] in ids
+
+
+def test_an_operation_id_comes_from_the_handler_module():
+    assert openapi.operation_id("orders.handlers.create_order") == "createOrder"
+    assert openapi.operation_id("products.handlers.adjust_stock") == "adjustStock"
+    assert openapi.operation_id("x.handlers.list") == "list"

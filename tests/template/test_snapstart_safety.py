@@ -1,7 +1,8 @@
 """SnapStart restores many execution environments from one snapshot taken after init, so the init
 phase (importing a handler module) must not create anything unique, random, time-based or
 connected that invocations would then reuse. Each handler of template.yaml is imported in a fresh
-interpreter with its function's environment, and what the import did is recorded."""
+interpreter with its function's environment (a child forked before any of our modules is
+imported), and what the import did is recorded."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import textwrap
 
 import pytest
 
-from tests.support.apigw import ROOT, Function, functions, template
+from tests.support.apigw import ROOT, Function, front_door, functions, template
 
 PROBE = textwrap.dedent(
     """
@@ -42,37 +43,86 @@ PROBE = textwrap.dedent(
             setattr(mod, name, recorder(f"{mod.__name__}.{name}", getattr(mod, name)))
     import botocore.session
     botocore.session.Session.__init__ = recorder("botocore.Session", botocore.session.Session.__init__)
-
-    module_name, _, attr = sys.argv[1].rpartition(".")
-    importlib.import_module(module_name)
-    ours = (os.path.join(sys.argv[2], "functions"), os.path.join(sys.argv[2], "layers"))
     import boto3.session
+
+    # The libraries every handler imports, imported once here, under the same recorders: what
+    # they do at import is checked once; each handler's own modules are then imported fresh.
+    for library in sys.argv[2].split(","):
+        importlib.import_module(library)
+    preloaded = list(calls)
+    ours = (os.path.join(sys.argv[1], "functions"), os.path.join(sys.argv[1], "layers"))
     suspicious = (datetime.date, datetime.datetime, uuid.UUID, bytes, boto3.session.Session, botocore.session.Session)
-    for mod in list(sys.modules.values()):
-        if not (getattr(mod, "__file__", None) or "").startswith(ours):
-            continue
-        for key, value in vars(mod).items():
-            if isinstance(value, suspicious) or hasattr(value, "_endpoint"):  # a botocore client
-                calls.append(f"{mod.__name__}.{key} = {type(value).__name__}")
-    print(json.dumps(calls))
+
+    results = {"(libraries)": preloaded}
+    for job in json.loads(sys.stdin.read()):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a fresh import of this handler, with its function's environment
+            os.close(read)
+            calls.clear()
+            os.environ.clear()
+            os.environ.update(job["env"])
+            module_name, _, attr = job["handler"].rpartition(".")
+            try:
+                importlib.import_module(module_name)
+                for mod in list(sys.modules.values()):
+                    if not (getattr(mod, "__file__", None) or "").startswith(ours):
+                        continue
+                    for key, value in vars(mod).items():
+                        if isinstance(value, suspicious) or hasattr(value, "_endpoint"):  # a botocore client
+                            calls.append(f"{mod.__name__}.{key} = {type(value).__name__}")
+            except BaseException as exc:
+                calls.append(f"import failed: {exc!r}")
+            os.write(write, json.dumps(calls).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            results[job["handler"]] = json.loads(pipe.read() or b'["no answer"]')
+        os.waitpid(pid, 0)
+    print(json.dumps(results))
     """
+)
+# Imported by every handler; preloading them once is what makes one process enough.
+LIBRARIES = (
+    "boto3",
+    "botocore.client",
+    "pydantic",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.metrics",
 )
 
 
-@pytest.mark.parametrize("fn", functions(), ids=lambda fn: fn.logical_id)
-def test_importing_the_handler_creates_nothing_unique_random_or_connected(fn: Function) -> None:
-    env = {
+def _environment(fn: Function) -> dict[str, str]:
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
         **fn.resolved_environment({name: str(p["Default"]) for name, p in template().parameters.items()}),
         "PYTHONPATH": os.pathsep.join(str(ROOT / d) for d in ("functions", "layers/shared")),
         "AWS_DEFAULT_REGION": "us-east-1",
     }
+
+
+@pytest.fixture(scope="module")
+def imports() -> dict[str, list[str]]:
+    """{handler: what importing it did}, each handler imported in its own fresh child process
+    (forked from one interpreter that has the shared libraries loaded), plus "(libraries)"."""
+    jobs = [{"handler": fn.handler, "env": _environment(fn)} for fn in (*functions(), *front_door())]
+    base = _environment(functions()[0])
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, fn.handler, str(ROOT)],
-        env=env,
+        [sys.executable, "-c", PROBE, str(ROOT), ",".join(LIBRARIES)],
+        input=json.dumps(jobs),
+        env=base,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_shared_libraries_creates_nothing_unique_random_or_connected(imports) -> None:
+    assert imports["(libraries)"] == []
+
+
+@pytest.mark.parametrize("fn", (*functions(), *front_door()), ids=lambda fn: f"{fn.logical_id} {fn.method} {fn.route}")
+def test_importing_the_handler_creates_nothing_unique_random_or_connected(fn: Function, imports) -> None:
+    assert imports[fn.handler] == []

@@ -8,7 +8,13 @@ import pytest
 
 from tests.support.apigw import ROOT, template
 
-LIST_FUNCTIONS = ["ListProductsFunction", "ListCustomersFunction", "ListOrdersFunction", "ListStockAdjustmentsFunction"]
+LIST_FUNCTIONS = [
+    "ListProductsFunction",
+    "ListCustomersFunction",
+    "ListOrdersFunction",
+    "ListStockAdjustmentsFunction",
+    "LowStockReportFunction",
+]
 
 
 def resources(kind: str) -> dict[str, dict]:
@@ -51,7 +57,8 @@ def test_missing_cursor_secret_setting_refuses_with_a_clear_error(monkeypatch):
 def test_tables_are_retained_outside_dev():
     assert template().data["Conditions"]["IsDev"] == {"Fn::Equals": [{"Ref": "Stage"}, "dev"]}
     tables = resources("AWS::DynamoDB::Table")
-    assert {"ProductsTable", "CustomersTable", "OrdersTable", "IdempotencyTable", "OrderQuotaTable"} <= set(tables)
+    services = {"ProductsTable", "CustomersTable", "OrdersTable", "ReportsTable"}
+    assert services | {"IdempotencyTable", "OrderQuotaTable"} <= set(tables)
     for name, table in tables.items():
         for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
             assert table[policy] == {"Fn::If": ["IsDev", "Delete", "Retain"]}, name

@@ -70,6 +70,16 @@ def test_the_event_id_is_the_changes_own():
     assert event_id(insert, 1, "ProductCreated") != event_id(insert, 1, "StockLow")
 
 
+PLACEMENT = {  # the placement record as the workflow's Reserve writes it (orders.placement_record)
+    "pk": "PLACEMENT#7",
+    "orderId": Decimal(7),
+    "createdAt": "2026-12-01T09:00:00.000Z",
+    "lines": [{"productId": Decimal(1), "quantity": Decimal(2)}],
+    "pending": "HOLDS",
+    "pendingSince": "2026-12-01T09:00:00.100Z",
+}
+
+
 @pytest.mark.parametrize(
     "image",
     [
@@ -77,12 +87,22 @@ def test_the_event_id_is_the_changes_own():
         {"pk": "EMAIL#ann@example.com", "customerId": Decimal(1)},
         {"pk": "STOCKADJ#1#abc", "productId": Decimal(1), "delta": Decimal(2), "reason": "x"},
         {"pk": "THING#1", "entity": "thing", "id": Decimal(1)},
+        PLACEMENT,
     ],
-    ids=["counter", "email-lock", "stock-adjustment-audit", "unknown-entity"],
+    ids=["counter", "email-lock", "stock-adjustment-audit", "unknown-entity", "placement-record"],
 )
 def test_internal_items_publish_nothing(image):
     assert events_of(change("INSERT", new=image)) == []
     assert events_of(change("REMOVE", old=image)) == []
+
+
+def test_deciding_and_settling_a_placement_record_publish_nothing():
+    """Only the order the placement stores is an order (docs/adr/0011): its record is not."""
+    decided = {k: v for k, v in PLACEMENT.items() if not k.startswith("pending")}
+    decided |= {"outcome": "PLACED", "decidedAt": "2026-12-01T09:00:01.000Z"}
+    assert events_of(change("MODIFY", PLACEMENT, decided, table="OrdersTable")) == []
+    abandoned = PLACEMENT | {"outcome": "Abandoned", "decidedAt": "2026-12-01T09:02:00.000Z"}
+    assert events_of(change("MODIFY", PLACEMENT, abandoned, table="OrdersTable")) == []
 
 
 def test_a_put_is_a_product_update_and_a_no_op_is_nothing():
@@ -90,6 +110,15 @@ def test_a_put_is_a_product_update_and_a_no_op_is_nothing():
     assert event.detail_type == "ProductUpdated" and event.detail.data.name == "Laptop Pro"
     assert events_of(change("MODIFY", product(1), product(2))) == []  # only version and updatedAt moved
     assert events_of(change("MODIFY", product(1), product(1, deletedBy="bob"))) == []  # the mark before a delete
+
+
+def test_a_product_update_says_how_much_it_moved_the_stock():
+    """stockDelta: what a consumer adds to keep the stock as a sum of the events (issue 22)."""
+    (renamed,) = events_of(change("MODIFY", product(1), product(2, name="Laptop Pro")))
+    (restocked,) = events_of(change("MODIFY", product(1, stock=10), product(2, stock=25)))
+    (lowered,) = events_of(change("MODIFY", product(1, stock=10), product(2, stock=7, name="x")))
+    assert (renamed.detail.stock_delta, restocked.detail.stock_delta, lowered.detail.stock_delta) == (0, 15, -3)
+    assert '"stockDelta":15' in restocked.detail_json()
 
 
 def test_a_stock_adjustment_carries_delta_and_reason():

@@ -77,3 +77,33 @@ def test_the_order_total_is_the_exact_sum_of_the_line_totals():
 
     assert order_total(priced) == Decimal("1.70")  # 0.30 + 1.40: in binary floats, 1.7000000000000002
     assert str(order_total(priced)) == "1.70"
+
+
+# ---------------------------------------------------------------- a product repeated in one order
+@pytest.mark.parametrize("named", [0, 1, 2])
+def test_a_price_named_on_any_line_of_a_repeated_product_is_checked_against_the_quote(named):
+    """Whichever of the product's lines names the (stale) price, and however many lines it has,
+    the merged line keeps it and the quote refuses it; a current price passes."""
+    lines = [line(2, 1), line(1, 1), line(2, 2), line(2, 4)]
+    stale = [*lines]
+    stale[[0, 2, 3][named]] = line(2, stale[[0, 2, 3][named]].quantity, "5.00")
+    quotes = {1: quote(1, "1.00", 9), 2: quote(2, "6.00", 9)}
+    with pytest.raises(Conflict, match=r"product 2 costs 6\.00, not 5\.00"):
+        price_lines(merge_lines(stale), quotes)
+    current = [*lines]
+    current[[0, 2, 3][named]] = line(2, current[[0, 2, 3][named]].quantity, "6.00")
+    priced = price_lines(merge_lines(current), quotes)
+    assert priced == [
+        {"productId": 2, "name": "product 2", "quantity": 7, "unitPrice": "6.00", "lineTotal": "42.00"},
+        {"productId": 1, "name": "product 1", "quantity": 1, "unitPrice": "1.00", "lineTotal": "1.00"},
+    ]
+
+
+def test_each_product_is_priced_from_its_own_quote():
+    priced = price_lines(
+        merge_lines([line(1, 1), line(2, 1), line(1, 1)]), {1: quote(1, "3.00", 9), 2: quote(2, "5.00", 9)}
+    )
+    assert [(p["productId"], p["unitPrice"], p["lineTotal"]) for p in priced] == [
+        (1, "3.00", "6.00"),
+        (2, "5.00", "5.00"),
+    ]

@@ -37,7 +37,12 @@ def explain(reason, requote=no_requote):
 @pytest.mark.parametrize(
     ("error", "reason", "status", "detail"),
     [
-        ("CustomerNotFound", "CustomerNotFound", 422, "Customer 4 does not exist."),
+        (
+            "CustomerNotFound",
+            "CustomerNotFound",
+            422,
+            "Customer 4 does not exist; GET /api/customers lists them, POST creates one.",
+        ),
         ("CustomerCheckFailed", "CustomerCheckFailed", 503, "The customer could not be checked"),
         ("ReservationFailed", "ReservationFailed", 503, "Stock could not be reserved"),
         ("OrderWriteFailed", "WriteFailed", 503, "The order could not be stored"),
@@ -65,7 +70,7 @@ def test_a_product_deleted_during_placement_is_an_unknown_product():
     rejected = explain("Refused", lambda ids: {1: quote(1)})
 
     assert (rejected.reason, rejected.status) == ("UnknownProduct", 422)
-    assert "Unknown product(s): 2." in rejected.detail
+    assert "Unknown product(s): 2;" in rejected.detail
 
 
 def test_a_price_changed_since_the_quote_says_so_and_names_the_current_price():

@@ -67,6 +67,7 @@ def test_the_message_names_the_character_not_the_text():
     assert "secret" not in str(caught.value).split("input_value")[0]
 
 
+@pytest.mark.slow  # every code point, twice: ~10 s
 @pytest.mark.parametrize(("pattern", "multiline"), [(SINGLE_LINE_PATTERN, False), (MULTI_LINE_PATTERN, True)])
 def test_the_published_json_schema_pattern_is_the_rule(pattern, multiline):
     """Every code point but the surrogates (which a pattern cannot single out): the pattern in the

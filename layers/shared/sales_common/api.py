@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from functools import partial
 from http import HTTPStatus
@@ -24,6 +24,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from sales_common import jsonbody
 from sales_common.errors import DomainError
 from sales_common.models import MAX_ID, Problem, json_number
+from sales_common.preconditions import IF_MATCH_PATTERN
+from sales_common.preconditions import parse_if_match as parse_if_match  # the handlers' import
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
@@ -51,21 +53,29 @@ loads = jsonbody.loads
 # browser, and never content-sniffed into something other than the declared type.
 SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
-# Integer path and query parameters, written as plain decimal digits. pydantic's lax int parsing
-# would take `1.0`, `+1`, ` 1`, `01` and `1_0` as 1 (or 10); `resolve` refuses them first.
-INTEGER_PARAMETERS = ("id", "limit", "customerId")
-_DIGITS = re.compile(r"0|[1-9][0-9]{0,15}")
+# Integer path and query parameters. The contract calls them JSON Schema integers, and JSON Schema
+# calls every JSON number without a fractional part an integer: `2`, `2.0`, `2e0`, `20E-1`. `resolve`
+# turns each such spelling into plain digits before routing (so `/api/products/2.0` is product 2)
+# and refuses what JSON does not spell as a number at all, which pydantic's lax int parsing would
+# otherwise take (`+1`, ` 1`, `01`, `1_0`).
+INTEGER_PARAMETERS = ("id", "limit", "customerId", "threshold")
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_MAX_SPELLING = 40  # characters; longer spellings are refused before any arithmetic
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The entity's id: a positive integer.")]
 """The `{id}` of a route."""
 
-IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,16}"|[0-9]{1,16})$'
 IfMatch = Annotated[
     str | None,
     Header(
         alias="if-match",
         pattern=IF_MATCH_PATTERN,
-        description='The version you read, as its ETag (`"3"`); `W/"3"` and `3` are accepted too.',
+        max_length=4096,
+        description=(
+            'RFC 9110: the ETag you read (`"3"`), a comma-separated list of ETags, or `*`. The write applies '
+            "only if the entity's current ETag is among them by the strong comparison (a weak `W/` tag "
+            "never matches), else 412."
+        ),
     ),
 ]
 
@@ -87,28 +97,55 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
+DOCS = "/api/docs"
+# What a parameter with a pattern must look like, said in words (pydantic would quote the regex).
+PATTERN_MESSAGES = {
+    "if-match": 'must be the ETag you read, in quotes (If-Match: "3"), a comma-separated list of ETags, or *',
+    "cursor": 'must be the cursor of a Link: rel="next" header, as the API gave it',
+}
+BAD_BODY = (
+    "The request body has invalid fields: each is listed in `errors` with what it must be. "
+    f"Fix them and send the request again (the schemas are at {DOCS})."
+)
+BAD_PARAMETERS = (
+    "The path, query or header parameters listed in `errors` are invalid; fix them and send the request "
+    f"again (the parameters of every route are at {DOCS})."
+)
+
+
+def _message(field: str, error: Mapping[str, Any]) -> str:
+    if error.get("type") == "string_pattern_mismatch" and field in PATTERN_MESSAGES:
+        return PATTERN_MESSAGES[field]
+    return str(error.get("msg", ""))
+
+
 def _on_validation_error(exc: RequestValidationError) -> Response[str]:
     errors = exc.errors()
-    types = {e.get("type") for e in errors}
-    if "json_invalid" in types:
-        return problem(400, "Malformed JSON", "The request body is not valid JSON.")
-    fields = [
-        {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type", "")}
-        for e in errors
-    ]
+    invalid_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if invalid_json is not None:
+        reason = str((invalid_json.get("ctx") or {}).get("error") or "").strip()
+        where = f" ({reason})" if reason else ""
+        return problem(400, "Malformed JSON", f"The request body is not valid JSON{where}; fix it and send it again.")
+    fields = []
+    for e in errors:
+        field = _field(tuple(e.get("loc", ())))
+        fields.append({"field": field, "message": _message(field, e), "type": e.get("type", "")})
     if all((e.get("loc") or ("body",))[0] == "body" for e in errors):
-        return problem(422, "Validation failed", "The request body has invalid fields.", fields)
-    return problem(400, "Invalid request parameters", "The path, query or header parameters are invalid.", fields)
+        return problem(422, "Validation failed", BAD_BODY, fields)
+    return problem(400, "Invalid request parameters", BAD_PARAMETERS, fields)
+
+
+UNSUPPORTED_TYPE = "The request body must be JSON: send it with `Content-Type: application/json`."
 
 
 def _on_unsupported_type(_: RequestUnsupportedContentType) -> Response[str]:
-    return problem(415, "Unsupported media type", "Send the request body as application/json.")
+    return problem(415, "Unsupported media type", UNSUPPORTED_TYPE)
 
 
 def _on_undecodable_body(_: UnicodeDecodeError) -> Response[str]:
     # powertools only turns json.JSONDecodeError into a validation error; a body that is not UTF-8
     # fails earlier, while it is decoded.
-    return problem(400, "Malformed JSON", "The request body is not valid UTF-8 JSON.")
+    return problem(400, "Malformed JSON", "The request body is not UTF-8 text; send it as UTF-8 encoded JSON.")
 
 
 def _on_domain_error(exc: DomainError) -> Response[str]:
@@ -116,13 +153,18 @@ def _on_domain_error(exc: DomainError) -> Response[str]:
 
 
 def _on_not_found(_: NotFoundError) -> Response[str]:
-    return problem(404, "Not found", "No such route.")
+    return problem(404, "Not found", f"This function serves no such route; the API's routes are described at {DOCS}.")
 
 
 def _on_unexpected(exc: Exception) -> Response[str]:
     # The only broad catch in the code base: log the traceback, never send it to the client.
+    from sales_common.observability import correlation_id
+
     _log.exception("unhandled error", exc_info=exc)
-    return problem(500, "Internal server error", "An unexpected error occurred; it has been logged.")
+    request = correlation_id()
+    logged = f"it has been logged with request id {request}" if request else "it has been logged"
+    detail = f"An unexpected error occurred; {logged}. Retry later, and report the request id if it persists."
+    return problem(500, "Internal server error", detail)
 
 
 # What each error status means in this API; `responses()` documents them per route.
@@ -256,24 +298,61 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaC
     body = event.get("body") or ""
     limit = _max_body_bytes()
     if _body_bytes(body, bool(event.get("isBase64Encoded"))) > limit:
-        return _secure(_early_problem(413, "Payload too large", f"The request body exceeds the {limit}-byte limit."))
+        detail = f"The request body exceeds the {limit}-byte limit (counted in bytes); send a smaller body."
+        return _secure(_early_problem(413, "Payload too large", detail))
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "").upper()
     if method in _BODY_METHODS and body and _media_type(event) != "application/json":
-        return _secure(_early_problem(415, "Unsupported media type", "Send the request body as application/json."))
-    bad = _non_digit_parameters(event)
+        return _secure(_early_problem(415, "Unsupported media type", UNSUPPORTED_TYPE))
+    bad = _canonical_integer_parameters(event)
     if bad:
-        detail = "The path, query or header parameters are invalid."
-        return _secure(_early_problem(400, "Invalid request parameters", detail, bad))
+        return _secure(_early_problem(400, "Invalid request parameters", BAD_PARAMETERS, bad))
     return _secure(app.resolve(event, context))
 
 
-def _non_digit_parameters(event: dict[str, Any]) -> list[dict[str, Any]]:
-    given = {**(event.get("queryStringParameters") or {}), **(event.get("pathParameters") or {})}
-    return [
-        {"field": name, "message": "must be an integer written in plain decimal digits", "type": "int_parsing"}
-        for name in INTEGER_PARAMETERS
-        if name in given and not _DIGITS.fullmatch(str(given[name]))
-    ]
+def _integer(text: str) -> int | None:
+    """The integer a JSON number spelling denotes (`2`, `2.0`, `2e0`), None when it is not a JSON
+    number, not integral, or far out of any id's range (more than 20 digits)."""
+    if len(text) > _MAX_SPELLING or not _JSON_NUMBER.fullmatch(text):
+        return None
+    number = Decimal(text)
+    if number != number.to_integral_value() or number.adjusted() > 20:
+        return None
+    return int(number)
+
+
+def _canonical_integer_parameters(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """Write every integer parameter of `event` in plain digits (path and query); list those that
+    are no integer at all. Range checks (`ge`, `le`) stay with the route's validation."""
+    bad: list[dict[str, Any]] = []
+    for source in ("pathParameters", "queryStringParameters"):
+        given = event.get(source) or {}
+        for name in INTEGER_PARAMETERS:
+            if name not in given:
+                continue
+            value = _integer(str(given[name]))
+            if value is None:
+                bad.append(
+                    {"field": name, "message": f"must be an integer, e.g. 42 (got {str(given[name])[:40]!r})",
+                     "type": "int_parsing"}
+                )  # fmt: skip
+            elif str(value) != given[name]:
+                if source == "pathParameters":
+                    _set_path_segment(event, name, given[name], str(value))
+                given[name] = str(value)
+    return bad
+
+
+def _set_path_segment(event: dict[str, Any], name: str, old: str, new: str) -> None:
+    """Replace path parameter `name` (written `old`) by `new` in the event's rawPath, at the place
+    the route key puts it (counted from the end: a stage prefix may come first)."""
+    route = str((event.get("requestContext") or {}).get("routeKey", "")).partition(" ")[2].split("/")
+    raw = str(event.get("rawPath", "")).split("/")
+    placeholder = f"{{{name}}}"
+    if placeholder in route:
+        index = route.index(placeholder) - len(route)
+        if len(raw) >= -index and raw[index] == old:
+            raw[index] = new
+            event["rawPath"] = "/".join(raw)
 
 
 def _body_bytes(body: str, base64_encoded: bool) -> int:
@@ -285,6 +364,8 @@ def _body_bytes(body: str, base64_encoded: bool) -> int:
 
 def _secure(response: dict[str, Any]) -> dict[str, Any]:
     response["headers"] = {**(response.get("headers") or {}), **SECURITY_HEADERS}
+    if response.get("body") is None:  # a 204: say "no body" as "", not null (API Gateway sends neither)
+        response["body"] = ""
     return response
 
 
@@ -309,15 +390,3 @@ def json_response(
     if etag is not None:
         all_headers["ETag"] = f'"{etag}"'
     return Response(status_code=status, content_type="application/json", body=body, headers=all_headers)
-
-
-def parse_if_match(value: str | None) -> int | None:
-    """The version an If-Match header names (`"3"`, `W/"3"` or `3`); None when absent or `*`."""
-    if value is None or value.strip() == "*":
-        return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
-        from sales_common.errors import PreconditionFailed
-
-        raise PreconditionFailed(f"If-Match {value!r} does not name a version this API issued.")
-    return int(raw)

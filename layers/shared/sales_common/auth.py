@@ -62,6 +62,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "POST /api/orders": _ANYONE,
     "PUT /api/orders/{id}": _ANYONE,
     "DELETE /api/orders/{id}": _ADMINS,
+    "GET /api/reports/sales": _ANYONE,
+    "GET /api/reports/low-stock": _ANYONE,
 }
 
 # Routes on one record with an owner -> the roles that may act on records other users created.
@@ -139,7 +141,9 @@ def caller(event: Mapping[str, Any]) -> Caller:
         raise Unauthenticated("Send an access token; an ID token or any other token is not an API credential.")
     sub, username = _text_claim(claims, "sub"), _text_claim(claims, "username")
     if sub is None or username is None:
-        raise Unauthenticated("The token names no user (it needs `sub` and `username`).")
+        raise Unauthenticated(
+            "The token names no user (it needs `sub` and `username`): sign in again and send its access token."
+        )
     try:
         groups = parse_groups(claims.get(GROUPS_CLAIM))
     except ValueError:
@@ -159,14 +163,14 @@ def authorize(event: Mapping[str, Any]) -> Caller:
     key = route_key(event)
     allowed = PERMISSIONS.get(key) if key is not None else None
     if allowed is None:
-        raise Forbidden(f"No role may call {key!r}.")
+        raise Forbidden(f"No role may call {key!r}: it is not in the API's permission table.")
     granted = who.groups & allowed
     if not granted:
         needed = " or ".join(sorted(allowed))
         unknown = sorted(who.groups - KNOWN_GROUPS)
         note = f" (unknown groups grant nothing: {', '.join(unknown)})" if unknown else ""
         mine = ", ".join(sorted(who.groups)) or "none"
-        raise Forbidden(f"This needs the {needed} role; your groups: {mine}{note}.")
+        raise Forbidden(f"This needs the {needed} role; your groups: {mine}{note}. Sign in as a user with that role.")
     others = OTHERS_RECORDS.get(key) if key is not None else None
     return Caller(who.sub, who.username, who.groups, others_records=others is None or bool(granted & others))
 

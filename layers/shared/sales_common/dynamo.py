@@ -109,15 +109,29 @@ class Condition:
     names: Mapping[str, str] = field(default_factory=dict)
 
 
-def _guard(expected_version: int | None, extra: Condition | None) -> Condition:
-    """The condition of every write to an existing entity: it exists, is still at
-    `expected_version` when one is given, and meets `extra` when given."""
+type Expected = int | frozenset[int] | None
+"""The version(s) a write is conditional on: one, any of a set (an If-Match list; empty: none can
+match), or None for no version condition."""
+
+
+def _versions(expected: Expected) -> frozenset[int] | None:
+    return frozenset({expected}) if isinstance(expected, int) else expected
+
+
+def _guard(expected_version: Expected, extra: Condition | None) -> Condition:
+    """The condition of every write to an existing entity: it exists, is still at one of the
+    `expected_version`s when given, and meets `extra` when given."""
     expression = "attribute_exists(pk)"
     values: dict[str, Any] = {}
     names: dict[str, str] = {}
-    if expected_version is not None:
-        expression += " AND version = :expected"
-        values[":expected"] = expected_version
+    versions = _versions(expected_version)
+    if versions is not None:
+        if versions:
+            placeholders = [f":expected{i}" for i in range(len(versions))]
+            expression += f" AND version IN ({', '.join(placeholders)})"
+            values.update(zip(placeholders, sorted(versions), strict=True))
+        else:  # no version can match: the write fails, as a stale one does (412, or 404)
+            expression += " AND attribute_not_exists(pk)"
     if extra is not None:
         expression += f" AND ({extra.expression})"
         values.update(extra.values)
@@ -195,7 +209,7 @@ class EntityStore[M: StoredModel](TableAccess):
     def require(self, entity_id: int) -> M:
         found = self.get(entity_id)
         if found is None:
-            raise NotFound(f"{self.entity.capitalize()} {entity_id} does not exist.")
+            raise NotFound(self._missing(entity_id))
         return found
 
     def page(
@@ -258,7 +272,7 @@ class EntityStore[M: StoredModel](TableAccess):
         self,
         entity_id: int,
         changes: Mapping[str, Any],
-        expected_version: int | None,
+        expected_version: Expected,
         condition: Condition | None = None,
     ) -> dict[str, Any]:
         names: dict[str, str] = {}
@@ -292,7 +306,7 @@ class EntityStore[M: StoredModel](TableAccess):
         self,
         entity_id: int,
         changes: Mapping[str, Any],
-        expected_version: int | None = None,
+        expected_version: Expected = None,
         extra_ops: Sequence[dict[str, Any]] = (),
         condition: Condition | None = None,
         refused: Refusal | None = None,
@@ -316,7 +330,7 @@ class EntityStore[M: StoredModel](TableAccess):
         self,
         entity_id: int,
         actor: str,
-        expected_version: int | None = None,
+        expected_version: Expected = None,
         extra_ops: Sequence[dict[str, Any]] = (),
         condition: Condition | None = None,
         refused: Refusal | None = None,
@@ -351,7 +365,7 @@ class EntityStore[M: StoredModel](TableAccess):
         entity_id: int,
         actor: str,
         guard: Condition,
-        expected_version: int | None,
+        expected_version: Expected,
         refused: Refusal | None = None,
     ) -> None:
         """Record `actor` as `deletedBy` on the entity, under the same condition as the deletion
@@ -380,8 +394,11 @@ class EntityStore[M: StoredModel](TableAccess):
         else:
             self.client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", list(ops)))
 
+    def _missing(self, entity_id: int) -> str:
+        return f"{self.entity.capitalize()} {entity_id} does not exist; GET /api/{self.entity}s lists those that do."
+
     def _raise_for_write(
-        self, exc: Exception, entity_id: int, expected_version: int | None, refused: Refusal | None = None
+        self, exc: Exception, entity_id: int, expected_version: Expected, refused: Refusal | None = None
     ) -> None:
         """Translate a failed conditional write on the entity into NotFound/PreconditionFailed,
         or the error `refused` makes of the stored entity, from the item DynamoDB returns with the
@@ -399,12 +416,14 @@ class EntityStore[M: StoredModel](TableAccess):
         else:
             old = response.get("Item")
         if not old:
-            raise NotFound(f"{self.entity.capitalize()} {entity_id} does not exist.") from exc
+            raise NotFound(self._missing(entity_id)) from exc
         version = from_item(old).get("version")
-        if expected_version is not None and version != expected_version:
+        versions = _versions(expected_version)
+        if versions is not None and version not in versions:
             raise PreconditionFailed(
-                f"{self.entity.capitalize()} {entity_id} is at version {version}, "
-                f"not {expected_version}: it changed since you read it."
+                f'{self.entity.capitalize()} {entity_id} is at version {version} (ETag "{version}"), which '
+                "your If-Match does not name: it changed since you read it. GET it again and send its "
+                "current ETag in If-Match."
             ) from exc
         if refused is not None:
             raise refused(from_item(old)) from exc

@@ -32,7 +32,7 @@ _BRACKET = re.compile(r"[\[\]{}]")
 
 
 def _refuse(detail: str) -> MalformedJson:
-    return MalformedJson(detail)
+    return MalformedJson(f"{detail} Fix the request body and send it again.")
 
 
 def _check_depth(text: str) -> None:

@@ -75,7 +75,10 @@ def encode_cursor(last_key: dict[str, Any], key: str, scope: str) -> str:
 def decode_cursor(cursor: str, key: str, scope: str) -> dict[str, Any]:
     """Return the DynamoDB key the cursor stands for; BadRequest if it was altered, forged, made
     for another list or filter, or signed with a key that has since rotated."""
-    invalid = BadRequest("The pagination cursor is invalid (altered, from another list or filter, or expired).")
+    invalid = BadRequest(
+        "The pagination cursor is invalid (altered, from another list or filter, or expired): follow the "
+        'previous page\'s `Link: rel="next"` as it is, or start again from the first page (no cursor).'
+    )
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (ValueError, TypeError, binascii.Error) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -24,6 +25,25 @@ def observability(service: str) -> tuple[Logger, Metrics]:
     return logger, Metrics(service=service)
 
 
+_correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+
+def correlation_id() -> str | None:
+    """The correlation id of the request being handled: API Gateway's request id. Work the request
+    starts elsewhere (the placement workflow's execution input) carries it, so its logs are found
+    from the request's."""
+    return _correlation_id.get()
+
+
+def publish(metrics: Metrics) -> None:
+    """Flush what the invocation recorded; an invocation that recorded no metric publishes nothing
+    (and, unlike powertools' own flush, neither warns nor keeps its dimensions for the next one)."""
+    if metrics.metric_set:
+        metrics.flush_metrics()
+    else:
+        metrics.clear_metrics()
+
+
 def entrypoint(
     app: APIGatewayHttpResolver, logger: Logger, metrics: Metrics
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
@@ -35,15 +55,19 @@ def entrypoint(
     from sales_common.auth import log_keys
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.append_keys(**log_keys(event))
-        response = resolve(app, event, context)
-        http = (event.get("requestContext") or {}).get("http") or {}
-        logger.info(
-            "request handled",
-            extra={"method": http.get("method"), "path": http.get("path"), "status": response.get("statusCode")},
-        )
-        return response
+        token = _correlation_id.set(logger.get_correlation_id())
+        try:
+            response = resolve(app, event, context)
+            http = (event.get("requestContext") or {}).get("http") or {}
+            logger.info(
+                "request handled",
+                extra={"method": http.get("method"), "path": http.get("path"), "status": response.get("statusCode")},
+            )
+            return response
+        finally:
+            publish(metrics)
+            _correlation_id.reset(token)
 
     return handler
