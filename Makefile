@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev token events reports-rebuild events-catalog events-catalog-check test test-fast test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy clean
+.PHONY: help install dev token events reports-rebuild events-catalog events-catalog-check test test-fast test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy migrate clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -130,6 +130,9 @@ sam-local-down: ## Stop whatever `make sam-local` left running
 
 deploy: build ## Deploy to AWS (ENV=dev|prod)
 	$(BIN)/sam deploy --config-env $(or $(ENV),dev)
+
+migrate: install ## After deploying: bring older records up to date (ENV=dev|prod; ARGS="--endpoint-url http://127.0.0.1:4566" for make dev)
+	$(BIN)/python -m tools.migrations.record_integrity $(or $(ARGS),--stack sales-management-$(or $(ENV),dev))
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov $(IAM_RECORDS)

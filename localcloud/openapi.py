@@ -39,8 +39,11 @@ DESCRIPTION = (
     "`version`, sent as a strong `ETag` and honoured in `If-Match`."
 )
 TAGS = [
-    {"name": "products", "description": "The catalog: name, exact price, stock."},
-    {"name": "customers", "description": "Customers; email is unique case-insensitively."},
+    {"name": "products", "description": "The catalog: name, exact price, stock, status (archive), stock history."},
+    {
+        "name": "customers",
+        "description": "Customers; an email is unique by its ASCII letters lowercased; erasure keeps the orders.",
+    },
     {"name": "orders", "description": "Orders: placement reserves stock; cancelling restocks."},
     {"name": "reports", "description": "Sales and low stock, from the domain events; JSON or CSV."},
 ]

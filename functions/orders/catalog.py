@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from sales_common.dynamo import TableAccess, from_item, product_key
 
+ARCHIVED = "ARCHIVED"  # products.models.ProductStatus.ARCHIVED (the Orders service has no Products code)
+
 if TYPE_CHECKING:
     from orders.settings import OrderSettings
 
@@ -23,6 +25,7 @@ class Quote:
     name: str
     price: Decimal
     stock: int
+    archived: bool = False
 
 
 class Catalog(TableAccess):
@@ -32,15 +35,20 @@ class Catalog(TableAccess):
         super().__init__(settings, settings.PRODUCTS_TABLE_NAME)
 
     def quote(self, product_ids: list[int]) -> dict[int, Quote]:
-        """Current name, price and stock of the given products that exist."""
+        """Current name, price, stock and status of the given products that exist."""
         keys = [product_key(pid) for pid in product_ids]
         found: dict[int, Quote] = {}
-        request = {self.table: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "id, #n, price, stock"}}
-        request[self.table]["ExpressionAttributeNames"] = {"#n": "name"}
+        request = {
+            self.table: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "id, #n, price, stock, #s"}
+        }
+        request[self.table]["ExpressionAttributeNames"] = {"#n": "name", "#s": "status"}
         while request:
             result = self.client.batch_get_item(RequestItems=request)  # type: ignore[arg-type]
             for raw in result["Responses"].get(self.table, []):
                 item = from_item(raw)
-                found[int(item["id"])] = Quote(int(item["id"]), item["name"], item["price"], int(item["stock"]))
+                archived = item.get("status") == ARCHIVED
+                found[int(item["id"])] = Quote(
+                    int(item["id"]), item["name"], item["price"], int(item["stock"]), archived
+                )
             request = result.get("UnprocessedKeys") or {}  # type: ignore[assignment]
         return found

@@ -29,11 +29,13 @@ from orders.models import MAX_QUANTITY, Order, OrderCreate, OrderItemIn
 from orders.placement_record import PlacementRecords
 from orders.rejections import (
     CustomerCheckFailed,
+    CustomerErased,
     CustomerNotFound,
     OrderRejected,
     OutOfStock,
     PriceChanged,
     PriceMismatch,
+    ProductArchived,
     ReservationFailed,
     UnknownProduct,
     WorkflowFailed,
@@ -134,11 +136,14 @@ def merge_lines(items: Iterable[OrderItemIn]) -> dict[int, OrderItemIn]:
 
 def price_lines(lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> list[dict[str, Any]]:
     """The lines as the workflow stores them, priced exactly from `quotes` (with the product's
-    name as quoted); refused, before anything is reserved, when a product is unknown, its price
-    is not the one the client named, or the quote already shows too little stock."""
+    name as quoted); refused, before anything is reserved, when a product is unknown or archived,
+    its price is not the one the client named, or the quote already shows too little stock."""
     missing = sorted(set(lines) - set(quotes))
     if missing:
         raise UnknownProduct(_unknown(missing))
+    archived = sorted(pid for pid in lines if quotes[pid].archived)
+    if archived:
+        raise _archived(archived, quotes)
     stale = [pid for pid, line in lines.items() if line.price is not None and line.price != quotes[pid].price]
     if stale:
         detail = "; ".join(f"product {pid} costs {quotes[pid].price}, not {lines[pid].price}" for pid in stale)
@@ -185,6 +190,16 @@ def prepare(data: OrderCreate, actor: str, settings: PlacementSettings) -> dict[
     }
 
 
+def _archived(archived: list[int], quotes: dict[int, Quote]) -> ProductArchived:
+    named = ", ".join(f"{pid} ({quotes[pid].name})" for pid in archived)
+    return ProductArchived(
+        f"Archived product(s) cannot be ordered: {named}. Nothing was reserved.",
+        errors=[
+            {"field": "items", "message": f"product {pid} is archived", "type": "product_archived"} for pid in archived
+        ],
+    )
+
+
 def _out_of_stock(short: list[int], lines: dict[int, OrderItemIn], quotes: dict[int, Quote]) -> OutOfStock:
     details = "; ".join(
         f"product {pid}: {lines[pid].quantity} requested, {quotes[pid].stock} in stock" for pid in short
@@ -198,6 +213,7 @@ def _out_of_stock(short: list[int], lines: dict[int, OrderItemIn], quotes: dict[
 DECIDED_FAILURES = frozenset(
     {
         "CustomerNotFound",
+        "CustomerErased",
         "CustomerCheckFailed",
         "Refused",
         "ReservationFailed",
@@ -309,12 +325,16 @@ def explain_failure(
     payload: dict[str, Any],
 ) -> OrderRejected:
     """The rejection for a placement whose recorded outcome is `reason`. `Refused` (a condition of
-    the reservation failed) is explained from a fresh quote of the order's products: gone (422),
-    repriced since the quote (409, naming the current price), short (409); if none of these holds
-    any more, the refusal was a conflict with concurrent writes (503, retry)."""
+    the reservation failed) is explained from a fresh quote of the order's products: gone or
+    archived (422), repriced since the quote (409, naming the current price), short (409); if none
+    of these holds any more, the refusal was a conflict with concurrent writes (503, retry)."""
     if reason == "CustomerNotFound":
         return CustomerNotFound(
             f"Customer {data.customer_id} does not exist; GET /api/customers lists them, POST creates one."
+        )
+    if reason == "CustomerErased":
+        return CustomerErased(
+            f"Customer {data.customer_id} was erased; orders cannot be placed for it (place it for another customer)."
         )
     if reason == "Refused":
         return _refusal(
@@ -330,6 +350,9 @@ def _refusal(lines: dict[int, OrderItemIn], quotes: dict[int, Quote], priced: di
     gone = [pid for pid in lines if pid not in quotes]
     if gone:
         return UnknownProduct(_unknown(gone))
+    archived = [pid for pid in lines if quotes[pid].archived]
+    if archived:
+        return _archived(archived, quotes)
     repriced = [pid for pid in lines if quotes[pid].price != priced[pid]]
     if repriced:
         return PriceChanged(

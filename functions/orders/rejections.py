@@ -24,8 +24,16 @@ class CustomerNotFound(OrderRejected, Unprocessable):
     """The order's customer does not exist (the workflow's check)."""
 
 
+class CustomerErased(OrderRejected, Unprocessable):
+    """The order's customer was erased (GDPR): nobody can be ordered for any more (the workflow's check)."""
+
+
 class UnknownProduct(OrderRejected, Unprocessable):
     """A product of the order does not exist (in the quote, or deleted before the reservation)."""
+
+
+class ProductArchived(OrderRejected, Unprocessable):
+    """A product of the order is archived (in the quote, or archived before the reservation)."""
 
 
 class PriceMismatch(OrderRejected, Conflict):

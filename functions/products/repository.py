@@ -1,80 +1,200 @@
-"""Product storage beyond plain CRUD: relative stock adjustments with their audit records."""
+"""Product storage beyond plain CRUD: the status lists, deletes refused while orders refer to the
+product, and relative stock adjustments with their audit records (the stock history)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from products.models import Product
-from sales_common.dynamo import PRODUCT, EntityStore, cancellation_codes, now_iso, to_item
-from sales_common.errors import Conflict
+from products.models import Product, ProductStatus, StockAdjustment
+from sales_common.dynamo import (
+    LIST_INDEX,
+    LIST_KEY,
+    LIST_SORT,
+    PRODUCT,
+    REFERENCED,
+    Condition,
+    EntityStore,
+    Expected,
+    from_item,
+    is_conditional_failure,
+    list_attributes,
+    now_iso,
+    to_item,
+)
+from sales_common.errors import Conflict, NotFound
+from sales_common.listing import status_list
 from sales_common.models import MAX_STOCK
+
+ADJUSTMENT_PREFIX = "STOCKADJ#"
+# A stock adjustment's audit record waits on the product as `adj_<id>` (with `adj_<id>_stock`
+# and `adj_<id>_version`) until it is moved to `STOCKADJ#<product>#<id>`.
+PENDING_PREFIX = "adj_"
+_log = logging.getLogger(__name__)
 
 
 def adjustment_key(product_id: int, adjustment_id: str) -> str:
-    return f"STOCKADJ#{product_id}#{adjustment_id}"
+    return f"{ADJUSTMENT_PREFIX}{product_id}#{adjustment_id}"
+
+
+def history_list(product_id: int) -> str:
+    """The byList list of product `product_id`'s stock adjustments (sorted by the product version
+    each one produced: the order they were applied in)."""
+    return f"stockadj#{product_id}"
+
+
+def _referenced(product_id: int) -> Conflict:
+    return Conflict(
+        f"Product {product_id} is referenced by orders, so deleting it would break their record. "
+        f'Archive it instead: PUT /api/products/{product_id} {{"status": "ARCHIVED"}} hides it from the '
+        "list and from new orders and keeps its orders intact."
+    )
+
+
+NOT_REFERENCED = Condition("attribute_not_exists(#ref)", names={"#ref": REFERENCED})
 
 
 class ProductStore(EntityStore[Product]):
     entity = PRODUCT
     model = Product
 
+    def new_item(self, entity_id: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """A new product is ACTIVE and in the byList list of its status, sorted by id."""
+        item = super().new_item(entity_id, {"status": ProductStatus.ACTIVE.value, **attributes})
+        return {**item, **list_attributes(status_list(PRODUCT, item["status"]), entity_id)}
+
+    def update_product(self, product_id: int, changes: dict[str, Any], expected_version: Expected) -> Product:
+        """Apply `changes`; a status change also moves the product to that status's list."""
+        if "status" in changes:
+            changes = {**changes, LIST_KEY: status_list(PRODUCT, changes["status"]), LIST_SORT: product_id}
+        return self.update(product_id, changes, expected_version)
+
+    def delete_unreferenced(self, product_id: int, expected_version: Expected, actor: str) -> None:
+        """Delete the product unless an order refers to it (409: archive it instead). The
+        reference mark is set by the reservation that takes its stock (PlaceOrder's Reserve) in the
+        same conditional write, so a delete racing a placement either lands first (the reservation
+        then finds no product) or is refused (docs/adr/0020)."""
+        self.delete(
+            product_id, actor, expected_version, condition=NOT_REFERENCED, refused=lambda _: _referenced(product_id)
+        )
+
+    # ------------------------------------------------------------------ stock history
     def adjust_stock(self, product_id: int, delta: int, reason: str, actor: str) -> Product:
-        """Add `delta` to the product's stock in one transaction with its audit record
-        (`STOCKADJ#<product>#<uuid>`: delta, reason, time, who), conditional on the product existing
-        and the stock staying within 0..MAX_STOCK. The product keeps the adjustment's id, delta and
-        reason as `lastAdjustment` (internal: the domain events read it from the product's change).
-        No read first: concurrent orders and other adjustments all compose. Returns the product as
-        it stands right after (a strongly consistent read: its stock includes this adjustment and
-        any write that landed since)."""
-        stamp = now_iso()
-        adjustment_id = str(uuid.uuid4())
-        update = {
-            "TableName": self.table,
-            "Key": self.key(product_id),
-            # lastAdjustment: the product's own record of this change (its stream record carries
-            # delta and reason, so the StockAdjusted event follows the product's version order)
-            "UpdateExpression": (
-                "SET updatedAt = :now, updatedBy = :by, lastAdjustment = :adjustment ADD stock :delta, version :one"
-            ),
-            "ConditionExpression": "attribute_exists(pk) AND stock >= :floor AND stock <= :ceiling",
-            "ExpressionAttributeValues": to_item(
-                {
-                    ":now": stamp,
-                    ":by": actor,
-                    ":adjustment": {"id": adjustment_id, "delta": delta, "reason": reason},
-                    ":delta": delta,
-                    ":one": 1,
-                    ":floor": max(0, -delta),
-                    ":ceiling": MAX_STOCK - max(0, delta),
-                }
-            ),
-        }
-        audit = {
-            "TableName": self.table,
-            "Item": to_item(
-                {
-                    "pk": adjustment_key(product_id, adjustment_id),
-                    "adjustmentId": adjustment_id,
-                    "productId": product_id,
-                    "delta": delta,
-                    "reason": reason,
-                    "createdAt": stamp,
-                    "createdBy": actor,
-                }
-            ),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
+        """Add `delta` to the product's stock, conditional on it existing and the stock staying
+        within 0..MAX_STOCK (409 otherwise, nothing changed), with no read first: concurrent
+        orders and other adjustments all compose. The same single-item write keeps the audit
+        record on the product as a pending entry, with the exact stock and version it produced
+        (DynamoDB evaluates `stock + :delta` and `version + :one` on the item it changes); a
+        second write then moves the entry to its own record in the stock history (docs/adr/0022).
+        Returns the product as this adjustment left it."""
+        adjustment_id = uuid.uuid4().hex
+        entry = f"{PENDING_PREFIX}{adjustment_id}"
+        record = {"delta": delta, "reason": reason, "createdAt": now_iso(), "createdBy": actor}
         try:
-            self.transact([{"Update": update}, {"Put": audit}])
+            result = self.client.update_item(
+                TableName=self.table,
+                Key=self.key(product_id),
+                # lastAdjustment: the product's own record of this change, which its stream record
+                # carries to the StockAdjusted event (functions/events/mapping.py)
+                UpdateExpression=(
+                    "SET stock = stock + :delta, updatedAt = :now, updatedBy = :by, lastAdjustment = :adjustment, "
+                    "#entry = :record, #after = stock + :delta, #made = version + :one ADD version :one"
+                ),
+                ConditionExpression="attribute_exists(pk) AND stock >= :floor AND stock <= :ceiling",
+                ExpressionAttributeNames={"#entry": entry, "#after": f"{entry}_stock", "#made": f"{entry}_version"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":delta": delta,
+                        ":now": record["createdAt"],
+                        ":by": actor,
+                        ":record": record,
+                        ":adjustment": {"id": adjustment_id, "delta": delta, "reason": reason},
+                        ":one": 1,
+                        ":floor": max(0, -delta),
+                        ":ceiling": MAX_STOCK - max(0, delta),
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",  # the item: 404 or 409, no extra read
+            )
         except ClientError as exc:
-            codes = cancellation_codes(exc)
-            if not codes or codes[0] != "ConditionalCheckFailed":
-                raise
-            current = self.require(product_id)  # 404 when it does not exist
-            raise Conflict(
-                f"Product {product_id} has {current.stock} in stock; adjusting by {delta} would leave "
-                f"{current.stock + delta}, outside 0..{MAX_STOCK}. Nothing changed."
-            ) from exc
-        return self.require(product_id)
+            raise self._refused_adjustment(exc, product_id, delta) from exc
+        item = from_item(result["Attributes"])
+        self.complete_history(product_id, item)
+        return Product.model_validate(item)
+
+    def _refused_adjustment(self, exc: ClientError, product_id: int, delta: int) -> Exception:
+        if not is_conditional_failure(exc):
+            return exc
+        old: Mapping[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+        if not old:
+            return NotFound(f"Product {product_id} does not exist.")
+        stock = int(from_item(old)["stock"])
+        return Conflict(
+            f"Product {product_id} has {stock} in stock; adjusting by {delta} would leave "
+            f"{stock + delta}, outside 0..{MAX_STOCK}. Nothing changed."
+        )
+
+    def complete_history(self, product_id: int, item: Mapping[str, Any]) -> None:
+        """Move every pending adjustment entry on the product (`item`, as stored) to its record in
+        the stock history: one transaction each, the record's Put and the entry's removal (which
+        changes nothing else: no version, no updatedAt). Entries left by an adjustment whose move
+        failed are moved by the next adjustment of the product. A move that fails is logged and
+        left for later: the stock change it records has happened either way."""
+        for entry in (k for k in item if k.startswith(PENDING_PREFIX) and k.count("_") == 1):
+            try:
+                self.transact(self._move_ops(product_id, entry, item))
+            except ClientError as exc:
+                if not is_conditional_failure(exc):  # a condition: someone else moved it already
+                    _log.warning("stock adjustment %s of product %s not moved yet", entry, product_id, exc_info=exc)
+
+    def _move_ops(self, product_id: int, entry: str, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+        record = item[entry]
+        audit = {
+            "pk": adjustment_key(product_id, entry.removeprefix(PENDING_PREFIX)),
+            "adjustmentId": entry.removeprefix(PENDING_PREFIX),
+            "productId": product_id,
+            **record,
+            "stockAfter": int(item[f"{entry}_stock"]),
+            **list_attributes(history_list(product_id), int(item[f"{entry}_version"])),
+        }
+        return [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(audit),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self.key(product_id),
+                    "UpdateExpression": "REMOVE #entry, #after, #made",
+                    "ConditionExpression": "attribute_exists(#entry)",
+                    "ExpressionAttributeNames": {
+                        "#entry": entry,
+                        "#after": f"{entry}_stock",
+                        "#made": f"{entry}_version",
+                    },
+                }
+            },
+        ]
+
+    def history_page(
+        self, product_id: int, limit: int, start_key: dict[str, Any] | None
+    ) -> tuple[list[StockAdjustment], dict[str, Any] | None]:
+        """One page of the product's stock adjustments, newest first (byList, no Scan)."""
+        return self.query(
+            StockAdjustment,
+            limit,
+            start_key,
+            LIST_INDEX,
+            f"{LIST_KEY} = :list",
+            {":list": history_list(product_id)},
+            forward=False,
+        )

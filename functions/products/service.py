@@ -3,11 +3,18 @@
 
 from __future__ import annotations
 
-from products.models import Product, ProductCreate, ProductUpdate, StockAdjustmentCreate
+from products.models import (
+    Product,
+    ProductCreate,
+    ProductListStatus,
+    ProductUpdate,
+    StockAdjustment,
+    StockAdjustmentCreate,
+)
 from products.repository import ProductStore
-from sales_common.dynamo import Expected
+from sales_common.dynamo import PRODUCT, Expected
 from sales_common.errors import PreconditionRequired
-from sales_common.listing import Page, fetch_page, scope_of
+from sales_common.listing import Page, by_status, fetch, fetch_page, scope_of
 from sales_common.settings import load_settings
 
 
@@ -15,8 +22,14 @@ def _store() -> ProductStore:
     return ProductStore(load_settings())
 
 
-def list_products(limit: int, cursor: str | None) -> Page[Product]:
-    return fetch_page(_store(), limit, cursor, scope_of("/api/products"))
+def list_products(limit: int, cursor: str | None, status: ProductListStatus | None = None) -> Page[Product]:
+    """Active products unless `status` asks for the archived ones or all (each its own index
+    partition: no filtering, so pages are full)."""
+    shown = status or ProductListStatus.ACTIVE
+    # The status is always in the scope: a cursor of the list as it was before statuses (another
+    # index, another key shape) is refused as stale (400) instead of reaching DynamoDB.
+    scope = scope_of("/api/products", {"status": shown.value})
+    return fetch_page(_store(), limit, cursor, scope, **by_status(PRODUCT, shown.value))
 
 
 def get_product(product_id: int) -> Product:
@@ -30,7 +43,8 @@ def create_product(data: ProductCreate, actor: str) -> Product:
 def update_product(product_id: int, data: ProductUpdate, expected_version: Expected, actor: str) -> Product:
     """Change the given fields. The write is conditional on the version when If-Match is sent.
     Setting `stock` requires it (428 otherwise): an absolute stock written blind would erase the
-    units orders took since the client read it. Relative changes go through `adjust_stock`."""
+    units orders took since the client read it. Relative changes go through `adjust_stock`.
+    `status` archives (hidden from the list, refused in new orders) or unarchives."""
     changes = {**data.model_dump(include=data.model_fields_set, by_alias=True), "updatedBy": actor}
     if "stock" in changes and expected_version is None:
         raise PreconditionRequired(
@@ -38,13 +52,22 @@ def update_product(product_id: int, data: ProductUpdate, expected_version: Expec
             "orders since are not overwritten; or POST a relative change to "
             f"/api/products/{product_id}/stock-adjustments."
         )
-    return _store().update(product_id, changes, expected_version)
+    return _store().update_product(product_id, changes, expected_version)
 
 
 def delete_product(product_id: int, expected_version: Expected, actor: str) -> None:
-    _store().delete(product_id, actor, expected_version)
+    """Delete a product no order refers to; one that orders refer to is a 409 (archive it)."""
+    _store().delete_unreferenced(product_id, expected_version, actor)
 
 
 def adjust_stock(product_id: int, data: StockAdjustmentCreate, actor: str) -> Product:
     """Add `data.delta` to the stock atomically (never below 0: 409), with an audit record of who."""
     return _store().adjust_stock(product_id, data.delta, data.reason, actor)
+
+
+def list_stock_adjustments(product_id: int, limit: int, cursor: str | None) -> Page[StockAdjustment]:
+    """The product's stock history, newest first; 404 for a product that does not exist."""
+    store = _store()
+    store.require(product_id)
+    scope = scope_of(f"/api/products/{product_id}/stock-adjustments")
+    return fetch(lambda n, start: store.history_page(product_id, n, start), limit, cursor, scope)

@@ -114,7 +114,7 @@ def _update(table: str, key: dict[str, Any], expression: str, condition: str, **
 
 
 def _with_audit(update: dict[str, Any], audit_prefix: str) -> list[dict[str, Any]]:
-    """`update` and a fresh audit record in one transaction (as ProductStore.adjust_stock writes)."""
+    """`update` and a fresh audit record in one transaction (as ProductStore.complete_history writes)."""
     audit = {"pk": {"S": f"{audit_prefix}{uuid.uuid4()}"}}
     put = {"TableName": update["TableName"], "Item": audit, "ConditionExpression": "attribute_not_exists(pk)"}
     return [{"Update": update}, {"Put": put}]

@@ -13,7 +13,7 @@ def test_a_handler_call_is_recorded_with_function_action_and_resource(api):
 
     calls = iam.recorded()
 
-    assert iam.Call("ListProductsFunction", "dynamodb:Query", iam.table_arn("ProductsTable", "byEntity")) in calls
+    assert iam.Call("ListProductsFunction", "dynamodb:Query", iam.table_arn("ProductsTable", "byList")) in calls
     assert any(c.principal == "CreateProductFunction" and c.action == "dynamodb:PutItem" for c in calls)
 
 

@@ -76,9 +76,24 @@ def test_the_key_is_the_deployments_secret(shop, cloud):
     key = cloud.secrets["CursorSigningSecret"]
     assert len(key) == 64
     cursor = encode_cursor(
-        {"entity": {"S": "product"}, "id": {"N": "1"}, "pk": {"S": "PRODUCT#1"}}, key, scope_of("/api/products")
+        {"listKey": {"S": "product#ACTIVE"}, "listSort": {"N": "1"}, "pk": {"S": "PRODUCT#1"}},
+        key,
+        scope_of("/api/products", {"status": "ACTIVE"}),
     )
     assert [p["id"] for p in shop.get("/api/products", query={"cursor": cursor}).json] == [2, 3]
+
+
+def test_a_cursor_of_the_product_list_from_before_statuses_is_400(shop, cloud):
+    """Cursors issued before products had a status (byEntity keys, scope without the status) are
+    refused as stale, not sent to DynamoDB with the wrong key shape."""
+    from sales_common.listing import encode_cursor, scope_of
+
+    old = encode_cursor(
+        {"entity": {"S": "product"}, "id": {"N": "1"}, "pk": {"S": "PRODUCT#1"}},
+        cloud.secrets["CursorSigningSecret"],
+        scope_of("/api/products"),
+    )
+    assert shop.get("/api/products", query={"cursor": old}).status == 400
 
 
 def test_each_deployment_generates_its_own_key():

@@ -60,7 +60,7 @@ def test_changing_only_the_case_of_the_email_is_allowed(api):
     create(api)
     r = api.put("/api/customers/1", {"email": "John@Example.com"})
     assert r.status == 200
-    assert r.json["email"] == "John@example.com"  # the domain is normalised, the local part kept
+    assert r.json["email"] == "John@Example.com"  # stored as given (docs/adr/0021)
 
 
 def test_put_partial_update_and_clear_optional_field(api):

@@ -215,10 +215,10 @@ def test_a_step_that_outlives_its_timeout_is_retried_and_the_late_write_recognis
 
 
 def test_success_costs_three_dynamodb_requests_whatever_the_number_of_lines(cloud, catalog, faults):
-    """1 GetItem (customer) + 1 transaction (reserve) + 1 transaction (store the order)."""
+    """1 UpdateItem (the customer's mark) + 1 transaction (reserve) + 1 transaction (store the order)."""
     run(cloud, [line(1, 1, "10"), line(2, 1, "2.5")])
     requests = [operation for operation, _ in faults.seen]
-    assert requests == ["GetItem", "TransactWriteItems", "TransactWriteItems"]
+    assert requests == ["UpdateItem", "TransactWriteItems", "TransactWriteItems"]
 
 
 # ---------------------------------------------------------------- conditions singled out by `make mutate`

@@ -110,7 +110,7 @@ def assert_decided_failed(cloud, order_id=1):
 
 # ---------------------------------------------------------------- faults, step by step
 def test_customer_read_error_retries_with_backoff_then_answers_503_without_touching_stock(shop, cloud, faults, waits):
-    fault = faults.inject("GetItem", "InternalServerError", keys={"CUSTOMER#1"})
+    fault = faults.inject("UpdateItem", "InternalServerError", when=faults.marking_customer)
 
     reply = place(shop, (1, 2), (2, 1))
 

@@ -8,7 +8,9 @@ checks after every step what the protocol promises:
 * at most one order is stored per Idempotency-Key;
 * every 201 names an order that is stored;
 * no order is stored that the caller was told failed;
-* every replay of an execution gives the answer the caller was given (or, after a 202, the truth).
+* every replay of an execution gives the answer the caller was given (or, after a 202, the truth);
+* no stored order refers to a deleted customer or product, whatever archives, deletes and
+  erasures (issue 24) come in between.
 
 The default profile runs in the normal suite (about 20 s). `make soak` runs thousands of steps
 (PLACEMENT_MODEL_PROFILE=soak: 100 examples of 25 steps, about an hour here; PLACEMENT_MODEL_EXAMPLES
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -89,12 +92,14 @@ class PlacementModel(RuleBasedStateMachine):
         reply = self.api.post("/api/customers", {"name": "M", "email": f"m{self._counter('CUSTOMER')}@example.com"})
         assert reply.status == 201, reply.raw
         self.customer = reply.json["id"]
+        self.customers = [self.customer]  # and those of the delete races
         self.products: list[int] = []
         for _ in range(2):
             reply = self.api.post("/api/products", {"name": "m", "price": 2, "stock": INITIAL})
             assert reply.status == 201, reply.raw
             self.products.append(reply.json["id"])
         self.adjusted = dict.fromkeys(self.products, 0)
+        self.deleted: set[int] = set()  # products the delete races deleted (204)
         self.placed: set[int] = set()  # answered 201 (or found stored after a 202)
         self.refused: set[int] = set()  # the caller was told it failed
         self.unknown: dict[int, str | None] = {}  # answered 202: id -> its key
@@ -145,7 +150,7 @@ class PlacementModel(RuleBasedStateMachine):
     @rule(order=lines, step=st.sampled_from(SLOW_STEPS))
     def time_a_step_out(self, order, step):
         when = {
-            "customer-check": ("GetItem", None),
+            "customer-check": ("UpdateItem", self.faults.marking_customer),
             "reserve": ("TransactWriteItems", self.faults.reserving),
             "write-order": ("TransactWriteItems", self.faults.writing_order),
         }[step]
@@ -172,6 +177,52 @@ class PlacementModel(RuleBasedStateMachine):
         if reply.status == 200:
             self.adjusted[pid] += delta or 1
         EXPLORED[f"adjust -> {reply.status}"] += 1
+
+    @rule(which=st.integers(0, 1), status=st.sampled_from(["ARCHIVED", "ACTIVE"]))
+    def archive_or_restore_a_product(self, which, status):
+        """Archived: placements refuse it (422), its orders still give stock back (ADR 0020)."""
+        reply = self.api.put(f"/api/products/{self.products[which]}", {"status": status})
+        assert reply.status == 200, reply.raw
+        EXPLORED[f"{status.lower()} -> {reply.status}"] += 1
+
+    @rule(order=lines, against=st.sampled_from(["delete", "erase"]), delay=st.sampled_from([0.0, 0.3, 0.6, 1.0]))
+    def race_deletes_against_a_placement(self, order, against, delay):
+        """A new customer orders a new product (and the order's lines) while both are deleted (or
+        the customer erased): either a delete lands first (the order is refused) or the placement
+        marked the record first (the delete is refused, 409); never an order for a deleted record."""
+        customer = self.api.post("/api/customers", {"name": "R", "email": f"r{self._counter('CUSTOMER')}@x.com"})
+        product = self.api.post("/api/products", {"name": "r", "price": 2, "stock": 3})
+        assert customer.status == product.status == 201, (customer.raw, product.raw)
+        cid, pid = customer.json["id"], product.json["id"]
+        self.customers.append(cid)
+        items = [{"productId": pid, "quantity": 1}, *({"productId": self.products[i], "quantity": q} for i, q in order)]
+        calls = [
+            lambda: self.api.post("/api/orders", {"customerId": cid, "items": items}),
+            lambda: self.api.delete(f"/api/products/{pid}"),
+            lambda: (
+                self.api.delete(f"/api/customers/{cid}")
+                if against == "delete"
+                else self.api.post(f"/api/customers/{cid}/erasure")
+            ),
+        ]
+
+        def call(i):  # the deletes `delay` seconds after the placement started (it takes about 1 s)
+            if i:
+                threading.Event().wait(delay)
+            return calls[i]()
+
+        with ThreadPoolExecutor(3) as pool:
+            placed, deleted, other = list(pool.map(call, range(3)))
+        assert placed.status in (201, 409, 422, 503), placed.raw
+        # (404: an SDK retry of a delete whose first attempt applied, on a loaded machine)
+        assert deleted.status in (204, 404, 409) and other.status in (200, 204, 404, 409), (deleted.raw, other.raw)
+        if self.cloud.item("ProductsTable", f"PRODUCT#{pid}") is None:
+            self.deleted.add(pid)
+        if placed.status == 201:
+            self.placed.add(placed.json["id"])
+            assert deleted.status == 409, deleted.raw
+            assert other.status in (200, 409), other.raw  # erased (the order stays) or refused
+        EXPLORED[f"race {against} -> {placed.status}/{deleted.status}/{other.status}"] += 1
 
     @rule()
     def run_the_sweeper(self):
@@ -212,6 +263,16 @@ class PlacementModel(RuleBasedStateMachine):
                 assert placement is not None, f"{attribute} on product {pid} has no placement record"
                 assert placement.get("outcome") != "PLACED", f"{attribute} outlived its stored order"
                 assert placement.get("pending") == "HOLDS", f"{attribute} cannot be found by the sweeper"
+
+    @invariant()
+    def no_order_refers_to_a_deleted_record(self):
+        """Deletes race nothing into orphans: what a stored order refers to still exists (ADR 0020)."""
+        if not hasattr(self, "products"):
+            return
+        for order in self._orders():
+            assert self.cloud.item("CustomersTable", f"CUSTOMER#{order['customerId']}"), f"order {order['id']}"
+            for line in order["items"]:
+                assert int(line["productId"]) not in self.deleted, f"order {order['id']} refers to a deleted product"
 
     @invariant()
     def answers_are_true(self):
@@ -277,13 +338,16 @@ class PlacementModel(RuleBasedStateMachine):
         """This example's orders (examples share one emulated cloud), from the byCustomer index."""
         from sales_common.dynamo import from_item
 
-        found = self.cloud.dynamodb.query(
-            TableName=self.cloud.tables["OrdersTable"],
-            IndexName="byCustomer",
-            KeyConditionExpression="customerId = :c",
-            ExpressionAttributeValues={":c": {"N": str(self.customer)}},
-        )
-        return [from_item(item) for item in found["Items"]]
+        orders = []
+        for customer in self.customers:
+            found = self.cloud.dynamodb.query(
+                TableName=self.cloud.tables["OrdersTable"],
+                IndexName="byCustomer",
+                KeyConditionExpression="customerId = :c",
+                ExpressionAttributeValues={":c": {"N": str(customer)}},
+            )
+            orders += [from_item(item) for item in found["Items"]]
+        return orders
 
     def _counter(self, entity):
         item = self.cloud.item("OrdersTable" if entity == "ORDER" else "CustomersTable", f"COUNTER#{entity}")

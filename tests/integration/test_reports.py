@@ -171,7 +171,7 @@ def _csv(api, shop):
         assert reply.header("Content-Type") == "application/json", accept
 
 
-def test_names_as_last_seen_and_a_deleted_customer_keeps_no_name(api, path, on_day):
+def test_names_as_last_seen_and_an_erased_or_deleted_customer_keeps_no_name(api, path, on_day):
     mouse, cable = product(api, "Mouse", 20, 9), product(api, "Cable", 5, 9)
     ann = customer(api, "Ann")
     on_day("2026-03-01")
@@ -183,14 +183,18 @@ def test_names_as_last_seen_and_a_deleted_customer_keeps_no_name(api, path, on_d
     assert [r["name"] for r in report(api, **day, groupBy="product")["rows"]] == ["Mouse Pro", "Cable"]
     assert [r["name"] for r in report(api, **day, groupBy="customer")["rows"]] == ["Ann Smith"]
 
+    # erasure (a customer with orders): the name goes, the sales stay under the id
+    assert api.post(f"/api/customers/{ann}/erasure", {}).status == 200
+    # deletion (a customer no order refers to)
     lone = customer(api, "Carol")
-    order_id = order(api, lone, (cable, 1))
-    status(api, order_id, "CANCELLED")
-    assert api.delete(f"/api/orders/{order_id}").status == 204
     assert api.delete(f"/api/customers/{lone}").status == 204
     path.sync()
-    row = support.row_of(path.cloud, "CUSTOMER", lone)
-    assert "name" not in row and row["deleted"] is True  # personal data: gone with the customer
+    erased = support.row_of(path.cloud, "CUSTOMER", ann)
+    assert erased.get("name") is None  # personal data: gone with the erasure
+    [row] = report(api, **day, groupBy="customer")["rows"]
+    assert (row["key"], row["name"]) == (str(ann), None)
+    deleted = support.row_of(path.cloud, "CUSTOMER", lone)
+    assert "name" not in deleted and deleted["deleted"] is True  # personal data: gone with the customer
 
 
 # ---------------------------------------------------------------- low stock

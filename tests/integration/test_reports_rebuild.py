@@ -65,7 +65,7 @@ def test_the_rebuild_equals_the_live_projection(shop, source):
     assert live == fresh
     # day 1: the day, Ann, Bob, laptop, cable; day 2: the day, Bob, laptop (Ann's order was deleted)
     assert len([k for k in live if k[0] == "sales"]) == 8
-    assert live[("product", 1)] == ("Laptop", 10 - 2 + 5 - 1, 5, None, True)
+    assert live[("product", 1)] == ("Laptop", 10 - 2 + 5 - 1, 5, "ACTIVE", True)  # status: from its events
     assert ("product", 3) not in live and ("customer", 3) not in live  # deleted
 
 

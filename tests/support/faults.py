@@ -79,11 +79,45 @@ class Fault:
         return self.when is None or self.when(body)
 
 
+@dataclass
+class Hook:
+    """Something to do just before a matching request is applied (once): an interleaving."""
+
+    operation: str
+    action: Callable[[], Any]
+    keys: set[str] | None = None
+    when: Callable[[dict[str, Any]], bool] | None = None
+    results: list[Any] = field(default_factory=list)
+
+    def matches(self, operation: str, body: dict[str, Any]) -> bool:
+        if self.results or operation != self.operation:
+            return False
+        if self.keys is not None and not (self.keys & keys_of(operation, body)):
+            return False
+        return self.when is None or self.when(body)
+
+
 class Faults:
     def __init__(self) -> None:
         self._faults: list[Fault] = []
+        self._hooks: list[Hook] = []
         self._lock = threading.Lock()
         self.seen: list[tuple[str, dict[str, Any]]] = []
+
+    def before(
+        self,
+        operation: str,
+        action: Callable[[], Any],
+        *,
+        keys: set[str] | None = None,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> Hook:
+        """Run `action` (once, e.g. another request through the API) just before the first request
+        matching `operation`, `keys` and `when` is applied; its result lands in `hook.results`."""
+        hook = Hook(operation, action, keys, when)
+        with self._lock:
+            self._hooks.append(hook)
+        return hook
 
     def inject(
         self,
@@ -106,6 +140,12 @@ class Faults:
             self._faults.clear()
 
     # Predicates telling the workflow's requests apart.
+    @staticmethod
+    def marking_customer(body: dict[str, Any]) -> bool:
+        """ValidateCustomer: the conditional update that marks the customer as referenced."""
+        key = body.get("Key", {}).get("pk", {}).get("S", "")
+        return key.startswith("CUSTOMER#") and "referenced" in body.get("ExpressionAttributeNames", {}).values()
+
     @staticmethod
     def reserving(body: dict[str, Any]) -> bool:
         """Reserve: the transaction that takes stock (and opens the placement record)."""
@@ -139,6 +179,12 @@ class Faults:
         def call_action(handler: Any) -> Any:
             operation = handler._get_action()
             body = handler.body if isinstance(handler.body, dict) else json.loads(handler.body or "{}")
+            with self._lock:
+                due = [hook for hook in self._hooks if hook.matches(operation, body)]
+                for hook in due:
+                    hook.results.append(None)  # fired: never again, also while its action runs
+            for hook in due:  # outside the lock: the action makes requests of its own
+                hook.results[0] = hook.action()
             fault = self._match(operation, body)
             if fault is None:
                 return original(handler)

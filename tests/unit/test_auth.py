@@ -20,11 +20,13 @@ ROUTES = [
     "PUT /api/products/{id}",
     "DELETE /api/products/{id}",
     "POST /api/products/{id}/stock-adjustments",
+    "GET /api/products/{id}/stock-adjustments",
     "GET /api/customers",
     "GET /api/customers/{id}",
     "POST /api/customers",
     "PUT /api/customers/{id}",
     "DELETE /api/customers/{id}",
+    "POST /api/customers/{id}/erasure",
     "GET /api/orders",
     "GET /api/orders/{id}",
     "POST /api/orders",
@@ -36,12 +38,13 @@ ROUTES = [
 
 
 def may(route: str, role: str) -> bool:
-    """Issues 13, 20 and 22: GETs (reports included) for both roles; products' writes and every DELETE for admins; the
-    rest (customers' POST/PUT, placing orders, order status) for both."""
+    """Issues 13, 20, 22 and 24: GETs (reports and stock history included) for both roles; products' writes,
+    every DELETE and a customer's erasure for admins; the rest (customers' POST/PUT, placing orders, order
+    status) for both."""
     method, path = route.split(" ", 1)
     if method == "GET" or role == "admin":
         return True
-    return method != "DELETE" and not path.startswith("/api/products")
+    return method != "DELETE" and not path.startswith("/api/products") and not path.endswith("/erasure")
 
 
 def may_on_others(route: str, role: str) -> bool:

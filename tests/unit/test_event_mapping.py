@@ -56,6 +56,7 @@ def test_a_created_product_with_its_envelope():
         "description": None,
         "stock": 10,
         "lowStockThreshold": 5,  # the documented default, for items stored without one
+        "status": "ACTIVE",  # likewise (issue 24: products stored before statuses are active)
     }
 
 

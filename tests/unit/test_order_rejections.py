@@ -128,5 +128,5 @@ def test_every_rejection_has_its_own_reason():
     kinds = [k for k in vars(rejections).values() if isinstance(k, type) and issubclass(k, OrderRejected)]
     concrete = [k for k in kinds if k is not OrderRejected]
 
-    assert len({k.reason for k in concrete}) == len(concrete) == 9
+    assert len({k.reason for k in concrete}) == len(concrete) == 11
     assert all(k.status in (409, 422, 503) for k in concrete)

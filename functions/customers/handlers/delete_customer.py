@@ -11,7 +11,14 @@ logger, metrics = observability("customers")
 
 
 @app.delete(
-    "/api/customers/<id>", summary="Delete a customer", tags=["customers"], responses=responses(204, 400, 404, 412)
+    "/api/customers/<id>",
+    summary="Delete a customer",
+    description=(
+        "Only a customer no order refers to; one with orders is a 409: erase its personal data instead "
+        "(POST /api/customers/{id}/erasure)."
+    ),
+    tags=["customers"],
+    responses=responses(204, 400, 404, 409, 412),
 )
 def delete_customer(
     id: IdPath,

@@ -11,7 +11,11 @@ logger, metrics = observability("products")
 
 
 @app.delete(
-    "/api/products/<id>", summary="Delete a product", tags=["products"], responses=responses(204, 400, 404, 412)
+    "/api/products/<id>",
+    summary="Delete a product",
+    description="Only a product no order refers to; one that orders refer to is a 409: archive it instead.",
+    tags=["products"],
+    responses=responses(204, 400, 404, 409, 412),
 )
 def delete_product(
     id: IdPath,

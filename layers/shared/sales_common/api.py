@@ -180,7 +180,10 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
         "only records its user created and this one was created by someone else."
     ),
     404: "No entity with this id.",
-    409: "The request conflicts with the current state (e.g. duplicate email, disallowed status change).",
+    409: (
+        "The request conflicts with the current state (e.g. duplicate email, disallowed status change, "
+        "deleting a product or customer that orders refer to)."
+    ),
     412: "If-Match names a version other than the entity's current one.",
     428: "Setting `stock` needs If-Match with the version you read (or use POST .../stock-adjustments).",
     413: "The request body exceeds MAX_BODY_BYTES (32 KiB by default), counted in bytes.",

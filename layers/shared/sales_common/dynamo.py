@@ -13,7 +13,7 @@ gives the workflow definition as `${ProductKeyPrefix}` (tests/template checks th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from sales_common import aws
-from sales_common.errors import NotFound, PreconditionFailed
+from sales_common.errors import DomainError, NotFound, PreconditionFailed
 from sales_common.models import StoredModel
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from pydantic import BaseModel
 
     from sales_common.settings import ServiceSettings
 
@@ -34,6 +35,11 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 ENTITY_INDEX = "byEntity"
+# A second list index for what byEntity cannot serve (docs/adr/0022): `listKey` names the list an
+# item belongs to ("product#ACTIVE", "stockadj#7"), `listSort` (a number) orders it.
+LIST_INDEX = "byList"
+LIST_KEY = "listKey"
+LIST_SORT = "listSort"
 # A failed condition returns the item as it was: tells 404 from 412 without another read.
 RETURN_OLD_ON_FAILURE = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
 
@@ -45,6 +51,15 @@ def key_prefix(entity: str) -> str:
 
 PRODUCT = "product"
 PRODUCT_KEY_PREFIX = key_prefix(PRODUCT)
+REFERENCED = "referenced"
+"""The reference mark: PlaceOrder sets it (true) on the customer and on each product an order
+refers to, in the conditional writes it makes anyway; deletes are conditional on its absence
+(docs/adr/0020). The workflow definition spells it too."""
+
+
+def list_attributes(list_name: str, sort: int) -> dict[str, Any]:
+    """The attributes that put an item into list `list_name` of the `byList` index at `sort`."""
+    return {LIST_KEY: list_name, LIST_SORT: sort}
 
 
 def product_key(product_id: int) -> dict[str, Any]:
@@ -79,6 +94,10 @@ def cancellation_codes(exc: Exception) -> list[str]:
     """Per-item reasons of a cancelled transaction ("None" for items that were fine)."""
     reasons = getattr(exc, "response", {}).get("CancellationReasons", [])
     return [r.get("Code", "None") for r in reasons]
+
+
+Refusal = Callable[[dict[str, Any]], DomainError]
+"""Why a write's extra condition failed, made from the stored item (e.g. a 409 that says what to do)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +151,41 @@ class TableAccess:
     def client(self) -> DynamoDBClient:
         return aws.dynamodb(self.settings)
 
+    def query[T: BaseModel](
+        self,
+        model: type[T],
+        limit: int,
+        start_key: dict[str, Any] | None,
+        index: str,
+        key_condition: str,
+        values: Mapping[str, Any],
+        filter_by: Condition | None = None,
+        forward: bool = True,
+    ) -> tuple[list[T], dict[str, Any] | None]:
+        """One page of the index in its sort order (reversed unless `forward`), and the
+        (DynamoDB-typed) key to continue from, None at the end. With `filter_by`, a page may hold
+        fewer than `limit` items and still continue."""
+        all_values = dict(values)
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": key_condition,
+            "Limit": limit,
+        }
+        if not forward:
+            params["ScanIndexForward"] = False
+        if filter_by is not None:
+            params["FilterExpression"] = filter_by.expression
+            all_values.update(filter_by.values)
+            if filter_by.names:
+                params["ExpressionAttributeNames"] = dict(filter_by.names)
+        params["ExpressionAttributeValues"] = to_item(all_values)
+        if start_key:
+            params["ExclusiveStartKey"] = start_key
+        result = self.client.query(**params)
+        items = [model.model_validate(from_item(i)) for i in result.get("Items", [])]
+        return items, result.get("LastEvaluatedKey")
+
 
 class EntityStore[M: StoredModel](TableAccess):
     """CRUD with optimistic concurrency for one entity type in one table. A subclass names its
@@ -167,27 +221,12 @@ class EntityStore[M: StoredModel](TableAccess):
         key_condition: str = "entity = :entity",
         values: Mapping[str, Any] | None = None,
         filter_by: Condition | None = None,
+        forward: bool = True,
     ) -> tuple[list[M], dict[str, Any] | None]:
         """One page of entities in id order, and the (DynamoDB-typed) key to continue from, None at
         the end. With `filter_by`, a page may hold fewer than `limit` items and still continue."""
-        all_values = dict(values if values is not None else {":entity": self.entity})
-        params: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": index,
-            "KeyConditionExpression": key_condition,
-            "Limit": limit,
-        }
-        if filter_by is not None:
-            params["FilterExpression"] = filter_by.expression
-            all_values.update(filter_by.values)
-            if filter_by.names:
-                params["ExpressionAttributeNames"] = dict(filter_by.names)
-        params["ExpressionAttributeValues"] = to_item(all_values)
-        if start_key:
-            params["ExclusiveStartKey"] = start_key
-        result = self.client.query(**params)
-        items = [self.model.model_validate(from_item(i)) for i in result.get("Items", [])]
-        return items, result.get("LastEvaluatedKey")
+        values = values if values is not None else {":entity": self.entity}
+        return self.query(self.model, limit, start_key, index, key_condition, values, filter_by, forward)
 
     # ------------------------------------------------------------------ writes
     def allocate_id(self) -> int:
@@ -270,9 +309,11 @@ class EntityStore[M: StoredModel](TableAccess):
         expected_version: Expected = None,
         extra_ops: Sequence[dict[str, Any]] = (),
         condition: Condition | None = None,
+        refused: Refusal | None = None,
     ) -> M:
         """Apply `changes` (None removes a field) if the entity exists, is still at
-        `expected_version` when given, and meets `condition` (expression, values) when given.
+        `expected_version` when given, and meets `condition` (expression, values) when given;
+        when it does not meet `condition`, `refused` (given the entity as stored) says why.
         Returns the stored entity after the write."""
         op = {**self.update_op(entity_id, changes, expected_version, condition), **RETURN_OLD_ON_FAILURE}
         try:
@@ -281,7 +322,7 @@ class EntityStore[M: StoredModel](TableAccess):
                 return self.require(entity_id)
             result = self.client.update_item(**op, ReturnValues="ALL_NEW")
         except Exception as exc:
-            self._raise_for_write(exc, entity_id, expected_version)
+            self._raise_for_write(exc, entity_id, expected_version, refused)
             raise
         return self.model.model_validate(from_item(result["Attributes"]))
 
@@ -292,12 +333,14 @@ class EntityStore[M: StoredModel](TableAccess):
         expected_version: Expected = None,
         extra_ops: Sequence[dict[str, Any]] = (),
         condition: Condition | None = None,
+        refused: Refusal | None = None,
     ) -> None:
         """Delete the entity (atomically with `extra_ops`) if it exists, is still at
-        `expected_version` when given and meets `condition` when given. First it records who
-        deletes it (`deletedBy`, see `mark_deleter`), so that the deletion's stream record names them."""
+        `expected_version` when given and meets `condition` when given (else `refused`, given the
+        entity as stored, says why). First it records who deletes it (`deletedBy`, see
+        `mark_deleter`), so that the deletion's stream record names them."""
         guard = _guard(expected_version, condition)
-        self.mark_deleter(entity_id, actor, guard, expected_version)
+        self.mark_deleter(entity_id, actor, guard, expected_version, refused)
         op: dict[str, Any] = {
             "TableName": self.table,
             "Key": self.key(entity_id),
@@ -314,10 +357,17 @@ class EntityStore[M: StoredModel](TableAccess):
             else:
                 self.client.delete_item(**op)
         except Exception as exc:
-            self._raise_for_write(exc, entity_id, expected_version)
+            self._raise_for_write(exc, entity_id, expected_version, refused)
             raise
 
-    def mark_deleter(self, entity_id: int, actor: str, guard: Condition, expected_version: Expected) -> None:
+    def mark_deleter(
+        self,
+        entity_id: int,
+        actor: str,
+        guard: Condition,
+        expected_version: Expected,
+        refused: Refusal | None = None,
+    ) -> None:
         """Record `actor` as `deletedBy` on the entity, under the same condition as the deletion
         that follows. A DynamoDB deletion carries no attributes of its own and a transaction cannot
         touch one item twice, so the deleter is written just before; it changes no public field,
@@ -335,7 +385,7 @@ class EntityStore[M: StoredModel](TableAccess):
                 **RETURN_OLD_ON_FAILURE,  # type: ignore[arg-type]
             )
         except Exception as exc:
-            self._raise_for_write(exc, entity_id, expected_version)
+            self._raise_for_write(exc, entity_id, expected_version, refused)
             raise
 
     def transact(self, ops: Sequence[dict[str, Any]]) -> None:
@@ -347,11 +397,14 @@ class EntityStore[M: StoredModel](TableAccess):
     def _missing(self, entity_id: int) -> str:
         return f"{self.entity.capitalize()} {entity_id} does not exist; GET /api/{self.entity}s lists those that do."
 
-    def _raise_for_write(self, exc: Exception, entity_id: int, expected_version: Expected) -> None:
+    def _raise_for_write(
+        self, exc: Exception, entity_id: int, expected_version: Expected, refused: Refusal | None = None
+    ) -> None:
         """Translate a failed conditional write on the entity into NotFound/PreconditionFailed,
-        from the item DynamoDB returns with the failure (ReturnValuesOnConditionCheckFailure), so
-        no extra read is needed. Returns (so the caller re-raises) when the failure was not the
-        entity's own condition, or the entity met the version but not another condition."""
+        or the error `refused` makes of the stored entity, from the item DynamoDB returns with the
+        failure (ReturnValuesOnConditionCheckFailure), so no extra read is needed. Returns (so the
+        caller re-raises) when the failure was not the entity's own condition, or the entity met
+        the version but not another condition and no `refused` says why."""
         if not is_conditional_failure(exc):
             return
         response = getattr(exc, "response", {})
@@ -372,3 +425,5 @@ class EntityStore[M: StoredModel](TableAccess):
                 "your If-Match does not name: it changed since you read it. GET it again and send its "
                 "current ETag in If-Match."
             ) from exc
+        if refused is not None:
+            raise refused(from_item(old)) from exc

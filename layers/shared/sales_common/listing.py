@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,6 +24,7 @@ from pydantic import Field
 
 from sales_common import aws
 from sales_common.api import json_response
+from sales_common.dynamo import ENTITY_INDEX, LIST_INDEX, LIST_KEY
 from sales_common.errors import BadRequest, ConfigurationError
 from sales_common.models import StoredModel
 from sales_common.settings import ServiceSettings, load_settings
@@ -168,13 +169,46 @@ def link_header(path: str, limit: int, cursor: str | None, extra_query: dict[str
     return f'<{path}?{query}>; rel="next"'
 
 
+def fetch[T](
+    pager: Callable[[int, dict[str, Any] | None], tuple[list[T], dict[str, Any] | None]],
+    limit: int,
+    cursor: str | None,
+    scope: str,
+) -> Page[T]:
+    """One page of `pager` ((limit, start key) -> (items, key to continue from or None)); `scope`
+    (see `scope_of`) binds the cursors given and issued to this list and filter."""
+    start = decode_cursor(cursor, signing_key(), scope) if cursor else None
+    items, last = pager(limit, start)
+    return Page(items, encode_cursor(last, signing_key(), scope) if last else None)
+
+
 def fetch_page[M: StoredModel](
     store: EntityStore[M], limit: int, cursor: str | None, scope: str, **query: Any
 ) -> Page[M]:
-    """One page; `scope` (see `scope_of`) binds the cursors given and issued to this list and filter."""
-    start = decode_cursor(cursor, signing_key(), scope) if cursor else None
-    items, last = store.page(limit, start, **query)
-    return Page(items, encode_cursor(last, signing_key(), scope) if last else None)
+    """One page of `store`'s entities (`query`: see `EntityStore.page`)."""
+    return fetch(lambda n, start: store.page(n, start, **query), limit, cursor, scope)
+
+
+# ---------------------------------------------------------------- lists the byList index serves
+ALL = "ALL"
+
+
+def status_list(entity: str, status: str) -> str:
+    """The byList list of the entities of type `entity` in `status` ("product#ACTIVE")."""
+    return f"{entity}#{status}"
+
+
+def by_status(entity: str, status: str) -> dict[str, Any]:
+    """The query (`EntityStore.page` arguments) of a list of `entity` filtered by `status`, in id
+    order: one partition of the byList index, whose sort key is the id; `ALL` is byEntity itself.
+    No filter expression: every page is full while more remain, however many are hidden."""
+    if status == ALL:
+        return {"index": ENTITY_INDEX}
+    return {
+        "index": LIST_INDEX,
+        "key_condition": f"{LIST_KEY} = :list",
+        "values": {":list": status_list(entity, status)},
+    }
 
 
 def page_response(page: Page[Any], path: str, limit: int, query: Mapping[str, str] | None = None) -> Response[Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Self
 
@@ -11,12 +13,16 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
     StrictInt,
     WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 MAX_PRICE = Decimal("1000000")
 CENT = Decimal("0.01")
@@ -78,6 +84,85 @@ shows them as minimum/maximum of the integer."""
 MAX_STOCK = 1_000_000_000
 EntityId = Annotated[StrictInt, Field(ge=1, le=MAX_ID), Integral]
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_STOCK), Integral]
+
+
+# ---------------------------------------------------------------- text
+# The one rule for every text field of every entity (docs/text.md). Refused, with a 422 naming
+# the field: control characters (Unicode category Cc: C0, DEL, C1, so NUL too), line breaks in a
+# single-line field, the bidirectional embedding, override and isolate controls (which make
+# "evil\u202egpj.exe" display as "evilexe.jpg"), and lone surrogates. Accepted text is stored
+# in Unicode Normalization Form C, so that one name has one spelling. Lengths count the
+# characters as sent (what the JSON schema's minLength/maxLength say).
+LINE_BREAKS = frozenset("\n\r\u2028\u2029")
+"""Allowed in multi-line fields only: LF and CR (both Cc), and U+2028/U+2029, Unicode's own line
+and paragraph separators."""
+BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+"""LRE RLE PDF LRO RLO (U+202A-U+202E) and LRI RLI FSI PDI (U+2066-U+2069)."""
+
+# The same rule as a JSON Schema pattern (ECMA-262), so that clients and generated tests see it.
+_CC_BUT_BREAKS = r"\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f"
+_BIDI = r"\u202a-\u202e\u2066-\u2069"
+SINGLE_LINE_PATTERN = rf"^[^{_CC_BUT_BREAKS}\u000a\u000d\u2028\u2029{_BIDI}]*$"
+MULTI_LINE_PATTERN = rf"^[^{_CC_BUT_BREAKS}{_BIDI}]*$"
+
+
+def _refused_character(value: str, multiline: bool) -> tuple[str, str] | None:
+    """(what, code point) of the first character the text rule refuses in `value`, else None."""
+    for char in value:
+        point = f"U+{ord(char):04X}"
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            return "a lone surrogate", point
+        if char in LINE_BREAKS:
+            if not multiline:
+                return "a line break in a single-line field", point
+        elif unicodedata.category(char) == "Cc":
+            return "a control character", point
+        elif char in BIDI_CONTROLS:
+            return "a bidirectional formatting character", point
+    return None
+
+
+def check_text(value: Any, *, multiline: bool = False) -> Any:
+    """The text rule (see above) for one value: refuses what it forbids, NFC-normalises the rest.
+    Non-strings pass through untouched, for the field's type check to refuse."""
+    if not isinstance(value, str):
+        return value
+    refused = _refused_character(value, multiline)
+    if refused is not None:
+        what, point = refused
+        raise PydanticCustomError(
+            "text_forbidden_character",
+            "must not contain {what} ({point}); text may not hold control characters, bidirectional "
+            "formatting characters or lone surrogates",
+            {"what": what, "point": point},
+        )
+    return unicodedata.normalize("NFC", value)
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """`Annotated` metadata that puts a string field under the text rule: `Annotated[StrictStr,
+    Field(max_length=...), SINGLE_LINE]`. It checks before pydantic's own str handling (which
+    would refuse a lone surrogate with a vaguer message), so the length bounds count the
+    characters as sent; and it adds the rule to the JSON schema as a `pattern`."""
+
+    multiline: bool
+
+    def check(self, value: Any) -> Any:
+        return check_text(value, multiline=self.multiline)
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        found = handler(schema)
+        # A field with a pattern of its own (a phone number) states a narrower rule already.
+        found.setdefault("pattern", MULTI_LINE_PATTERN if self.multiline else SINGLE_LINE_PATTERN)
+        return found
+
+
+SINGLE_LINE = TextRule(multiline=False)
+MULTI_LINE = TextRule(multiline=True)
 
 
 class ApiModel(BaseModel):

@@ -1,0 +1,307 @@
+"""Bring records stored before issue 24 up to its rules (docs/adr/0020-0022). Run it once after
+deploying that version; it is idempotent and can be re-run or resumed after an interruption.
+
+    make migrate ENV=dev                              # the stack of samconfig.toml's environment
+    python -m tools.migrations.record_integrity --stack sales-management-prod --region eu-west-1
+    python -m tools.migrations.record_integrity --endpoint-url http://127.0.0.1:4566   # make dev
+
+Four steps, each a conditional write per record (so it composes with the live API):
+
+1. **Product lists.** Every product gets its `status` (ACTIVE unless set) and its place in the
+   `byList` index (`listKey` = "product#<status>", `listSort` = id); until then the default
+   product list does not show it (its page, orders and stock work as before).
+2. **Stock history.** Every audit record without a place in `byList` gets one: `listKey` =
+   "stockadj#<product>", and a negative `listSort` (-1 the newest of the old records, -2 the
+   one before, ...), so the old records follow every new one, newest first. They have no
+   `stockAfter` (it was not kept).
+3. **Reference marks.** Every customer and product an existing order refers to is marked
+   `referenced`, so that deleting it is refused from now on, as for orders placed after the
+   deploy. Orders whose customer or product is already gone are reported.
+4. **Email locks.** Locks keyed on the casefolded address (`EMAIL#<casefold>`, no `identity`
+   attribute) are rewritten under the address's identity (ASCII letters lowercased only). A
+   lock whose customer is gone, erased or has another address now is removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+for _p in (ROOT / "functions", ROOT / "layers" / "shared"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from customers.models import email_identity  # noqa: E402
+from customers.repository import EMAIL_PREFIX, IDENTITY, email_key, legacy_email_key  # noqa: E402
+from products.repository import ADJUSTMENT_PREFIX, history_list  # noqa: E402
+from sales_common.dynamo import (  # noqa: E402
+    ENTITY_INDEX,
+    LIST_KEY,
+    LIST_SORT,
+    PRODUCT,
+    REFERENCED,
+    from_item,
+    is_conditional_failure,
+    product_key,
+    to_item,
+)
+from sales_common.listing import status_list  # noqa: E402
+
+ACTIVE = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class Tables:
+    products: str
+    customers: str
+    orders: str
+
+
+@dataclass
+class Report:
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, what: str, n: int = 1) -> None:
+        self.counts[what] += n
+
+    def __str__(self) -> str:
+        lines = [f"  {what}: {n}" for what, n in sorted(self.counts.items())]
+        lines += [f"  ! {p}" for p in self.problems]
+        return "\n".join(lines) or "  nothing to do"
+
+
+def _pages(call: Callable[..., dict[str, Any]], **params: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a paginated Query or Scan, as Python values."""
+    while True:
+        result = call(**params)
+        yield from (from_item(i) for i in result.get("Items", []))
+        if "LastEvaluatedKey" not in result:
+            return
+        params["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+
+
+def _entities(client: Any, table: str, entity: str) -> Iterator[dict[str, Any]]:
+    return _pages(
+        client.query,
+        TableName=table,
+        IndexName=ENTITY_INDEX,
+        KeyConditionExpression="entity = :e",
+        ExpressionAttributeValues={":e": {"S": entity}},
+    )
+
+
+def _conditional(write: Callable[..., Any], **params: Any) -> bool:
+    """`write(**params)`, a conditional write; False when its condition failed (someone else got there)."""
+    try:
+        write(**params)
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+# ---------------------------------------------------------------- 1. product lists
+def migrate_product_lists(client: Any, tables: Tables, report: Report) -> None:
+    for product in _entities(client, tables.products, PRODUCT):
+        if LIST_KEY in product:
+            continue
+        status = product.get("status", ACTIVE)
+        done = _conditional(
+            client.update_item,
+            TableName=tables.products,
+            Key=product_key(int(product["id"])),
+            UpdateExpression="SET #status = :status, #list = :list, #sort = :id",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#list)",
+            ExpressionAttributeNames={"#status": "status", "#list": LIST_KEY, "#sort": LIST_SORT},
+            ExpressionAttributeValues=to_item(
+                {":status": status, ":list": status_list(PRODUCT, status), ":id": int(product["id"])}
+            ),
+        )
+        report.add("products listed by status" if done else "products changed meanwhile (already listed)")
+
+
+# ---------------------------------------------------------------- 2. stock history
+def migrate_stock_history(client: Any, tables: Tables, report: Report) -> None:
+    """The old records of each product (no place in byList yet, or a negative one from an
+    earlier run) ranked oldest to newest as -n..-1."""
+    old: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for record in _pages(
+        client.scan,
+        TableName=tables.products,
+        FilterExpression="begins_with(pk, :adj) AND (attribute_not_exists(#sort) OR #sort < :zero)",
+        ExpressionAttributeNames={"#sort": LIST_SORT},
+        ExpressionAttributeValues=to_item({":adj": ADJUSTMENT_PREFIX, ":zero": 0}),
+    ):
+        old[int(record["productId"])].append(record)
+    for product_id, records in old.items():
+        records.sort(key=lambda r: (r.get("createdAt", ""), r.get("adjustmentId", "")))
+        for rank, record in enumerate(records):
+            sort = rank - len(records)
+            if record.get(LIST_SORT) == sort and record.get(LIST_KEY) == history_list(product_id):
+                continue
+            client.update_item(
+                TableName=tables.products,
+                Key={"pk": {"S": record["pk"]}},
+                UpdateExpression="SET #list = :list, #sort = :sort",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#list": LIST_KEY, "#sort": LIST_SORT},
+                ExpressionAttributeValues=to_item({":list": history_list(product_id), ":sort": sort}),
+            )
+            report.add("stock adjustments added to the history")
+
+
+# ---------------------------------------------------------------- 3. reference marks
+def migrate_references(client: Any, tables: Tables, report: Report) -> None:
+    customers: dict[int, list[int]] = defaultdict(list)
+    products: dict[int, list[int]] = defaultdict(list)
+    for order in _entities(client, tables.orders, "order"):
+        customers[int(order["customerId"])].append(int(order["id"]))
+        for line in order.get("items", []):
+            products[int(line["productId"])].append(int(order["id"]))
+    for table, key, referenced, kind in (
+        (tables.customers, lambda i: {"pk": {"S": f"CUSTOMER#{i}"}}, customers, "customer"),
+        (tables.products, product_key, products, "product"),
+    ):
+        for entity_id, orders in sorted(referenced.items()):
+            marked = _conditional(
+                client.update_item,
+                TableName=table,
+                Key=key(entity_id),
+                UpdateExpression="SET #ref = :yes",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#ref": REFERENCED},
+                ExpressionAttributeValues={":yes": {"BOOL": True}},
+            )
+            if marked:
+                report.add(f"{kind}s marked as referenced by orders")
+            else:
+                shown = ", ".join(map(str, sorted(orders)[:10])) + (", ..." if len(orders) > 10 else "")
+                report.problems.append(f"{kind} {entity_id} is gone but orders refer to it: {shown}")
+
+
+# ---------------------------------------------------------------- 4. email locks
+def migrate_email_locks(client: Any, tables: Tables, report: Report) -> None:
+    for lock in _pages(
+        client.scan,
+        TableName=tables.customers,
+        FilterExpression="begins_with(pk, :email) AND attribute_not_exists(#identity)",
+        ExpressionAttributeNames={"#identity": IDENTITY},
+        ExpressionAttributeValues=to_item({":email": EMAIL_PREFIX}),
+    ):
+        customer_id = int(lock["customerId"])
+        found = client.get_item(
+            TableName=tables.customers, Key={"pk": {"S": f"CUSTOMER#{customer_id}"}}, ConsistentRead=True
+        ).get("Item")
+        email = from_item(found).get("email") if found else None
+        if email is not None and legacy_email_key(email) == lock["pk"]:
+            report.add(_rekey(client, tables.customers, lock["pk"], customer_id, email))
+        else:
+            dropped = _conditional(client.delete_item, **_drop_legacy(tables, lock, customer_id))
+            report.add("stale email locks removed" if dropped else "email locks changed meanwhile")
+
+
+def _drop_legacy(tables: Tables, lock: dict[str, Any], customer_id: int) -> dict[str, Any]:
+    return {
+        "TableName": tables.customers,
+        "Key": {"pk": {"S": lock["pk"]}},
+        "ConditionExpression": "customerId = :id AND attribute_not_exists(#identity)",
+        "ExpressionAttributeNames": {"#identity": IDENTITY},
+        "ExpressionAttributeValues": {":id": {"N": str(customer_id)}},
+    }
+
+
+def _rekey(client: Any, table: str, legacy: str, customer_id: int, email: str) -> str:
+    """Customer `customer_id`'s legacy lock at `legacy` becomes the lock of its address's identity."""
+    me = {":id": {"N": str(customer_id)}}
+    names = {"#identity": IDENTITY}
+    target = email_key(email)
+    if target == legacy:
+        _conditional(
+            client.update_item,
+            TableName=table,
+            Key={"pk": {"S": legacy}},
+            UpdateExpression="SET #identity = :identity",
+            ConditionExpression="customerId = :id",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={**me, ":identity": {"S": email_identity(email)}},
+        )
+        return "email locks kept (same key), marked with their identity"
+    put = {
+        "TableName": table,
+        "Item": to_item({"pk": target, "customerId": customer_id, IDENTITY: email_identity(email)}),
+        "ConditionExpression": "attribute_not_exists(pk) OR customerId = :id",
+        "ExpressionAttributeValues": me,
+    }
+    delete = {
+        "TableName": table,
+        "Key": {"pk": {"S": legacy}},
+        "ConditionExpression": "customerId = :id AND attribute_not_exists(#identity)",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": me,
+    }
+    if _conditional(client.transact_write_items, TransactItems=[{"Put": put}, {"Delete": delete}]):
+        return "email locks moved to their identity key"
+    return "email locks changed meanwhile"
+
+
+STEPS = (
+    ("product lists", migrate_product_lists),
+    ("stock history", migrate_stock_history),
+    ("reference marks", migrate_references),
+    ("email locks", migrate_email_locks),
+)
+
+
+def migrate(client: Any, tables: Tables, out: Callable[[str], None] = print) -> Report:
+    report = Report()
+    for name, step in STEPS:
+        out(f"==> {name}")
+        step(client, tables, report)
+    out(str(report))
+    return report
+
+
+# ---------------------------------------------------------------- command line
+def _tables_of_stack(stack: str, region: str | None) -> Tables:
+    import boto3
+
+    outputs = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)["Stacks"][0]
+    values = {o["OutputKey"]: o["OutputValue"] for o in outputs.get("Outputs", [])}
+    return Tables(values["ProductsTableName"], values["CustomersTableName"], values["OrdersTableName"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.migrations.record_integrity", description=__doc__)
+    parser.add_argument("--stack", help="the deployed stack whose tables to migrate (its outputs name them)")
+    parser.add_argument("--region", help="AWS region (default: the environment's)")
+    parser.add_argument("--endpoint-url", help="a local emulator, e.g. make dev's http://127.0.0.1:4566")
+    parser.add_argument("--products-table", default="ProductsTable")
+    parser.add_argument("--customers-table", default="CustomersTable")
+    parser.add_argument("--orders-table", default="OrdersTable")
+    args = parser.parse_args(argv)
+
+    import boto3
+
+    if args.stack:
+        tables = _tables_of_stack(args.stack, args.region)
+    else:
+        tables = Tables(args.products_table, args.customers_table, args.orders_table)
+    options: dict[str, Any] = {"region_name": args.region}
+    if args.endpoint_url:  # the local cloud's emulator takes any credentials, and its region
+        options |= {"endpoint_url": args.endpoint_url, "region_name": args.region or "us-east-1"}
+        options |= {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    client = boto3.client("dynamodb", **options)
+    migrate(client, tables)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
