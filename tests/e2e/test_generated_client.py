@@ -46,7 +46,8 @@ def test_the_generated_client_has_short_names(client_package):
     names = {p.stem for p in api.glob("*/*.py") if p.stem != "__init__"}
     assert names == {
         "list_products", "get_product", "create_product", "update_product", "delete_product", "adjust_stock",
-        "list_customers", "get_customer", "create_customer", "update_customer", "delete_customer",
+        "list_stock_adjustments",
+        "list_customers", "get_customer", "create_customer", "update_customer", "delete_customer", "erase_customer",
         "list_orders", "get_order", "create_order", "update_order", "delete_order",
         "sales_report", "low_stock_report",
     }  # fmt: skip

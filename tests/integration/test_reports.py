@@ -237,6 +237,20 @@ def test_low_stock_entering_and_leaving(api, path):
     assert api.get(f"/api/products/{laptop}").json["stock"] == 40
 
 
+def test_an_archived_product_leaves_the_low_stock_report_and_comes_back_restored(api, path):
+    """Issue 24's archive, through the events: an archived product is not listed, a restored one is."""
+    mouse = product(api, "Mouse", 20, 3, threshold=5)
+    cable = product(api, "Cable", 5, 1, threshold=5)
+    path.sync()
+    assert low(api) == [(cable, 1), (mouse, 3)]
+    assert api.put(f"/api/products/{mouse}", {"status": "ARCHIVED"}).status == 200
+    path.sync()
+    assert low(api) == [(cable, 1)]
+    assert api.put(f"/api/products/{mouse}", {"status": "ACTIVE"}).status == 200
+    path.sync()
+    assert low(api) == [(cable, 1), (mouse, 3)]
+
+
 def test_low_stock_pages_and_csv(api, path):
     ids = [product(api, f"P{i}", 5, stock, threshold=10) for i, stock in enumerate([4, 1, 7, 1, 0])]
     path.sync()
