@@ -49,7 +49,7 @@ def test_page_and_document(handler):
         ("GET", "/api/nothing", 404, None),
         ("DELETE", "/api/products", 405, "GET, POST"),
         ("PATCH", "/api/orders/7", 405, "DELETE, GET, PUT"),
-        ("GET", "/api/products/7/stock-adjustments", 405, "POST"),
+        ("DELETE", "/api/products/7/stock-adjustments", 405, "GET, POST"),
         ("GET", "/" + "x" * 500, 404, None),
     ],
 )
