@@ -3,7 +3,9 @@ exercised over real HTTP."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -16,27 +18,43 @@ TASK_TIMEOUTS = ["--task-timeout-scale", str(TEST_SCALE)]
 
 
 class Http:
-    """Requests to the local cloud, with `token` as the bearer token (None: no Authorization)."""
+    """Requests to the local cloud, signed in with the access tokens `mint` returns (None: no
+    Authorization). Access tokens live 15 minutes (the template's AccessTokenValidity) and a test
+    session on a loaded machine outlives that, so a token is renewed well before it expires."""
 
-    def __init__(self, base: str, token: str | None = None) -> None:
+    RENEW_AFTER_S = 5 * 60
+
+    def __init__(self, base: str, mint: Callable[[], str] | None = None) -> None:
         self.base = base
         self.session = requests.Session()
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
-        # for callers that use `requests` directly (e.g. from threads)
-        self.auth = {"Authorization": f"Bearer {token}"} if token else {}
+        self._mint = mint
+        self._token: str | None = None
+        self._minted_at = 0.0
+
+    @property
+    def token(self) -> str | None:
+        if self._mint is not None and (self._token is None or time.monotonic() - self._minted_at > self.RENEW_AFTER_S):
+            self._token, self._minted_at = self._mint(), time.monotonic()
+        return self._token
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The Authorization header, for callers that use `requests` directly (e.g. from threads)."""
+        token = self.token
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def __getattr__(self, method: str):  # get/post/put/delete
         def call(path: str, **kwargs):
-            return self.session.request(method.upper(), self.base + path, timeout=30, **kwargs)
+            headers = {**self.auth, **(kwargs.pop("headers", None) or {})}
+            return self.session.request(method.upper(), self.base + path, headers=headers, timeout=30, **kwargs)
 
         return call
 
 
 @pytest.fixture(scope="session")
 def http(local_cloud) -> Http:
-    """Signed in as the dev admin user, with a token from the emulated Cognito (InitiateAuth)."""
-    return Http(local_cloud.api_url, local_cloud.token("admin"))
+    """Signed in as the dev admin user, with tokens from the emulated Cognito (InitiateAuth)."""
+    return Http(local_cloud.api_url, lambda: local_cloud.token("admin"))
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +62,7 @@ def as_role(local_cloud):
     """`as_role("sales")`: an Http signed in as that group's dev user; `as_role(None)`: no token."""
 
     def make(role: str | None) -> Http:
-        return Http(local_cloud.api_url, local_cloud.token(role) if role else None)
+        return Http(local_cloud.api_url, (lambda: local_cloud.token(role)) if role else None)
 
     return make
 

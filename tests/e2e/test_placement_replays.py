@@ -120,7 +120,7 @@ def lossy():
     network = FaultyEndpoint(aws_port)
     args = ["--function-aws-url", network.url, *TASK_TIMEOUTS]
     with network, LocalCloudProcess(TEMPLATE, aws_port=aws_port, extra_args=args) as cloud:
-        yield cloud, network, Http(cloud.api_url, cloud.token("admin"))
+        yield cloud, network, Http(cloud.api_url, lambda: cloud.token("admin"))
 
 
 @pytest.fixture

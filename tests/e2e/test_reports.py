@@ -29,7 +29,7 @@ def local_cloud(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def http(local_cloud) -> Http:
-    return Http(local_cloud.api_url, local_cloud.token("admin"))
+    return Http(local_cloud.api_url, lambda: local_cloud.token("admin"))
 
 
 def until(read, predicate, timeout=30.0):
