@@ -76,7 +76,8 @@ def after_the_read(monkeypatch):
         def require(self, order_id):
             found = original(self, order_id)
             if pending:
-                pending.pop()()
+                with iam.acting_as(None):  # another request's doing (its own API calls name their function)
+                    pending.pop()()
             return found
 
         monkeypatch.setattr(OrderStore, "require", require)
