@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev token events reports-rebuild events-catalog events-catalog-check test test-fast test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy migrate clean
+.PHONY: help install dev token events reports-rebuild events-catalog events-catalog-check alarms test test-fast test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy migrate clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ events-catalog: install ## Regenerate docs/events/ (JSON Schema per detail type,
 
 events-catalog-check: install ## Fail if the committed docs/events/ differs from the event models
 	$(BIN)/python -m localcloud.event_catalog --check
+
+alarms: install ## Regenerate template.yaml's per-resource alarms, composite alarms and dashboard (tools/alarms.py)
+	$(BIN)/python -m tools.alarms --write
 
 validate: install ## What `sam validate --lint` checks (cfn-lint), offline: as is (SnapStart off) and with SnapStart on, one process
 	$(BIN)/python -m tools.validate
