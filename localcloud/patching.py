@@ -41,13 +41,17 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     * :mod:`localcloud.dynamodb_streams` -- no stream records from cancelled transactions, and
       shard iterators that expire;
     * :mod:`localcloud.signing_key` -- Cognito tokens signed with the local cloud's own key (not the
-      one in moto's package), named by its ``kid``, living as long as their app client says.
+      one in moto's package), named by its ``kid``, living as long as their app client says;
+    * :mod:`localcloud.secret_rotation` -- RotateSecret invokes a rotation function registered with
+      its ``serve`` (tests/integration/test_cursor_rotation.py registers the template's), and
+      AWSCURRENT moves as UpdateSecretVersionStage says.
     """
     from localcloud import (
         asl_cache,
         base64_bodies,
         dynamodb_atomic,
         dynamodb_streams,
+        secret_rotation,
         signing_key,
         sync_execution,
         task_timeouts,
@@ -64,3 +68,4 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     base64_bodies.install()
     dynamodb_streams.install()
     signing_key.install()
+    secret_rotation.install()

@@ -12,7 +12,7 @@ from reports.models import GroupBy, LowStockItem, SalesFigures, SalesReport, Sal
 from reports.projection import Counters, Dimension, totals
 from reports.store import ReportStore
 from sales_common.errors import BadRequest
-from sales_common.listing import Page, decode_cursor, encode_cursor, scope_of, signing_key
+from sales_common.listing import Page, encode_cursor, scope_of, signing_key, start_key
 from sales_common.settings import load_settings
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -133,7 +133,7 @@ def low_stock(threshold: int | None, limit: int, cursor: str | None) -> Page[Low
     lowest stock first (ties by id). Cursors as every list's (sales_common.listing), bound to
     the threshold."""
     scope = scope_of(LOW_STOCK_PATH, {"threshold": threshold})
-    start = decode_cursor(cursor, signing_key(), scope) if cursor else None
+    start = start_key(cursor, scope) if cursor else None
     products, last = _store().stock_page(threshold, limit, start)
     items = [
         LowStockItem(product_id=p.id, name=p.name, stock=p.stock, low_stock_threshold=p.threshold) for p in products

@@ -58,8 +58,8 @@ def test_the_api_invokes_each_functions_live_alias() -> None:
         if "x-amazon-apigateway-integration" in op
     ]
     # Every function is invoked through its alias: by the API (the front door, ApiDocsFunction,
-    # through several routes), by event sources (SQS, streams), or by a schedule (an EventBridge
-    # rule whose target is the alias).
+    # through several routes), by event sources (SQS, streams), by a schedule (an EventBridge
+    # rule whose target is the alias), or by Secrets Manager's rotation.
     mappings = of_type(template, "AWS::Lambda::EventSourceMapping").values()
     targets = [
         t["Arn"]["Ref"]
@@ -67,7 +67,12 @@ def test_the_api_invokes_each_functions_live_alias() -> None:
         for t in rule.get("Targets", [])
         if isinstance(t.get("Arn"), dict) and "Ref" in t["Arn"]
     ]
-    assert len(set(uris)) + len({m["FunctionName"]["Ref"] for m in mappings}) + len(targets) == len(functions)
+    rotations = of_type(template, "AWS::SecretsManager::RotationSchedule").values()
+    rotators = {r["RotationLambdaARN"]["Ref"] for r in rotations}
+    assert rotators <= set(alias_of.values())
+    assert len(set(uris)) + len({m["FunctionName"]["Ref"] for m in mappings}) + len(targets) + len(
+        rotators
+    ) == len(functions)
     assert all(any(f"${{{alias}}}" in uri for alias in alias_of.values()) for uri in uris)
     assert set(targets) <= set(alias_of.values())
     permissions = of_type(template, "AWS::Lambda::Permission").values()

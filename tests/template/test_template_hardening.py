@@ -35,6 +35,11 @@ def test_only_list_functions_may_read_the_cursor_secret():
         if name in LIST_FUNCTIONS:
             assert env["CURSOR_SECRET_ID"] == {"Ref": "CursorSigningSecret"}
             assert grants == [{"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "CursorSigningSecret"}}}]
+        elif name == "RotateCursorKeyFunction":  # rotates it: tests/integration/test_cursor_rotation.py
+            assert env["CURSOR_SECRET_ID"] == {"Ref": "CursorSigningSecret"}
+            (rotate, random) = props["Policies"][0]["Statement"]
+            assert rotate["Resource"] == {"Ref": "CursorSigningSecret"}
+            assert random["Action"] == "secretsmanager:GetRandomPassword"
         else:
             assert "CURSOR_SECRET_ID" not in env and grants == [], name
 

@@ -3,8 +3,10 @@ array out, and a `Link: <...>; rel="next"` header while more pages remain.
 
 A cursor is DynamoDB's LastEvaluatedKey (kept in its typed form), HMAC-signed with the
 deployment's secret key (a Secrets Manager secret) over its *scope* (the route and its filters)
-and its payload, so it cannot be forged, nor replayed on another list or with other filters;
-when the key rotates, old cursors stop verifying. Each is answered 400."""
+and its payload, so it cannot be forged, nor replayed on another list or with other filters.
+Each is answered 400. The key rotates (Secrets Manager, functions/rotation/): cursors are signed
+with its current version and verified with the current and the previous one, so a cursor handed
+out before a rotation keeps working until the next one."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -72,9 +74,9 @@ def encode_cursor(last_key: dict[str, Any], key: str, scope: str) -> str:
     return base64.urlsafe_b64encode(_signature(key, scope, payload) + payload).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, key: str, scope: str) -> dict[str, Any]:
+def decode_cursor(cursor: str, keys: str | Sequence[str], scope: str) -> dict[str, Any]:
     """Return the DynamoDB key the cursor stands for; BadRequest if it was altered, forged, made
-    for another list or filter, or signed with a key that has since rotated."""
+    for another list or filter, or signed with none of `keys` (e.g. a key rotated out twice)."""
     invalid = BadRequest(
         "The pagination cursor is invalid (altered, from another list or filter, or expired): follow the "
         'previous page\'s `Link: rel="next"` as it is, or start again from the first page (no cursor).'
@@ -84,7 +86,8 @@ def decode_cursor(cursor: str, key: str, scope: str) -> dict[str, Any]:
     except (ValueError, TypeError, binascii.Error) as exc:
         raise invalid from exc
     sig, payload = raw[:_SIG_BYTES], raw[_SIG_BYTES:]
-    if not payload or not hmac.compare_digest(sig, _signature(key, scope, payload)):
+    candidates = [keys] if isinstance(keys, str) else list(keys)
+    if not payload or not any(hmac.compare_digest(sig, _signature(key, scope, payload)) for key in candidates):
         raise invalid
     try:
         decoded = json.loads(payload)
@@ -120,36 +123,78 @@ class CursorSettings(ServiceSettings):
     CURSOR_SECRET_ID: str = Field(min_length=1, description="ARN (or name) of the cursor signing secret")
 
 
-_providers: dict[int, Any] = {}
+CURRENT, PREVIOUS = "AWSCURRENT", "AWSPREVIOUS"
+#: A cursor no cached key verifies makes the keys be read again, at most this often per container
+#: (a container that cached the key before a rotation then accepts cursors of the new one).
+REFRESH_AFTER_SECONDS = 10
+
+_providers: dict[tuple[int, str], Any] = {}
+_verification: dict[str, tuple[float | None, list[str]]] = {}  # secret id: (read at, keys)
 
 
-def _secrets_provider(settings: CursorSettings) -> Any:
+def _secrets_provider(settings: CursorSettings, stage: str) -> Any:
     """powertools' SecretsProvider over the shared client for these settings' endpoint and region
-    (one per client, so an emulator restarted on another port never meets a stale client)."""
+    (one per client, so an emulator restarted on another port never meets a stale client), one per
+    version stage (its cache is keyed by the secret's name alone)."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     client = aws.client("secretsmanager", settings)
-    provider = _providers.get(id(client))
+    provider = _providers.get((id(client), stage))
     if provider is None:
-        provider = _providers.setdefault(id(client), SecretsProvider(boto3_client=client))
+        provider = _providers.setdefault((id(client), stage), SecretsProvider(boto3_client=client))
     return provider
 
 
-def signing_key() -> str:
-    """The deployment's cursor key, from the Secrets Manager secret CURSOR_SECRET_ID names. Read
-    once per warm container (powertools' parameters cache, refreshed after SECRET_MAX_AGE seconds,
-    so a rotation reaches every container). No default: without the setting the function refuses."""
-    settings = load_settings(CursorSettings)
-    value = _secrets_provider(settings).get(settings.CURSOR_SECRET_ID, max_age=SECRET_MAX_AGE)
+def _read_key(settings: CursorSettings, stage: str, force: bool = False) -> str | None:
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    provider = _secrets_provider(settings, stage)
+    try:
+        value = provider.get(settings.CURSOR_SECRET_ID, max_age=SECRET_MAX_AGE, force_fetch=force, VersionStage=stage)
+    except GetParameterError:
+        if stage == PREVIOUS:  # never rotated yet
+            return None
+        raise
     if not isinstance(value, str) or len(value) < MIN_KEY_CHARS:
         raise ConfigurationError(f"secret {settings.CURSOR_SECRET_ID} is not a string of >= {MIN_KEY_CHARS} characters")
     return value
+
+
+def signing_key() -> str:
+    """The key new cursors are signed with: the current version of the Secrets Manager secret
+    CURSOR_SECRET_ID names, read once per warm container (powertools' parameters cache, refreshed
+    after SECRET_MAX_AGE seconds). No default: without the setting the function refuses."""
+    settings = load_settings(CursorSettings)
+    key = _read_key(settings, CURRENT)
+    if key is None:
+        raise ConfigurationError(f"secret {settings.CURSOR_SECRET_ID} has no current version")
+    return key
+
+
+def verification_keys(refresh: bool = False) -> list[str]:
+    """The keys a cursor may be signed with: the current and, once the secret has rotated, the
+    previous version, read together and kept SECRET_MAX_AGE seconds (a secret that never rotated
+    has no previous version; that answer is kept too). `refresh` reads them again unless that
+    happened in the last REFRESH_AFTER_SECONDS, so forged cursors cannot make every request read
+    the secret."""
+    import time
+
+    settings = load_settings(CursorSettings)
+    now = time.monotonic()
+    read_at, keys = _verification.get(settings.CURSOR_SECRET_ID, (None, []))
+    age = None if read_at is None else now - read_at
+    if age is None or age >= SECRET_MAX_AGE or (refresh and age >= REFRESH_AFTER_SECONDS):
+        read = [_read_key(settings, CURRENT, force=True), _read_key(settings, PREVIOUS, force=True)]
+        keys = [key for key in read if key is not None]
+        _verification[settings.CURSOR_SECRET_ID] = (now, keys)
+    return keys
 
 
 def forget_signing_keys() -> None:
     """Drop the cached keys: what a new container starts with (tests use it after a rotation)."""
     for provider in _providers.values():
         provider.clear_cache()
+    _verification.clear()
 
 
 # ---------------------------------------------------------------- the list endpoint
@@ -177,7 +222,7 @@ def fetch[T](
 ) -> Page[T]:
     """One page of `pager` ((limit, start key) -> (items, key to continue from or None)); `scope`
     (see `scope_of`) binds the cursors given and issued to this list and filter."""
-    start = decode_cursor(cursor, signing_key(), scope) if cursor else None
+    start = start_key(cursor, scope) if cursor else None
     items, last = pager(limit, start)
     return Page(items, encode_cursor(last, signing_key(), scope) if last else None)
 
@@ -209,6 +254,15 @@ def by_status(entity: str, status: str) -> dict[str, Any]:
         "key_condition": f"{LIST_KEY} = :list",
         "values": {":list": status_list(entity, status)},
     }
+
+
+def start_key(cursor: str, scope: str) -> dict[str, Any]:
+    """The cursor's key; a cursor the cached keys refuse is tried once more with the keys read
+    again (this container may have cached them before a rotation)."""
+    try:
+        return decode_cursor(cursor, verification_keys(), scope)
+    except BadRequest:
+        return decode_cursor(cursor, verification_keys(refresh=True), scope)
 
 
 def page_response(page: Page[Any], path: str, limit: int, query: Mapping[str, str] | None = None) -> Response[Any]:
