@@ -30,6 +30,7 @@ from localcloud.sam_template import (
     USER_POOL,
     USER_POOL_CLIENT,
     USER_POOL_GROUP,
+    Resolver,
     SamTemplate,
     TemplateError,
 )
@@ -427,13 +428,17 @@ class UserPools(dict[str, str]):
         self.groups: dict[str, list[str]] = {}
 
 
-def _literal(value: Any, where: str) -> Any:
+def _literal(value: Any, where: str, resolver: Resolver | None = None) -> Any:
+    """A property's value; an ``Fn::If`` takes its branch for the parameters (a stage's setting),
+    any other intrinsic is refused."""
     if isinstance(value, Mapping):
+        if set(value) == {"Fn::If"} and resolver is not None:
+            return _literal(resolver.choose(value, where), where, resolver)
         if any(k == "Ref" or str(k).startswith("Fn::") for k in value):
             raise TemplateError(f"{where}: intrinsic functions are not supported locally here")
-        return {k: _literal(v, f"{where}.{k}") for k, v in value.items()}
+        return {k: _literal(v, f"{where}.{k}", resolver) for k, v in value.items()}
     if isinstance(value, list):
-        return [_literal(v, where) for v in value]
+        return [_literal(v, where, resolver) for v in value]
     return value
 
 
@@ -457,13 +462,13 @@ def create_user_pools(
         if name in existing_pools:
             ids[logical_id] = existing_pools[name]
             continue
-        kwargs = {k: _literal(props[k], f"{where}.{k}") for k in _POOL_PROPERTIES if k in props}
+        kwargs = {k: _literal(props[k], f"{where}.{k}", resolver) for k in _POOL_PROPERTIES if k in props}
         pool_id = cognito_client.create_user_pool(PoolName=name, **kwargs)["UserPool"]["Id"]
         if "SOFTWARE_TOKEN_MFA" in (props.get("EnabledMfas") or []):
             cognito_client.set_user_pool_mfa_config(
                 UserPoolId=pool_id,
                 SoftwareTokenMfaConfiguration={"Enabled": True},
-                MfaConfiguration=props.get("MfaConfiguration", "OPTIONAL"),
+                MfaConfiguration=kwargs.get("MfaConfiguration", "OPTIONAL"),
             )
         ids[logical_id] = pool_id
     for logical_id, props in template.of_type(USER_POOL_CLIENT).items():
@@ -473,7 +478,7 @@ def create_user_pools(
         clients = cognito_client.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
         found = next((c["ClientId"] for c in clients if c["ClientName"] == name), None)
         if found is None:
-            kwargs = {k: _literal(props[k], f"{where}.{k}") for k in _CLIENT_PROPERTIES if k in props}
+            kwargs = {k: _literal(props[k], f"{where}.{k}", resolver) for k in _CLIENT_PROPERTIES if k in props}
             found = cognito_client.create_user_pool_client(UserPoolId=pool_id, ClientName=name, **kwargs)[
                 "UserPoolClient"
             ]["ClientId"]

@@ -419,7 +419,8 @@ class SamTemplate:
 
 
 def _as_deployed(out: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """`out` with parameter Refs, Fn::Equals, Fn::If (its Conditions) and AWS::NoValue resolved."""
+    """`out` with parameter Refs, Fn::Equals, Fn::Not, Fn::If (its Conditions) and AWS::NoValue
+    resolved, without the resources whose Condition is false."""
     conditions: dict[str, bool] = {}
 
     def resolve(node: Any) -> Any:
@@ -429,6 +430,8 @@ def _as_deployed(out: dict[str, Any], values: Mapping[str, Any]) -> dict[str, An
             if set(node) == {"Fn::Equals"}:
                 left, right = (resolve(x) for x in node["Fn::Equals"])
                 return left == right
+            if set(node) == {"Fn::Not"}:
+                return not resolve(node["Fn::Not"][0])
             if set(node) == {"Fn::If"}:
                 name, yes, no = node["Fn::If"]
                 return resolve(yes if conditions[name] else no)
@@ -440,7 +443,12 @@ def _as_deployed(out: dict[str, Any], values: Mapping[str, Any]) -> dict[str, An
 
     for name, expression in (out.get("Conditions") or {}).items():
         conditions[name] = bool(resolve(expression))
-    return resolve(out)  # type: ignore[no-any-return]
+    deployed: dict[str, Any] = resolve(out)
+    # a resource whose Condition is false is not created
+    deployed["Resources"] = {
+        k: v for k, v in deployed["Resources"].items() if conditions.get(v.get("Condition", ""), True)
+    }
+    return deployed
 
 
 class _NoManagedPolicies:
@@ -521,7 +529,36 @@ class Resolver:
             if fn == "Fn::Sub" and isinstance(arg, list) and len(arg) == 2:  # as SAM's policy templates expand
                 local = {k: self.resolve(v, where) for k, v in arg[1].items()}
                 return self.sub(arg[0], local, where)
+            if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
+                return self.resolve(self.choose(value, where), where)
         raise TemplateError(f"{where}: cannot resolve {json.dumps(value, default=str)} locally")
+
+    def choose(self, value: Mapping[str, Any], where: str) -> Any:
+        """The branch an ``Fn::If`` takes with the parameters' values (not resolved further)."""
+        name, yes, no = value["Fn::If"]
+        return yes if self.condition(str(name), where) else no
+
+    def condition(self, name: str, where: str) -> bool:
+        """A template condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition) with the
+        parameters' values."""
+        expression = (self.template.data.get("Conditions") or {}).get(name)
+        if expression is None:
+            raise TemplateError(f"{where}: no condition {name}")
+        return self._holds(expression, where)
+
+    def _holds(self, expression: Any, where: str) -> bool:
+        ((fn, arg),) = expression.items()
+        if fn == "Fn::Equals":
+            return self.resolve(arg[0], where) == self.resolve(arg[1], where)
+        if fn == "Fn::Not":
+            return not self._holds(arg[0], where)
+        if fn == "Fn::And":
+            return all(self._holds(x, where) for x in arg)
+        if fn == "Fn::Or":
+            return any(self._holds(x, where) for x in arg)
+        if fn == "Condition":
+            return self.condition(str(arg), where)
+        raise TemplateError(f"{where}: condition {json.dumps(expression, default=str)} is not supported locally")
 
     def ref(self, name: str, where: str) -> str:
         pseudo = {

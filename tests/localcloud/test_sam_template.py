@@ -102,3 +102,16 @@ def test_translated_applies_parameters_and_conditions() -> None:
     prod = template().translated(Stage="prod")
     assert prod["Resources"]["UserPool"]["Properties"]["DeletionProtection"] == "ACTIVE"
     assert "AWS::Serverless-2016-10-31" not in str(prod.get("Transform"))
+
+
+def test_the_resolver_takes_an_if_by_the_parameters_conditions() -> None:
+    from localcloud.sam_template import Resolver
+
+    t = SamTemplate.load(Path(__file__).resolve().parents[2] / "template.yaml")
+    mfa = t.properties("UserPool")["MfaConfiguration"]
+    assert Resolver(t).resolve(mfa, "mfa") == "OPTIONAL"  # Stage defaults to dev
+    assert Resolver(t, {"Stage": "prod"}).resolve(mfa, "mfa") == "ON"
+    assert Resolver(t, {"Stage": "prod", "AlarmSubscriptionEndpoint": "x@example.com"}).condition(
+        "HasAlarmSubscription", "c"
+    )
+    assert not Resolver(t).condition("HasAlarmSubscription", "c")
