@@ -66,7 +66,14 @@ events-catalog-check: install ## Fail if the committed docs/events/ differs from
 alarms: install ## Regenerate template.yaml's per-resource alarms, composite alarms and dashboard (tools/alarms.py)
 	$(BIN)/python -m tools.alarms --write
 
-validate: install ## What `sam validate --lint` checks (cfn-lint), offline: as is (SnapStart off) and with SnapStart on, one process
+# checkov lives in a venv of its own: it pins boto3 1.35, the project needs >= 1.43.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(VENV)/checkov/.installed-$(CHECKOV_VERSION)
+$(CHECKOV): | $(STAMP)
+	rm -rf $(VENV)/checkov && $(BIN)/python -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION) && touch $@
+
+validate: install $(CHECKOV) ## cfn-lint (what `sam validate --lint` checks) as is and with SnapStart on, then checkov; offline, one process
 	$(BIN)/python -m tools.validate
 
 build: install ## sam build for the template's Architecture (ARCH=x86_64 overrides), no containers
