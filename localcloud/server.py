@@ -394,6 +394,7 @@ class LocalCloud(_Endpoints):
                     self._state.save()
                 except StateFileError as exc:
                     save_error = exc
+            self._state.close()
             self._state = None
         if self._moto is not None:
             self._moto.stop()
@@ -668,7 +669,7 @@ class LocalCloud(_Endpoints):
             *[f"    {m:<7} {self.api_url}{p}  -> {f}" for m, p, f in sorted(self.routes, key=lambda r: r[1])],
         ]
         if self.state_file:
-            lines.append(f"  State file:    {self.state_file} (DynamoDB items, saved within a second of each write)")
+            lines.append(f"  State file:    {self.state_file} (DynamoDB items; a write is journaled before its answer)")
         if self.auth and self.dev_users is not None:
             kept = f"kept in {self.signing_key_file}" if self.signing_key_file else "new for this run"
             lines.append(f"  Token signing: this run's own RSA key, kid {self.signing_kid} ({kept})")

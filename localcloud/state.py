@@ -1,11 +1,15 @@
 """``--state-file``: the emulator's DynamoDB items, kept on disk while the local cloud runs.
 
-* **Durable.** A background saver notices every DynamoDB request that may have changed data
-  (:func:`localcloud.dynamodb_atomic.writes`) and writes a snapshot within ``interval`` seconds:
-  every table read under the emulator's request lock (a consistent cut), written to a temporary
-  file in the same directory, fsynced, renamed over the state file, and the directory fsynced.
-  A write the API acknowledged is therefore on disk within about a second, whatever happens to
-  the process afterwards (``kill -9`` included).
+* **Durable.** Every DynamoDB request that succeeded and may have changed data is appended to a
+  journal (``<state file>.journal``: its sequence number, action and request body) before the
+  emulator answers it (:func:`localcloud.dynamodb_atomic.journal_to`), so a write the API
+  acknowledged is in the kernel's hands before the client hears of it and survives a ``kill -9``
+  of the local cloud. (The journal is not fsynced per write: a power cut may lose the last
+  writes; the snapshot below is.) A background saver writes a snapshot within ``interval``
+  seconds of a write: every table read under the emulator's request lock (a consistent cut, with
+  the journal's sequence number it includes), written to a temporary file, fsynced, renamed over
+  the state file, the directory fsynced; then the journal drops what the snapshot holds. A start
+  loads the snapshot and replays the journal's later entries, in order, through the emulator.
 * **Loud.** A save that fails stops the saver and reports through ``on_error`` (the CLI prints
   the reason and exits non-zero); :meth:`StateFile.save` raises :class:`StateFileError`.
 * **Strict on load.** A file that is not JSON or not a state file is refused with a one-line
@@ -57,6 +61,10 @@ class StateFile:
         self._thread: threading.Thread | None = None
         self._save_lock = threading.Lock()  # the saver thread and the starting thread both save
         self.error: BaseException | None = None
+        self.journal = self.path.with_name(self.path.name + ".journal")
+        self._snapshot_seq = 0  # the last journal entry the state file holds
+        self._seq = 0  # the last journal entry written
+        self._journal_fd: int | None = None
 
     # ------------------------------------------------------------ load
     def read(self) -> dict[str, list[Any]]:
@@ -90,6 +98,10 @@ class StateFile:
             raise StateFileError(f"state file {self.path}: cognito.users is not {{name: sub}}; fix or remove it")
         self.users = dict(users)
         self.seeded = data.get("seeded") is True
+        seq = data.get("journalSeq", 0)
+        if not isinstance(seq, int):
+            raise StateFileError(f"state file {self.path}: journalSeq is not a number; fix or remove it")
+        self._snapshot_seq = self._seq = seq
         return tables
 
     def restore(self, dynamodb_client: Any, data: Mapping[str, list[Any]]) -> list[str]:
@@ -106,9 +118,77 @@ class StateFile:
                 except Exception as exc:
                     message = f"state file {self.path}: table {table}: cannot restore items ({exc})"
                     raise StateFileError(message) from None
+        replayed = self._replay(dynamodb_client)
         self.loaded = True
-        self._saved_writes = dynamodb_atomic.writes()
+        self._saved_writes = -1 if replayed else dynamodb_atomic.writes()  # replayed: compact soon
+        self._open_journal()
         return sorted(self.foreign)
+
+    # ------------------------------------------------------------ journal
+    def _entries(self) -> list[dict[str, Any]]:
+        """The journal's complete entries (a torn last line was never answered: it is dropped)."""
+        if not self.journal.exists():
+            return []
+        entries = []
+        for line in self.journal.read_bytes().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                break  # the process died while appending it: the write was never acknowledged
+            entries.append(entry)
+        return entries
+
+    def _replay(self, dynamodb_client: Any) -> int:
+        count = 0
+        for entry in self._entries():
+            if entry["seq"] <= self._snapshot_seq:
+                continue
+            try:
+                dynamodb_client._make_api_call(entry["action"], json.loads(entry["body"]))
+            except Exception as exc:
+                message = f"state file journal {self.journal}: entry {entry['seq']} cannot be replayed ({exc})"
+                raise StateFileError(message) from None
+            self._seq = entry["seq"]
+            count += 1
+        return count
+
+    def _open_journal(self) -> None:
+        self._journal_fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(self._journal_fd, 0o600)
+        dynamodb_atomic.journal_to(self._append)
+
+    def _append(self, action: str, body: str) -> None:
+        """Under the emulator's request lock, before the request is answered."""
+        assert self._journal_fd is not None
+        line = json.dumps({"seq": self._seq + 1, "action": action, "body": body}, separators=(",", ":")) + "\n"
+        data = memoryview(line.encode("utf-8"))
+        while data:
+            data = data[os.write(self._journal_fd, data) :]
+        self._seq += 1
+
+    def _compact_journal(self, saved_seq: int) -> None:
+        """Drop the entries the state file now holds (under the request lock: no append meanwhile)."""
+        with dynamodb_atomic.locked():
+            if self._journal_fd is None:
+                return
+            if self._seq == saved_seq:
+                os.ftruncate(self._journal_fd, 0)
+                return
+            later = [e for e in self._entries() if e["seq"] > saved_seq]
+            tmp = self.journal.with_name(f".{self.journal.name}.tmp")
+            tmp.write_bytes(b"".join(json.dumps(e, separators=(",", ":")).encode() + b"\n" for e in later))
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.journal)
+            os.close(self._journal_fd)
+            self._journal_fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND)
+
+    def close(self) -> None:
+        """Stop journaling (the local cloud stops; its last save has been made)."""
+        with dynamodb_atomic.locked():
+            dynamodb_atomic.journal_to(None)
+            if self._journal_fd is not None:
+                os.close(self._journal_fd)
+                self._journal_fd = None
 
     # ------------------------------------------------------------ save
     def snapshot(self) -> dict[str, list[Any]]:
@@ -129,9 +209,10 @@ class StateFile:
     def _save(self) -> None:
         if not self.loaded:
             return
-        writes = dynamodb_atomic.writes()
         try:
-            document: dict[str, Any] = {"format": FORMAT, "version": VERSION, "dynamodb": self.snapshot()}
+            with dynamodb_atomic.locked():
+                writes, seq, tables = dynamodb_atomic.writes(), self._seq, self.snapshot()
+            document: dict[str, Any] = {"format": FORMAT, "version": VERSION, "journalSeq": seq, "dynamodb": tables}
             if self.secrets:
                 document["secretsmanager"] = self.secrets
             if self.users:
@@ -140,6 +221,7 @@ class StateFile:
                 document["seeded"] = True
             payload = json.dumps(document)
             self._write_atomically(payload.encode("utf-8"))
+            self._compact_journal(seq)
         except Exception as exc:
             raise StateFileError(f"cannot save the state file {self.path}: {exc}") from exc
         self._saved_writes = writes

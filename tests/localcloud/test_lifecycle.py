@@ -114,6 +114,41 @@ def test_acknowledged_writes_survive_sigkill_and_workers_go_too(project: Path, t
         assert requests.get(f"{again.api_url}/api/items/durable", timeout=30).json()["status"] == "SUCCEEDED"
 
 
+def test_every_acknowledged_write_of_a_burst_survives_a_sigkill_right_after(project: Path, tmp_path: Path) -> None:
+    """No waiting for the saver: the local cloud is killed the moment the last write is answered,
+    and every write answered 201 is there after a restart (the journal), none twice."""
+    import boto3
+
+    state = tmp_path / "state.json"
+    cloud = LocalCloudProcess(project, extra_args=["--state-file", str(state)]).start()
+    acknowledged: list[str] = []
+    try:
+
+        def write(i: int) -> None:
+            r = requests.post(f"{cloud.api_url}/api/items", json={"id": f"burst-{i}", "name": str(i)}, timeout=60)
+            if r.status_code == 201:
+                acknowledged.append(f"burst-{i}")
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(write, range(60)))
+        assert cloud.proc is not None
+        cloud.proc.send_signal(signal.SIGKILL)
+        cloud.proc.wait(timeout=10)
+    finally:
+        cloud.stop()
+    assert len(acknowledged) == 60
+    with LocalCloudProcess(project, extra_args=["--state-file", str(state)]) as again:
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=again.aws_url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        stored = [i["pk"]["S"] for i in dynamodb.scan(TableName="ItemsTable")["Items"]]
+    assert sorted(pk for pk in stored if pk.startswith("burst-")) == sorted(acknowledged)
+
+
 def test_a_failed_save_is_loud_and_exits_non_zero(project: Path, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     cloud = LocalCloudProcess(project, extra_args=["--state-file", str(state)]).start()
