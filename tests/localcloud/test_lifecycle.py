@@ -117,8 +117,6 @@ def test_acknowledged_writes_survive_sigkill_and_workers_go_too(project: Path, t
 def test_every_acknowledged_write_of_a_burst_survives_a_sigkill_right_after(project: Path, tmp_path: Path) -> None:
     """No waiting for the saver: the local cloud is killed the moment the last write is answered,
     and every write answered 201 is there after a restart (the journal), none twice."""
-    import boto3
-
     state = tmp_path / "state.json"
     cloud = LocalCloudProcess(project, extra_args=["--state-file", str(state)]).start()
     acknowledged: list[str] = []
@@ -138,13 +136,7 @@ def test_every_acknowledged_write_of_a_burst_survives_a_sigkill_right_after(proj
         cloud.stop()
     assert len(acknowledged) == 60
     with LocalCloudProcess(project, extra_args=["--state-file", str(state)]) as again:
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=again.aws_url,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-        )
+        dynamodb = again.client("dynamodb")
         stored = [i["pk"]["S"] for i in dynamodb.scan(TableName="ItemsTable")["Items"]]
     assert sorted(pk for pk in stored if pk.startswith("burst-")) == sorted(acknowledged)
 

@@ -4,6 +4,8 @@ order; a line torn by the crash (never answered) is dropped."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,27 +39,30 @@ def _add(client: Any, n: int) -> None:
     )
 
 
-def _restart(path: Path) -> tuple[StateFile, int]:
-    """A new process: an empty emulator, the state file loaded and its journal replayed."""
+@contextmanager
+def _process(path: Path) -> Iterator[tuple[Any, StateFile]]:
+    """A local cloud's start: an empty emulator, the state file loaded and its journal replayed."""
     with mock_aws():
         dynamodb_atomic.install()
         client = _client()
         state = StateFile(path, [TABLE], "123456789012", "us-east-1")
         state.restore(client, state.read())
+        yield client, state
+
+
+def _restart(path: Path) -> int:
+    """The counter after a restart."""
+    with _process(path) as (client, state):
         item = client.get_item(TableName=TABLE, Key={"pk": {"S": "c"}}).get("Item")
         state.close()
-    return state, int(item["n"]["N"]) if item else 0
+    return int(item["n"]["N"]) if item else 0
 
 
 @pytest.fixture
 def crashed(tmp_path: Path) -> Path:
     """Writes 1 + 2 (saved), then 4 + 8 (journaled only); the process dies without a save."""
     path = tmp_path / "state.json"
-    with mock_aws():
-        dynamodb_atomic.install()
-        client = _client()
-        state = StateFile(path, [TABLE], "123456789012", "us-east-1")
-        state.restore(client, state.read())
+    with _process(path) as (client, state):
         _add(client, 1)
         _add(client, 2)
         state.save()
@@ -69,7 +74,7 @@ def crashed(tmp_path: Path) -> Path:
 
 def test_journaled_writes_after_the_last_save_are_replayed_once(crashed: Path) -> None:
     assert json.loads(crashed.read_text())["journalSeq"] == 2
-    assert _restart(crashed)[1] == 15
+    assert _restart(crashed) == 15
 
 
 def test_entries_the_snapshot_already_holds_are_not_applied_twice(crashed: Path) -> None:
@@ -91,23 +96,19 @@ def test_entries_the_snapshot_already_holds_are_not_applied_twice(crashed: Path)
         for s in (1, 2)
     ]
     journal.write_text("".join(json.dumps(e) + "\n" for e in old) + journal.read_text())
-    assert _restart(crashed)[1] == 15
+    assert _restart(crashed) == 15
 
 
 def test_a_torn_last_line_was_never_answered_and_is_dropped(crashed: Path) -> None:
     journal = crashed.with_name(crashed.name + ".journal")
     with journal.open("a") as f:
         f.write('{"seq": 5, "action": "UpdateItem", "bo')
-    assert _restart(crashed)[1] == 15
+    assert _restart(crashed) == 15
 
 
 def test_a_failed_write_is_not_journaled(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
-    with mock_aws():
-        dynamodb_atomic.install()
-        client = _client()
-        state = StateFile(path, [TABLE], "123456789012", "us-east-1")
-        state.restore(client, state.read())
+    with _process(path) as (client, state):
         with pytest.raises(client.exceptions.ConditionalCheckFailedException):
             client.put_item(TableName=TABLE, Item={"pk": {"S": "c"}}, ConditionExpression="attribute_exists(pk)")
         state.close()
