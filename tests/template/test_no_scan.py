@@ -38,13 +38,24 @@ def _calls(path: Path) -> list[str]:
     return found
 
 
+# Operator tools that read whole tables, run with the operator's own credentials (never a
+# function's role, so the template grants them nothing): rebuilding the reports from the services'
+# data reads every product, customer and order, and comparing two projections reads both whole.
+OPERATOR_SCANS = {"tools/reports_rebuild.py"}
+
+
+def _scans(path: Path) -> bool:
+    return any(name.lower() in ("scan", "dynamodb:scan") for name in _calls(path)) or 'get_paginator("scan")' in (
+        path.read_text(encoding="utf-8")
+    )
+
+
 def test_no_code_scans_a_table() -> None:
-    files = [p for d in ("functions", "layers/shared") for p in (ROOT / d).rglob("*.py")]
+    """No function, layer or tool scans, but the operator tools named in OPERATOR_SCANS."""
+    files = [p for d in ("functions", "layers/shared", "tools") for p in (ROOT / d).rglob("*.py")]
     assert len(files) > 20
-    for path in files:
-        for name in _calls(path):
-            assert name.lower() not in ("scan", "dynamodb:scan"), (path, name)
-        assert 'get_paginator("scan")' not in path.read_text(encoding="utf-8"), path
+    scanning = {str(path.relative_to(ROOT)) for path in files if _scans(path)}
+    assert scanning == OPERATOR_SCANS
     for definition in (ROOT / "functions").rglob("*.asl.json"):
         resources = [s.get("Resource", "") for s in _states(json.loads(definition.read_text(encoding="utf-8")))]
         assert all(not r.lower().endswith((":scan", ":dynamodb:scan")) for r in resources), definition

@@ -99,7 +99,7 @@ def test_the_generated_alarms_and_dashboard_are_up_to_date() -> None:
     assert alarms.main(["--check"]) == 0, "run `make alarms`"
 
 
-@pytest.mark.parametrize("dlq", ["CompensationDeadLetterQueue", "EventsDeadLetterQueue"])
+@pytest.mark.parametrize("dlq", ["CompensationDeadLetterQueue", "EventsDeadLetterQueue", "ReportsDeadLetterQueue"])
 def test_any_message_in_a_dead_letter_queue_pages_directly(dlq: str) -> None:
     t = template()
     assert dlq in alarms.dead_letter_queues(t)
