@@ -14,7 +14,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 CHECKOV = ROOT / ".venv/checkov/bin/checkov"
-CHECKOV_COMMAND = [str(CHECKOV), "--file", "template.yaml", "--framework", "cloudformation", "--skip-download", "--compact", "--quiet"]
+CHECKOV_COMMAND = [
+    str(CHECKOV),
+    "--file",
+    "template.yaml",
+    "--framework",
+    "cloudformation",
+    "--skip-download",
+    "--compact",
+    "--quiet",
+]
 
 
 def main() -> int:

@@ -70,9 +70,9 @@ def test_the_api_invokes_each_functions_live_alias() -> None:
     rotations = of_type(template, "AWS::SecretsManager::RotationSchedule").values()
     rotators = {r["RotationLambdaARN"]["Ref"] for r in rotations}
     assert rotators <= set(alias_of.values())
-    assert len(set(uris)) + len({m["FunctionName"]["Ref"] for m in mappings}) + len(targets) + len(
-        rotators
-    ) == len(functions)
+    assert len(set(uris)) + len({m["FunctionName"]["Ref"] for m in mappings}) + len(targets) + len(rotators) == len(
+        functions
+    )
     assert all(any(f"${{{alias}}}" in uri for alias in alias_of.values()) for uri in uris)
     assert set(targets) <= set(alias_of.values())
     permissions = of_type(template, "AWS::Lambda::Permission").values()
