@@ -15,7 +15,9 @@ from tests.support.apigw import function, invoke
 SECRET = "CursorSigningSecret"
 ROTATOR = "RotateCursorKeyFunction"
 ROTATOR_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{ROTATOR}"
-FIRST_PAGE_KEY = {"entity": {"S": "product"}, "id": {"N": "1"}, "pk": {"S": "PRODUCT#1"}}
+# the product list's first page of one ends at product 1 of the byList index's "product#ACTIVE"
+FIRST_PAGE_KEY = {"listKey": {"S": "product#ACTIVE"}, "listSort": {"N": "1"}, "pk": {"S": "PRODUCT#1"}}
+PRODUCTS_SCOPE = scope_of("/api/products", {"status": "ACTIVE"})
 
 
 @pytest.fixture
@@ -60,13 +62,13 @@ def test_a_rotation_makes_a_new_key_and_cursors_signed_before_still_work(shop, c
     assert [p["id"] for p in r.json] == [2, 3]
     # new cursors are signed with the new key
     fresh = next_cursor(shop.get("/api/products", query={"limit": 1}))
-    assert fresh == encode_cursor(FIRST_PAGE_KEY, new, scope_of("/api/products"))
+    assert fresh == encode_cursor(FIRST_PAGE_KEY, new, PRODUCTS_SCOPE)
 
 
 def test_a_forged_cursor_is_still_refused_after_a_rotation(shop, cloud, rotator):
     rotate(cloud)
     forget_signing_keys()
-    forged = encode_cursor(FIRST_PAGE_KEY, "x" * 64, scope_of("/api/products"))
+    forged = encode_cursor(FIRST_PAGE_KEY, "x" * 64, PRODUCTS_SCOPE)
     r = shop.get("/api/products", query={"cursor": forged})
     assert r.status == 400
     assert r.header("Content-Type") == "application/problem+json"
@@ -87,7 +89,7 @@ def test_a_container_that_cached_the_old_key_accepts_cursors_of_the_new_one(shop
 
     shop.get("/api/products", query={"limit": 1})  # this container caches the current key
     rotate(cloud)
-    cursor = encode_cursor(FIRST_PAGE_KEY, value(cloud), scope_of("/api/products"))  # another container's
+    cursor = encode_cursor(FIRST_PAGE_KEY, value(cloud), PRODUCTS_SCOPE)  # another container's
     monkeypatch.setattr(listing, "REFRESH_AFTER_SECONDS", 0)
     assert shop.get("/api/products", query={"cursor": cursor}).status == 200
 
@@ -111,7 +113,7 @@ def test_forged_cursors_do_not_make_every_request_read_the_secret(shop, cloud, r
 
     monkeypatch.setattr(SecretsManagerBackend, "get_secret_value", counted)
     shop.get("/api/products", query={"limit": 1})
-    forged = encode_cursor(FIRST_PAGE_KEY, "x" * 64, scope_of("/api/products"))
+    forged = encode_cursor(FIRST_PAGE_KEY, "x" * 64, PRODUCTS_SCOPE)
     for _ in range(5):
         assert shop.get("/api/products", query={"cursor": forged}).status == 400
     assert 1 <= len(calls) <= 4, calls
