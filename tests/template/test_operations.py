@@ -199,3 +199,20 @@ def test_every_alarm_has_a_runbook_section() -> None:
     for name, props in {**t.of_type(ALARM), **t.of_type(COMPOSITE)}.items():
         anchor = re.search(r"docs/runbook\.md#([a-z0-9]+)", str(props["AlarmDescription"]))
         assert anchor and anchor.group(1) in sections, name
+
+
+def test_the_documented_alarm_cost_counts_what_the_template_declares() -> None:
+    """docs/deployment.md's monthly cost names the template's counts (they change with every
+    function `make alarms` watches): resources, alarms, the metrics they read, composite alarms."""
+    t = template()
+    work_queues = [q for q in t.resources(QUEUE) if q not in alarms.dead_letter_queues(t)]
+    metrics = sum(
+        1 if "MetricName" in p else sum(1 for m in p["Metrics"] if "MetricStat" in m) for p in t.of_type(ALARM).values()
+    )
+    text = " ".join((ROOT / "docs/deployment.md").read_text(encoding="utf-8").split())
+    expected = (
+        f"{len(t.resources(FUNCTION))} functions, {len(t.resources(TABLE))} tables, {len(work_queues)} work queues, "
+        f"{len(t.resources(QUEUE)) - len(work_queues)} dead-letter queues): {len(t.of_type(ALARM))} alarms reading "
+        f"{metrics} metrics ({metrics / 10:.2f} USD), {len(t.of_type(COMPOSITE))} composite alarms"
+    )
+    assert expected in text
