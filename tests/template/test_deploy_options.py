@@ -3,6 +3,7 @@ the CloudFormation that SAM's own translator (samtranslator) produces from it, o
 
 from __future__ import annotations
 
+import re
 import tomllib
 from typing import Any
 
@@ -90,3 +91,40 @@ def test_samconfig_keeps_snapstart_off_in_dev_and_on_in_prod() -> None:
     assert overrides("dev")["SnapStart"] == "false"
     assert overrides("default")["SnapStart"] == "false"
     assert overrides("prod")["SnapStart"] == "true"
+
+
+SIGNING_PROFILE = "arn:aws:signer:us-east-1:123456789012:/signing-profiles/SalesManagement/abcdEFGH12"
+
+
+def test_code_signing_is_off_by_default() -> None:
+    template = deployed()
+    assert of_type(template, "AWS::Lambda::CodeSigningConfig") == {}
+    assert [n for n, f in of_type(template, "AWS::Lambda::Function").items() if "CodeSigningConfigArn" in f] == []
+
+
+def test_a_signing_profile_makes_every_function_refuse_code_it_did_not_sign() -> None:
+    template = deployed(SigningProfileVersionArn=SIGNING_PROFILE)
+    (name, config), *others = of_type(template, "AWS::Lambda::CodeSigningConfig").items()
+    assert others == []
+    assert config["AllowedPublishers"] == {"SigningProfileVersionArns": [SIGNING_PROFILE]}
+    assert config["CodeSigningPolicies"] == {"UntrustedArtifactOnDeployment": "Enforce"}
+    functions = of_type(template, "AWS::Lambda::Function")
+    assert len(functions) >= 20
+    arn = {"Fn::GetAtt": [name, "CodeSigningConfigArn"]}
+    assert {n: f.get("CodeSigningConfigArn") for n, f in functions.items()} == dict.fromkeys(functions, arn)
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("", True),
+        (SIGNING_PROFILE, True),
+        ("arn:aws-us-gov:signer:us-gov-west-1:123456789012:/signing-profiles/Sales_2/a1B2c3D4e5", True),
+        ("arn:aws:signer:us-east-1:123456789012:/signing-profiles/SalesManagement", False),  # no version
+        ("arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0", False),
+        ("SalesManagement", False),
+    ],
+)
+def test_the_signing_profile_parameter_takes_a_profile_version_arn_or_nothing(value: str, accepted: bool) -> None:
+    pattern = template().parameters["SigningProfileVersionArn"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is accepted
