@@ -44,7 +44,9 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
       one in moto's package), named by its ``kid``, living as long as their app client says;
     * :mod:`localcloud.secret_rotation` -- RotateSecret invokes a rotation function registered with
       its ``serve`` (tests/integration/test_cursor_rotation.py registers the template's), and
-      AWSCURRENT moves as UpdateSecretVersionStage says.
+      AWSCURRENT moves as UpdateSecretVersionStage says;
+    * :mod:`localcloud.sqs_journal` -- the queues' messages reported to the state file's journal
+      (only while a state file is in use).
     """
     from localcloud import (
         asl_cache,
@@ -53,6 +55,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
         dynamodb_streams,
         secret_rotation,
         signing_key,
+        sqs_journal,
         sync_execution,
         task_timeouts,
     )
@@ -69,3 +72,4 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     dynamodb_streams.install()
     signing_key.install()
     secret_rotation.install()
+    sqs_journal.install()

@@ -39,7 +39,7 @@ from typing import Any
 from localcloud import authorizer, event_sources, schedules, signing_key, sync_execution
 from localcloud.provision import DevUsers, Provisioned, provision
 from localcloud.runtime import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, FunctionError
-from localcloud.sam_template import ACCOUNT_ID, REGION, TABLE, SamTemplate, event_bus_arn
+from localcloud.sam_template import ACCOUNT_ID, QUEUE, REGION, TABLE, SamTemplate, event_bus_arn
 from localcloud.serving import LocalCloudError, PortInUseError, quiet, serve_in_thread, start_moto
 from localcloud.state import StateFile, StateFileError
 
@@ -572,7 +572,7 @@ class LocalCloud(_Endpoints):
         handed out before a restart stay valid; without a state file they are new per start."""
         state = None
         if self.state_file:
-            state = StateFile(self.state_file, template.of_type(TABLE), ACCOUNT_ID, REGION)
+            state = StateFile(self.state_file, template.of_type(TABLE), ACCOUNT_ID, REGION, template.of_type(QUEUE))
             try:
                 items = state.read()
             except StateFileError as exc:

@@ -1,15 +1,19 @@
-"""``--state-file``: the emulator's DynamoDB items, kept on disk while the local cloud runs.
+"""``--state-file``: the emulator's DynamoDB items and SQS messages, kept on disk while the local
+cloud runs.
 
 * **Durable.** Every DynamoDB request that succeeded and may have changed data is appended to a
   journal (``<state file>.journal``: its sequence number, action and request body) before the
   emulator answers it (:func:`localcloud.dynamodb_atomic.journal_to`), so a write the API
   acknowledged is in the kernel's hands before the client hears of it and survives a ``kill -9``
-  of the local cloud. (The journal is not fsynced per write: a power cut may lose the last
+  of the local cloud. The queues' messages are journaled the same way (:mod:`localcloud.sqs_journal`:
+  a message added, deleted or purged), so a message whose send was answered survives too, with its
+  id. (The journal is not fsynced per write: a power cut may lose the last
   writes; the snapshot below is.) A background saver writes a snapshot within ``interval``
   seconds of a write: every table read under the emulator's request lock (a consistent cut, with
   the journal's sequence number it includes), written to a temporary file, fsynced, renamed over
   the state file, the directory fsynced; then the journal drops what the snapshot holds. A start
-  loads the snapshot and replays the journal's later entries, in order, through the emulator.
+  loads the snapshot and replays the journal's later entries, in order, through the emulator
+  (DynamoDB's as requests, SQS's into the queues).
 * **Loud.** A save that fails stops the saver and reports through ``on_error`` (the CLI prints
   the reason and exits non-zero); :meth:`StateFile.save` raises :class:`StateFileError`.
 * **Strict on load.** A file that is not JSON or not a state file is refused with a one-line
@@ -33,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud import dynamodb_atomic
+from localcloud import dynamodb_atomic, sqs_journal
 
 __all__ = ["FORMAT", "StateFile", "StateFileError"]
 
@@ -46,17 +50,27 @@ class StateFileError(RuntimeError):
 
 
 class StateFile:
-    def __init__(self, path: str | os.PathLike[str], tables: Iterable[str], account: str, region: str) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        tables: Iterable[str],
+        account: str,
+        region: str,
+        queues: Iterable[str] = (),
+    ) -> None:
         self.path = Path(path)
         self.tables = list(tables)
+        self.queues = list(queues)
+        self.messages: dict[str, list[Any]] = {}  # the snapshot's messages by queue, until restored
         self.account = account
         self.region = region
         self.foreign: dict[str, list[Any]] = {}  # tables the template does not define, kept as read
+        self.foreign_queues: dict[str, list[Any]] = {}  # and queues
         self.secrets: dict[str, str] = {}  # Secrets Manager values by logical id (the cursor key)
         self.users: dict[str, str] = {}  # dev users' subs by sign-in name (cognito.users)
         self.seeded = False  # --seed created its samples into this file's tables
         self.loaded = False  # False until load() succeeded: never overwrite a file we could not read
-        self._saved_writes = -1
+        self._saved_writes: tuple[int, int] = (-1, -1)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._save_lock = threading.Lock()  # the saver thread and the starting thread both save
@@ -65,6 +79,7 @@ class StateFile:
         self._snapshot_seq = 0  # the last journal entry the state file holds
         self._seq = 0  # the last journal entry written
         self._journal_fd: int | None = None
+        self._journal_lock = threading.Lock()  # DynamoDB and SQS append from their own locks
 
     # ------------------------------------------------------------ load
     def read(self) -> dict[str, list[Any]]:
@@ -98,6 +113,12 @@ class StateFile:
             raise StateFileError(f"state file {self.path}: cognito.users is not {{name: sub}}; fix or remove it")
         self.users = dict(users)
         self.seeded = data.get("seeded") is True
+        messages = data.get("sqs", {})
+        if not isinstance(messages, dict) or not all(
+            isinstance(m, list) and all(isinstance(i, dict) for i in m) for m in messages.values()
+        ):
+            raise StateFileError(f"state file {self.path}: sqs is not {{queue: [messages]}}; fix or remove it")
+        self.messages = dict(messages)
         seq = data.get("journalSeq", 0)
         if not isinstance(seq, int):
             raise StateFileError(f"state file {self.path}: journalSeq is not a number; fix or remove it")
@@ -118,9 +139,11 @@ class StateFile:
                 except Exception as exc:
                     message = f"state file {self.path}: table {table}: cannot restore items ({exc})"
                     raise StateFileError(message) from None
+        self.foreign_queues = {name: m for name, m in self.messages.items() if name not in self.queues}
+        sqs_journal.restore(self.account, self.region, {q: m for q, m in self.messages.items() if q in self.queues})
         replayed = self._replay(dynamodb_client)
         self.loaded = True
-        self._saved_writes = -1 if replayed else dynamodb_atomic.writes()  # replayed: compact soon
+        self._saved_writes = (-1, -1) if replayed else self._counts()  # replayed: compact soon
         self._open_journal()
         return sorted(self.foreign)
 
@@ -144,7 +167,10 @@ class StateFile:
             if entry["seq"] <= self._snapshot_seq:
                 continue
             try:
-                dynamodb_client._make_api_call(entry["action"], json.loads(entry["body"]))
+                if "sqs" in entry:
+                    sqs_journal.apply(self.account, self.region, entry)
+                else:
+                    dynamodb_client._make_api_call(entry["action"], json.loads(entry["body"]))
             except Exception as exc:
                 message = f"state file journal {self.journal}: entry {entry['seq']} cannot be replayed ({exc})"
                 raise StateFileError(message) from None
@@ -155,20 +181,22 @@ class StateFile:
     def _open_journal(self) -> None:
         self._journal_fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.fchmod(self._journal_fd, 0o600)
-        dynamodb_atomic.journal_to(self._append)
+        dynamodb_atomic.journal_to(lambda action, body: self._append({"action": action, "body": body}))
+        sqs_journal.journal_to(self._append)
 
-    def _append(self, action: str, body: str) -> None:
-        """Under the emulator's request lock, before the request is answered."""
-        assert self._journal_fd is not None
-        line = json.dumps({"seq": self._seq + 1, "action": action, "body": body}, separators=(",", ":")) + "\n"
-        data = memoryview(line.encode("utf-8"))
-        while data:
-            data = data[os.write(self._journal_fd, data) :]
-        self._seq += 1
+    def _append(self, entry: dict[str, Any]) -> None:
+        """Under the emulator's DynamoDB or SQS lock, before the change is answered."""
+        with self._journal_lock:
+            assert self._journal_fd is not None
+            line = json.dumps({"seq": self._seq + 1, **entry}, separators=(",", ":")) + "\n"
+            data = memoryview(line.encode("utf-8"))
+            while data:
+                data = data[os.write(self._journal_fd, data) :]
+            self._seq += 1
 
     def _compact_journal(self, saved_seq: int) -> None:
-        """Drop the entries the state file now holds (under the request lock: no append meanwhile)."""
-        with dynamodb_atomic.locked():
+        """Drop the entries the state file now holds (under the request locks: no append meanwhile)."""
+        with dynamodb_atomic.locked(), sqs_journal.locked():
             if self._journal_fd is None:
                 return
             if self._seq == saved_seq:
@@ -184,8 +212,9 @@ class StateFile:
 
     def close(self) -> None:
         """Stop journaling (the local cloud stops; its last save has been made)."""
-        with dynamodb_atomic.locked():
+        with dynamodb_atomic.locked(), sqs_journal.locked():
             dynamodb_atomic.journal_to(None)
+            sqs_journal.journal_to(None)
             if self._journal_fd is not None:
                 os.close(self._journal_fd)
                 self._journal_fd = None
@@ -210,9 +239,12 @@ class StateFile:
         if not self.loaded:
             return
         try:
-            with dynamodb_atomic.locked():
-                writes, seq, tables = dynamodb_atomic.writes(), self._seq, self.snapshot()
+            with dynamodb_atomic.locked(), sqs_journal.locked():
+                writes, seq, tables = self._counts(), self._seq, self.snapshot()
+                queues = {**self.foreign_queues, **sqs_journal.snapshot(self.account, self.region, self.queues)}
             document: dict[str, Any] = {"format": FORMAT, "version": VERSION, "journalSeq": seq, "dynamodb": tables}
+            if any(queues.values()):
+                document["sqs"] = queues
             if self.secrets:
                 document["secretsmanager"] = self.secrets
             if self.users:
@@ -251,9 +283,13 @@ class StateFile:
         finally:
             os.close(dir_fd)
 
+    @staticmethod
+    def _counts() -> tuple[int, int]:
+        return dynamodb_atomic.writes(), sqs_journal.changes()
+
     @property
     def dirty(self) -> bool:
-        return dynamodb_atomic.writes() != self._saved_writes
+        return self._counts() != self._saved_writes
 
     # ------------------------------------------------------------ background saver
     def start_autosave(self, on_error: Callable[[BaseException], None], interval: float = 0.25) -> None:

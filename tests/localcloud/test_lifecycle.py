@@ -141,6 +141,40 @@ def test_every_acknowledged_write_of_a_burst_survives_a_sigkill_right_after(proj
     assert sorted(pk for pk in stored if pk.startswith("burst-")) == sorted(acknowledged)
 
 
+def test_every_acknowledged_message_of_a_burst_survives_a_sigkill_right_after(project: Path, tmp_path: Path) -> None:
+    """Queued messages are kept as the items are: the local cloud is killed the moment the last
+    SendMessage is answered, and after a restart the queue holds every acknowledged message, by
+    its id, once, and not the ones deleted before the kill."""
+    template = project.read_text()
+    project.write_text(template.replace("\nResources:\n", "\nResources:\n  Inbox:\n    Type: AWS::SQS::Queue\n", 1))
+    state = tmp_path / "state.json"
+    cloud = LocalCloudProcess(project, extra_args=["--state-file", str(state)]).start()
+    try:
+        sqs = cloud.client("sqs")
+        url = sqs.get_queue_url(QueueName="Inbox")["QueueUrl"]
+        with ThreadPoolExecutor(4) as pool:
+            sent = list(
+                pool.map(lambda i: sqs.send_message(QueueUrl=url, MessageBody=f"m-{i}")["MessageId"], range(60))
+            )
+        first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=5)["Messages"]
+        for message in first:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        assert cloud.proc is not None
+        cloud.proc.send_signal(signal.SIGKILL)
+        cloud.proc.wait(timeout=10)
+    finally:
+        cloud.stop()
+    deleted = {m["MessageId"] for m in first}
+    assert len(set(sent)) == 60 and len(deleted) == 5
+    with LocalCloudProcess(project, extra_args=["--state-file", str(state)]) as again:
+        sqs = again.client("sqs")
+        url = sqs.get_queue_url(QueueName="Inbox")["QueueUrl"]
+        kept: list[str] = []
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages"):
+            kept += [m["MessageId"] for m in batch]
+    assert sorted(kept) == sorted(set(sent) - deleted)
+
+
 def test_a_failed_save_is_loud_and_exits_non_zero(project: Path, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     cloud = LocalCloudProcess(project, extra_args=["--state-file", str(state)]).start()
