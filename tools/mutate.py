@@ -62,6 +62,7 @@ PROJECT = ("functions", "layers", "localcloud", "tests", "events", "docs", "tool
 _ORDERS_IT = "tests/integration/test_orders.py"
 _WORKFLOW = "tests/integration/test_place_order_workflow.py"
 _RACES = "tests/integration/test_conditional_writes.py"
+_CURSORS = "tests/integration/test_cursors.py"
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ TARGETS: dict[str, Target] = {
         pure=True,
     ),
     "functions/orders/lifecycle.py": Target(
-        ("tests/unit/test_order_status.py", _RACES, _ORDERS_IT),
+        # list_orders' filters (createdBy with customerId and status) and the cursor bound to them
+        ("tests/unit/test_order_status.py", _RACES, _ORDERS_IT, "tests/integration/test_audit.py", _CURSORS),
         ("FULFILLED",),
     ),
     "functions/orders/models.py": Target(
@@ -200,7 +202,7 @@ def run_mutmut(paths: list[str], max_children: int, survivors_only: bool = False
             "source_paths": packages,
             "only_mutate": [f"{module_name(p).replace('.', '/')}.py" for p in paths],
             "also_copy": [*PROJECT],
-            "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "tools.mutmut_plugin"],
+            "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "tools.mutmut_plugin"],
             "pytest_add_cli_args_test_selection": tests,
             "use_git_change_detection": False,
             # a mutant that makes the code slow fails after 5x its tests' time (mutmut's default: 15x)
