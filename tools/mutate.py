@@ -62,6 +62,7 @@ PROJECT = ("functions", "layers", "localcloud", "tests", "events", "docs", "tool
 _ORDERS_IT = "tests/integration/test_orders.py"
 _WORKFLOW = "tests/integration/test_place_order_workflow.py"
 _RACES = "tests/integration/test_conditional_writes.py"
+_CURSORS = "tests/integration/test_cursors.py"
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ TARGETS: dict[str, Target] = {
         pure=True,
     ),
     "functions/orders/lifecycle.py": Target(
-        ("tests/unit/test_order_status.py", _RACES, _ORDERS_IT),
+        # list_orders' filters (createdBy with customerId and status) and the cursor bound to them
+        ("tests/unit/test_order_status.py", _RACES, _ORDERS_IT, "tests/integration/test_audit.py", _CURSORS),
         ("FULFILLED",),
     ),
     "functions/orders/models.py": Target(
@@ -200,7 +202,7 @@ def run_mutmut(paths: list[str], max_children: int, survivors_only: bool = False
             "source_paths": packages,
             "only_mutate": [f"{module_name(p).replace('.', '/')}.py" for p in paths],
             "also_copy": [*PROJECT],
-            "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "tools.mutmut_plugin"],
+            "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "tools.mutmut_plugin"],
             "pytest_add_cli_args_test_selection": tests,
             "use_git_change_detection": False,
             # a mutant that makes the code slow fails after 5x its tests' time (mutmut's default: 15x)
@@ -347,7 +349,12 @@ def asl_mutants(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any
         if key == "Choices":
             for i, rule in enumerate(expression):
                 kept = expression[:i] + expression[i + 1 :]
-                yield f"{where}: without the rule to {rule.get('Next')}", _replaced(definition, path, kept)
+                label = f"{where}: without the rule to {rule.get('Next')}"
+                if kept:
+                    yield label, _replaced(definition, path, kept)
+                else:  # a Choice needs a rule: without its only one it always takes its Default
+                    default = {"Type": "Pass", "Next": _at(definition, path[:-1])["Default"]}
+                    yield label, _replaced(definition, path[:-1], default)
         elif key == "ConditionExpression":
             parts = re.split(r"\s+AND\s+", expression)
             if len(parts) == 1:
@@ -396,14 +403,38 @@ def _update_variants(expression: str) -> Iterator[tuple[str, str]]:
 
 
 def _replaced(definition: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    """A copy of `definition` with the value at `path` replaced by `value` (removed when None)."""
+    """A copy of `definition` with the value at `path` replaced by `value` (removed when None),
+    and the expression placeholders no expression of that request uses any more dropped."""
     copy: dict[str, Any] = json.loads(json.dumps(definition))
     holder = _at(copy, path[:-1])
     if value is None:
         del holder[path[-1]]
     else:
         holder[path[-1]] = value
+    if isinstance(holder, dict) and path[-1] != "Choices":
+        _drop_unused_placeholders(holder)
     return copy
+
+
+_EXPRESSIONS = ("ConditionExpression", "UpdateExpression", "ProjectionExpression", "KeyConditionExpression")
+
+
+def _drop_unused_placeholders(request: dict[str, Any]) -> None:
+    """DynamoDB refuses a request that names a placeholder (`#name`, `:value`) no expression uses:
+    a mutant that keeps one would be killed by that ValidationException, by every test that makes
+    the request, whatever the condition it drops. A developer removing the clause removes its
+    placeholders too; so does the mutant (ASL's `"#hold.$"` names the placeholder `#hold`)."""
+    text = " ".join(str(request.get(key, "")) for key in _EXPRESSIONS)
+    for table in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
+        placeholders = request.get(table)
+        if not isinstance(placeholders, dict):
+            continue
+        for key in list(placeholders):
+            name = key.removesuffix(".$")
+            if not re.search(re.escape(name) + r"(?![A-Za-z0-9_])", text):
+                del placeholders[key]
+        if not placeholders:
+            del request[table]
 
 
 # ---------------------------------------------------------------- running text mutants

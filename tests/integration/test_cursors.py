@@ -86,6 +86,21 @@ def test_the_key_is_the_deployments_secret(shop, cloud):
     assert [p["id"] for p in shop.get("/api/products", query={"cursor": cursor}).json] == [2, 3]
 
 
+def test_an_order_cursor_is_bound_to_the_lists_url_so_it_outlives_a_deploy(shop, cloud):
+    """The scope a cursor of GET /api/orders is signed for is the list's URL: its path and its
+    filters under their query-string names (in a canonical order). A client paging through a
+    filtered list across a deploy of the same API keeps a valid cursor: the scope does not depend
+    on how the code happens to name things."""
+    from sales_common.listing import decode_cursor, scope_of
+
+    user = shop.get("/api/orders", query={"limit": 1}).json[0]["createdBy"]
+    filters = {"customerId": 3, "status": "CONFIRMED", "createdBy": user}
+    cursor = next_cursor(shop.get("/api/orders", query={**filters, "limit": 1}))
+
+    key = cloud.secrets["CursorSigningSecret"]
+    assert decode_cursor(cursor, key, scope_of("/api/orders", filters))
+
+
 def test_a_cursor_of_the_product_list_from_before_statuses_is_400(shop, cloud):
     """Cursors issued before products had a status (byEntity keys, scope without the status) are
     refused as stale, not sent to DynamoDB with the wrong key shape."""

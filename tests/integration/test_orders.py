@@ -219,6 +219,20 @@ def test_cancel_restocks_exactly_once(shop):
     assert stocks(shop) == [10, 5, 2]
 
 
+def test_a_sales_user_changes_its_own_orders_and_not_anothers(shop):
+    """`sales` may act only on orders its user placed: another user's order is 403 and keeps its
+    status and stock; its own is cancelled (and restocked) as any order is."""
+    assert order(shop, (1, 2), role="sales", user="sam").status == 201
+    assert order(shop, (2, 1), role="sales", user="sue").status == 201
+
+    refused = shop.put("/api/orders/2", {"status": "CANCELLED"}, role="sales", user="sam")
+    assert refused.status == 403 and "order 2 was created by someone else" in refused.json["detail"]
+    assert (shop.get("/api/orders/2").json["status"], stock(shop, 2)) == ("CONFIRMED", 4)
+
+    assert shop.put("/api/orders/1", {"status": "CANCELLED"}, role="sales", user="sam").status == 200
+    assert stock(shop, 1) == 10
+
+
 def test_cancel_with_stale_if_match_is_412(shop):
     order(shop, (1, 1))
     assert shop.put("/api/orders/1", {"status": "CANCELLED"}, headers={"If-Match": '"7"'}).status == 412

@@ -275,3 +275,69 @@ def test_a_placement_decided_by_the_workflow_names_its_order_and_when(cloud, cat
     assert decided["orderId"] == 300
     assert decided["decidedAt"] >= PAYLOAD_TIME
     assert "pending" not in decided
+
+
+def test_a_placed_record_says_when_it_was_decided(cloud, catalog):
+    """The order's transaction decides the placement: the record says when, as Decide's does."""
+    assert run(cloud, [line(1, 1, "10")])["status"] == "SUCCEEDED"
+    assert record(cloud)["decidedAt"] >= PAYLOAD_TIME
+
+
+def test_an_erased_customer_gets_no_order_and_is_told_so(cloud, catalog, api):
+    """The customer's check is conditional on it not being erased; the answer says erased, not
+    missing (the client is told to order for another customer, not to create this one)."""
+    assert api.post("/api/customers/1/erasure").status == 200
+
+    result = run(cloud, [line(1, 1, "10")])
+
+    assert (result["status"], result["error"]) == ("FAILED", "CustomerErased")
+    assert (stock(cloud, 1), holds(cloud, 1)) == (5, {})
+    assert orders(cloud) == []
+    assert record(cloud)["outcome"] == "CustomerErased"
+
+
+def test_an_archived_product_is_refused_at_the_reservation(cloud, catalog, api):
+    """The quote may have read the product as ACTIVE: the reservation itself refuses an archived
+    one, and the other line takes nothing either."""
+    assert api.put("/api/products/1", {"status": "ARCHIVED"}).status == 200
+
+    result = run(cloud, [line(2, 1, "2.5"), line(1, 1, "10")])
+
+    assert (result["status"], result["error"]) == ("FAILED", "Refused")
+    assert (stock(cloud, 1), stock(cloud, 2)) == (5, 1)
+    assert holds(cloud, 1) == holds(cloud, 2) == {}
+    assert orders(cloud) == []
+
+
+def test_a_product_an_order_took_stock_from_can_no_longer_be_deleted(cloud, catalog, api):
+    """The reservation marks each product it takes from as referenced: deleting it would orphan
+    the order's line (409, archive instead); a product no order took from is deleted as before."""
+    assert run(cloud, [line(1, 1, "10")])["status"] == "SUCCEEDED"
+
+    assert api.delete("/api/products/1").status == 409
+    assert product(cloud, 1)["stock"] == 4
+    assert api.delete("/api/products/2").status == 204
+
+
+def test_a_rerun_cannot_store_an_order_once_its_placement_was_decided_failed(cloud, catalog, faults):
+    """Run 1 reserved and died undecided (holds left); the caller, who could not learn the
+    outcome, then decided the placement failed and told the client so. A rerun finds the holds
+    still there but must not store the order: it answers the recorded failure and releases."""
+    faults.inject("TransactWriteItems", "InternalServerError", when=faults.writing_order)
+    faults.inject("UpdateItem", "InternalServerError", when=faults.deciding)
+    assert run(cloud, [line(1, 2, "10")])["error"] == "Undecided"
+    faults.clear()
+    cloud.dynamodb.update_item(  # what the caller's decision writes (orders.placement_record.decide)
+        TableName=cloud.tables["OrdersTable"],
+        Key={"pk": {"S": "PLACEMENT#100"}},
+        UpdateExpression="SET outcome = :why",
+        ExpressionAttributeValues={":why": {"S": "WorkflowFailed"}},
+    )
+    assert holds(cloud, 1) == {"hold_100": 2}
+
+    rerun = run(cloud, [line(1, 2, "10")])
+
+    assert (rerun["status"], rerun["error"]) == ("FAILED", "WorkflowFailed")
+    assert orders(cloud) == []
+    assert (stock(cloud, 1), holds(cloud, 1)) == (5, {})
+    assert record(cloud)["outcome"] == "WorkflowFailed"

@@ -51,6 +51,22 @@ def test_a_status_change_is_allowed_exactly_when_the_table_allows_it(current, ta
             check_transition(order(current), target)
 
 
+@pytest.mark.parametrize(
+    ("current", "target", "says"),
+    [
+        (C, D, "(it can become CANCELLED or SHIPPED)."),
+        (S, X, "(it can become DELIVERED)."),
+        (D, X, "(it can become nothing: it is final)."),
+        (X, C, "(it can become nothing: it is final)."),
+    ],
+)
+def test_a_refused_status_change_says_what_the_order_can_become(current, target, says):
+    """The 409 tells the client its way forward, not only that this change is refused."""
+    with pytest.raises(Conflict) as refused:
+        check_transition(order(current), target)
+    assert refused.value.detail.endswith(says), refused.value.detail
+
+
 @pytest.mark.parametrize("current", [C, X])
 def test_confirmed_and_cancelled_orders_may_be_deleted(current):
     check_deletable(order(current))
@@ -58,8 +74,10 @@ def test_confirmed_and_cancelled_orders_may_be_deleted(current):
 
 @pytest.mark.parametrize("current", [S, D])
 def test_fulfilled_orders_cannot_be_deleted(current):
-    with pytest.raises(Conflict, match=f"Order 7 is {current.value}; fulfilled orders cannot be deleted"):
+    with pytest.raises(Conflict, match=f"Order 7 is {current.value}; fulfilled orders cannot be deleted") as refused:
         check_deletable(order(current))
+    # and which orders can be, so the client knows what to do instead
+    assert "Only CONFIRMED (restocked) and CANCELLED orders can be." in refused.value.detail
 
 
 def test_a_store_without_the_products_table_refuses_to_restock():
