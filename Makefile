@@ -63,8 +63,14 @@ events-catalog: install ## Regenerate docs/events/ (JSON Schema per detail type,
 events-catalog-check: install ## Fail if the committed docs/events/ differs from the event models
 	$(BIN)/python -m localcloud.event_catalog --check
 
-validate: install ## What `sam validate --lint` checks (cfn-lint), offline: as is (SnapStart off) and with SnapStart on, one process
-	$(BIN)/python -m tools.validate
+# cfn-lint takes about 9 s of CPU and most changes leave the template alone: a template it passed is
+# remembered (keyed by the template, the checker and the installed dependencies) and not linted again.
+VALIDATED = .localcloud/validated-$(shell cat template.yaml tools/validate.py localcloud/sam_template.py | sha1sum | cut -c1-12)-$(subst .installed-,,$(notdir $(STAMP)))
+
+validate: install ## What `sam validate --lint` checks (cfn-lint), offline: as is (SnapStart off) and with SnapStart on, one process; skipped when the template passed it unchanged
+	@if [ -f $(VALIDATED) ]; then echo "template.yaml: valid (passed cfn-lint unchanged: $(VALIDATED))"; \
+	else echo "$(BIN)/python -m tools.validate"; $(BIN)/python -m tools.validate && mkdir -p .localcloud && \
+		rm -f .localcloud/validated-* && touch $(VALIDATED); fi
 
 build: install ## sam build for the template's Architecture (ARCH=x86_64 overrides), no containers
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel --cached $(if $(ARCH),--parameter-overrides Architecture=$(ARCH))
@@ -135,4 +141,4 @@ migrate: install ## After deploying: bring older records up to date (ENV=dev|pro
 	$(BIN)/python -m tools.migrations.record_integrity $(or $(ARGS),--stack sales-management-$(or $(ENV),dev))
 
 clean: ## Remove build output and caches (keeps .venv)
-	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov $(IAM_RECORDS)
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov $(IAM_RECORDS) .localcloud/validated-*
