@@ -62,6 +62,35 @@ FAST_BUDGET_SECONDS = float(os.environ.get("FAST_TEST_BUDGET", "5"))
 _over_budget: list[tuple[float, str]] = []
 
 
+def _deselects_every_slow_test(config: pytest.Config) -> bool:
+    """Whether `-m` leaves out every test marked slow, whatever its other markers."""
+    import itertools
+    import re
+
+    from _pytest.mark.expression import Expression
+
+    text = config.getoption("markexpr") or ""
+    try:
+        expression = Expression.compile(text)
+    except Exception:  # let pytest report a bad expression
+        return False
+    names = sorted(set(re.findall(r"[A-Za-z_]\w*", text)) - {"and", "or", "not", "slow"})
+    for values in itertools.product((False, True), repeat=len(names)):
+        marked = {"slow", *(n for n, v in zip(names, values, strict=True) if v)}
+        if expression.evaluate(lambda name, /, marked=marked, **_: name in marked):
+            return False
+    return bool(text)
+
+
+def pytest_ignore_collect(collection_path: Any, config: pytest.Config) -> bool | None:
+    """A run without the slow tier (`make test`) does not import the folders that are slow as a
+    whole (schemathesis alone takes seconds per worker to import and collect)."""
+    relative = str(collection_path).removeprefix(str(config.rootpath) + os.sep).replace(os.sep, "/") + "/"
+    if relative.startswith(SLOW_FOLDERS) and _deselects_every_slow_test(config):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.nodeid.startswith(SLOW_FOLDERS):
