@@ -27,6 +27,11 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
+# moto's interception joins botocore's handlers when moto is imported, and a boto3 session only
+# copies the handlers that exist when it is made: import it before any session (e.g. the default
+# one a test over HTTP creates), or later `mock_aws` tests in the process would reach for real AWS.
+import moto.core.models  # noqa: F401
+
 from localcloud.sam_template import SamTemplate
 from tests.support import catalog, iam
 from tests.support.apigw import Api, template
