@@ -73,8 +73,15 @@ $(CHECKOV): | $(STAMP)
 	rm -rf $(VENV)/checkov && $(BIN)/python -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION) && touch $@
 
-validate: install $(CHECKOV) ## cfn-lint (what `sam validate --lint` checks) as is and with SnapStart on, then checkov; offline, one process
-	$(BIN)/python -m tools.validate
+# cfn-lint and checkov take seconds of CPU and most changes leave the template alone: a template they
+# passed is remembered (keyed by the template, the checker, the installed dependencies and checkov's
+# version) and not checked again.
+VALIDATED = .localcloud/validated-$(shell cat template.yaml tools/validate.py localcloud/sam_template.py | sha1sum | cut -c1-12)-$(subst .installed-,,$(notdir $(STAMP)))-checkov$(CHECKOV_VERSION)
+
+validate: install $(CHECKOV) ## cfn-lint (what `sam validate --lint` checks) as is and with SnapStart on, then checkov; offline, one process; skipped when the template passed them unchanged
+	@if [ -f $(VALIDATED) ]; then echo "template.yaml: valid (passed cfn-lint and checkov unchanged: $(VALIDATED))"; \
+	else echo "$(BIN)/python -m tools.validate"; $(BIN)/python -m tools.validate && mkdir -p .localcloud && \
+		rm -f .localcloud/validated-* && touch $(VALIDATED); fi
 
 build: install ## sam build for the template's Architecture (ARCH=x86_64 overrides), no containers
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel --cached $(if $(ARCH),--parameter-overrides Architecture=$(ARCH))
@@ -145,4 +152,4 @@ migrate: install ## After deploying: bring older records up to date (ENV=dev|pro
 	$(BIN)/python -m tools.migrations.record_integrity $(or $(ARGS),--stack sales-management-$(or $(ENV),dev))
 
 clean: ## Remove build output and caches (keeps .venv)
-	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov $(IAM_RECORDS)
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov $(IAM_RECORDS) .localcloud/validated-*

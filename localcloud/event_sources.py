@@ -184,6 +184,11 @@ def stream_position(streams: Any, source: StreamEventSource, arn: str, at: str |
     return arn, shard, iterator["ShardIterator"]
 
 
+# How often an idle stream mapping looks for a change, and reads the stream even without one.
+STREAM_POLL_SECONDS = 0.25
+STREAM_BACKSTOP_SECONDS = 2.0
+
+
 class StreamPoller(threading.Thread):
     """Reads one table's stream for one function, as Lambda's event source mapping does.
 
@@ -197,6 +202,12 @@ class StreamPoller(threading.Thread):
     ``MaximumRecordAgeInSeconds``, it is discarded and the on-failure destination queue gets
     Lambda's invocation record (``DDBStreamBatchInfo``: shard and sequence numbers), then the
     stream goes on. Retries wait a little longer each time (at most 2 s).
+
+    Idle, it asks the stream again only after a DynamoDB request that may have changed data
+    (``changes``: :func:`localcloud.dynamodb_atomic.writes`, the emulator's count, in the same
+    process) or every :data:`STREAM_BACKSTOP_SECONDS`: a stream record only comes from a write, and
+    a GetRecords over HTTP every quarter second per mapping kept an idle local cloud at about 10%
+    of a core (docs/adr/0033-a-fast-loop-that-stays-fast.md).
     """
 
     def __init__(
@@ -210,8 +221,15 @@ class StreamPoller(threading.Thread):
         stderr: Any = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        changes: Callable[[], int] | None = None,
     ) -> None:
         super().__init__(name=f"localcloud-stream-{source.table}-{source.function}", daemon=True)
+        if changes is None:
+            from localcloud.dynamodb_atomic import writes
+
+            changes = writes
+        self.changes: Callable[[], int] = changes
+        self.reads = 0  # GetRecords requests made
         self.source = source
         self.runner = runner
         self.streams = streams
@@ -233,10 +251,17 @@ class StreamPoller(threading.Thread):
         self._stop_event.set()
 
     def run(self) -> None:
+        seen: int | None = None  # the count of changes when the stream was last read
+        read_at = 0.0
         while not self._stop_event.is_set():
             try:
-                if not self.poll_once():
-                    self._stop_event.wait(0.25)
+                changes = self.changes()
+                if self.pending or changes != seen or time.monotonic() - read_at >= STREAM_BACKSTOP_SECONDS:
+                    # counted before reading: a write landing meanwhile changes the count again
+                    seen, read_at = changes, time.monotonic()
+                    if self.poll_once():
+                        continue
+                self._stop_event.wait(STREAM_POLL_SECONDS)
             except Exception:  # keep polling, as the event source mapping does
                 if self._stop_event.is_set():
                     return
@@ -247,6 +272,7 @@ class StreamPoller(threading.Thread):
         """Read what the stream has after the records already read; returns how many."""
         if self.iterator is None:
             return 0
+        self.reads += 1
         answer = self.streams.get_records(ShardIterator=self.iterator, Limit=1000)
         self.iterator = answer.get("NextShardIterator")
         records = [dynamodb_record(r, self.stream_arn) for r in answer.get("Records", [])]

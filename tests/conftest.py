@@ -27,6 +27,11 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
+# moto's interception joins botocore's handlers when moto is imported, and a boto3 session only
+# copies the handlers that exist when it is made: import it before any session (e.g. the default
+# one a test over HTTP creates), or later `mock_aws` tests in the process would reach for real AWS.
+import moto.core.models  # noqa: F401
+
 from localcloud.sam_template import SamTemplate
 from tests.support import catalog, iam
 from tests.support.apigw import Api, template
@@ -60,6 +65,35 @@ SLOW_FOLDERS = ("tests/contract/", "tests/localcloud/")
 # the run: mark it `slow`, or make it faster.
 FAST_BUDGET_SECONDS = float(os.environ.get("FAST_TEST_BUDGET", "5"))
 _over_budget: list[tuple[float, str]] = []
+
+
+def _deselects_every_slow_test(config: pytest.Config) -> bool:
+    """Whether `-m` leaves out every test marked slow, whatever its other markers."""
+    import itertools
+    import re
+
+    from _pytest.mark.expression import Expression
+
+    text = config.getoption("markexpr") or ""
+    try:
+        expression = Expression.compile(text)
+    except Exception:  # let pytest report a bad expression
+        return False
+    names = sorted(set(re.findall(r"[A-Za-z_]\w*", text)) - {"and", "or", "not", "slow"})
+    for values in itertools.product((False, True), repeat=len(names)):
+        marked = {"slow", *(n for n, v in zip(names, values, strict=True) if v)}
+        if expression.evaluate(lambda name, /, marked=marked, **_: name in marked):
+            return False
+    return bool(text)
+
+
+def pytest_ignore_collect(collection_path: Any, config: pytest.Config) -> bool | None:
+    """A run without the slow tier (`make test`) does not import the folders that are slow as a
+    whole (schemathesis alone takes seconds per worker to import and collect)."""
+    relative = str(collection_path).removeprefix(str(config.rootpath) + os.sep).replace(os.sep, "/") + "/"
+    if relative.startswith(SLOW_FOLDERS) and _deselects_every_slow_test(config):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

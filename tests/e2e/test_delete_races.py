@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+# A race, 16 rounds: CI runs it with 4 execution environments per function (the slow tier); the
+# fast loop's 1 environment per function would serialise the requests it races.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROUNDS = 16
 

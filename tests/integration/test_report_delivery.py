@@ -82,6 +82,7 @@ def test_every_event_twice_in_reverse_order_gives_the_same_reports(cloud, publis
     assert support.reports(table, QUERIES) == live
 
 
+@pytest.mark.slow  # a sweep (hypothesis, each example a whole delivery): the slow tier
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_order_with_duplicates_gives_the_same_reports(cloud, published, data):
@@ -94,6 +95,7 @@ def test_any_order_with_duplicates_gives_the_same_reports(cloud, published, data
     assert support.reports(table, QUERIES) == live
 
 
+@pytest.mark.slow  # a race (four consumers at once): the slow tier
 def test_concurrent_consumers_apply_each_event_once(cloud, published):
     """Four consumers at once (as Lambda runs batches in parallel): events that meet on a row
     refuse each other's stale writes and plan again; nothing counts twice or goes missing."""

@@ -83,6 +83,9 @@ def replay_every_execution(cloud):
     return inputs
 
 
+# A race and a long scenario (every kind of placement run, each execution then replayed once and three
+# times at once; ~35 s of wall time on the shared machine): the slow tier.
+@pytest.mark.slow
 def test_each_stored_order_counts_once_whatever_its_placements_runs_wrote(api, cloud, shop, faults):
     # 1: the reservation landed, its answer was lost: the retry adopts it.
     faults.inject("TransactWriteItems", "InternalServerError", when=faults.reserving, times=1, applied=True)

@@ -349,3 +349,53 @@ def test_the_local_mappings_start_after_what_the_tables_held_at_start():
         event_sources.StreamPoller(source, runner, streams, positions["ProductsTable"]).drain()
         ((_, event),) = runner.events
         assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]] == ["PRODUCT#2"]
+
+
+def running_poller(changes):
+    runner, streams = ScriptedRunner(succeed), FakeStreams([])
+    poller = event_sources.StreamPoller(
+        stream_source(), runner, streams, (STREAM, "shard-1", "iterator"), FakeQueue(), "dlq-url", changes=changes
+    )
+    poller.start()
+    return poller, runner, streams
+
+
+def eventually(condition, seconds=30.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_an_idle_mapping_reads_the_stream_again_only_after_a_write(monkeypatch):
+    """Idle, a mapping does not ask the emulator every quarter second: a stream record only
+    comes from a write, so it reads again once the emulator counted one (and then delivers it)."""
+    import time
+
+    monkeypatch.setattr(event_sources, "STREAM_BACKSTOP_SECONDS", 3600.0)
+    writes = [0]
+    poller, runner, streams = running_poller(lambda: writes[0])
+    try:
+        eventually(lambda: poller.reads == 1)
+        time.sleep(1.0)  # four idle rounds
+        assert poller.reads == 1
+        streams.records = stream_records(2)
+        writes[0] += 1
+        eventually(lambda: runner.batches == [["100", "101"]])
+    finally:
+        poller.stop()
+        poller.join(5)
+
+
+def test_an_idle_mapping_still_reads_the_stream_now_and_then():
+    """A record that came without a counted write (none should) is delivered within the backstop."""
+    poller, runner, streams = running_poller(lambda: 0)
+    try:
+        eventually(lambda: poller.reads == 1)
+        streams.records = stream_records(1)
+        eventually(lambda: runner.batches == [["100"]], seconds=event_sources.STREAM_BACKSTOP_SECONDS + 30)
+    finally:
+        poller.stop()
+        poller.join(5)

@@ -284,6 +284,7 @@ def listed_view(memory: Memory) -> dict[str, Any]:
     return {"sales": view["sales"], "stock": {k: v for k, v in view["stock"].items() if v[2]}}
 
 
+@pytest.mark.slow  # a sweep (hypothesis, 150 shops of up to 50 operations): the slow tier
 @settings(max_examples=150, deadline=None)
 @given(
     operations=st.lists(OPERATIONS, min_size=15, max_size=50),
