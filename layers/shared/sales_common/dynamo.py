@@ -161,11 +161,13 @@ class TableAccess:
         values: Mapping[str, Any],
         filter_by: Condition | None = None,
         forward: bool = True,
+        names: Mapping[str, str] | None = None,
     ) -> tuple[list[T], dict[str, Any] | None]:
         """One page of the index in its sort order (reversed unless `forward`), and the
         (DynamoDB-typed) key to continue from, None at the end. With `filter_by`, a page may hold
-        fewer than `limit` items and still continue."""
+        fewer than `limit` items and still continue. `names`: the key condition's `#name`s."""
         all_values = dict(values)
+        all_names = dict(names or {})
         params: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": index,
@@ -177,8 +179,9 @@ class TableAccess:
         if filter_by is not None:
             params["FilterExpression"] = filter_by.expression
             all_values.update(filter_by.values)
-            if filter_by.names:
-                params["ExpressionAttributeNames"] = dict(filter_by.names)
+            all_names.update(filter_by.names)
+        if all_names:
+            params["ExpressionAttributeNames"] = all_names
         params["ExpressionAttributeValues"] = to_item(all_values)
         if start_key:
             params["ExclusiveStartKey"] = start_key
@@ -222,11 +225,12 @@ class EntityStore[M: StoredModel](TableAccess):
         values: Mapping[str, Any] | None = None,
         filter_by: Condition | None = None,
         forward: bool = True,
+        names: Mapping[str, str] | None = None,
     ) -> tuple[list[M], dict[str, Any] | None]:
         """One page of entities in id order, and the (DynamoDB-typed) key to continue from, None at
         the end. With `filter_by`, a page may hold fewer than `limit` items and still continue."""
         values = values if values is not None else {":entity": self.entity}
-        return self.query(self.model, limit, start_key, index, key_condition, values, filter_by, forward)
+        return self.query(self.model, limit, start_key, index, key_condition, values, filter_by, forward, names)
 
     # ------------------------------------------------------------------ writes
     def allocate_id(self) -> int:
