@@ -16,7 +16,7 @@ logger, metrics = observability("identity")
     summary="Who am I",
     description="The signed-in user: `sub`, `username`, `email` (null unless the token carries it) and `groups`.",
     tags=["identity"],
-    responses=responses(200),
+    responses=responses(200, 400),
 )
 def get_me() -> Response[Me]:
     who = current_caller(app)
