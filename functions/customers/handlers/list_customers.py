@@ -9,6 +9,7 @@ from customers import service
 from customers.models import Customer
 from sales_common.api import create_app, responses
 from sales_common.listing import DEFAULT_LIMIT, Cursor, Limit, NamePrefix, Order, SortOrder, page_response
+from sales_common.models import SINGLE_LINE
 from sales_common.observability import entrypoint, observability
 
 app = create_app()
@@ -17,6 +18,7 @@ logger, metrics = observability("customers")
 
 EmailQuery = Annotated[
     str | None,
+    SINGLE_LINE,
     Query(
         min_length=1,
         max_length=254,

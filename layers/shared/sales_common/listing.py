@@ -29,7 +29,7 @@ from sales_common import aws
 from sales_common.api import json_response
 from sales_common.dynamo import ENTITY_INDEX, LIST_INDEX, LIST_KEY
 from sales_common.errors import BadRequest, ConfigurationError
-from sales_common.models import NAME_MAX_LENGTH, StoredModel
+from sales_common.models import NAME_MAX_LENGTH, SINGLE_LINE, StoredModel
 from sales_common.settings import ServiceSettings, load_settings
 
 if TYPE_CHECKING:
@@ -270,6 +270,7 @@ def by_name_prefix(list_name: str, prefix: str) -> dict[str, Any]:
 
 NamePrefix = Annotated[
     str | None,
+    SINGLE_LINE,
     Query(
         min_length=1,
         max_length=NAME_MAX_LENGTH,
