@@ -13,6 +13,7 @@ gives the workflow definition as `${ProductKeyPrefix}` (tests/template checks th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -139,6 +140,17 @@ def _guard(expected_version: Expected, extra: Condition | None) -> Condition:
     return Condition(expression, values, names)
 
 
+# (table, entity) -> (the next id to hand out, the last id of the block): this container's ids.
+_id_blocks: dict[tuple[str, str], tuple[int, int]] = {}
+_blocks_lock = threading.Lock()
+
+
+def forget_id_blocks() -> None:
+    """Drop the blocks of ids held: what a new container starts with (tests: a new deployment)."""
+    with _blocks_lock:
+        _id_blocks.clear()
+
+
 class TableAccess:
     """One DynamoDB table (the function's TABLE_NAME unless `table` names another) through the
     shared, lazily created client for the function's settings."""
@@ -234,15 +246,26 @@ class EntityStore[M: StoredModel](TableAccess):
 
     # ------------------------------------------------------------------ writes
     def allocate_id(self) -> int:
-        """Next integer id for this entity: one atomic counter item per entity type."""
-        result = self.client.update_item(
-            TableName=self.table,
-            Key={"pk": {"S": f"COUNTER#{self.entity.upper()}"}},
-            UpdateExpression="ADD lastId :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(result["Attributes"]["lastId"]["N"])
+        """Next integer id for this entity, from the block of ids this container holds; when it is
+        used up, one atomic update of the entity type's counter item reserves the next
+        ID_BLOCK_SIZE ids (`lastId` is the highest id reserved). Ids a container reserved but did
+        not hand out before it ended are never used: gaps (docs/adr/0034)."""
+        size = self.settings.ID_BLOCK_SIZE
+        slot = (self.table, self.entity)
+        with _blocks_lock:
+            following, last = _id_blocks.get(slot, (1, 0))
+            if following > last:
+                result = self.client.update_item(
+                    TableName=self.table,
+                    Key={"pk": {"S": f"COUNTER#{self.entity.upper()}"}},
+                    UpdateExpression="ADD lastId :size",
+                    ExpressionAttributeValues={":size": {"N": str(size)}},
+                    ReturnValues="UPDATED_NEW",
+                )
+                last = int(result["Attributes"]["lastId"]["N"])
+                following = last - size + 1
+            _id_blocks[slot] = (following + 1, last)
+            return following
 
     def new_item(self, entity_id: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
         stamp = now_iso()
