@@ -278,7 +278,14 @@ def test_from_is_included_and_to_excluded_and_a_bare_date_is_midnight_utc(dated,
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [({"from": "yesterday"}, "from"), ({"to": "2026-13-01"}, "to"), ({"from": "2026-12-08", "to": "2026-12-07"}, None)],
+    [
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2026-13-01"}, "to"),
+        ({"from": "2026-02-30"}, "from"),  # the pattern lets it through, no calendar has it
+        ({"to": "0001-01-01"}, "to"),  # nothing is before it
+        ({"from": "9999-12-31T23:00:00-05:00"}, "from"),  # after year 9999 in UTC
+        ({"from": "2026-12-08", "to": "2026-12-07"}, None),
+    ],
 )
 def test_bad_dates_are_400(dated, query, field):
     r = dated.get("/api/orders", query=query)

@@ -8,7 +8,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from orders import lifecycle
 from orders.models import Order, OrderStatus
 from sales_common.api import create_app, current_user, responses
-from sales_common.listing import DEFAULT_LIMIT, Cursor, Limit, SortOrder, page_response, utc_instant
+from sales_common.listing import (
+    DEFAULT_LIMIT,
+    INSTANT_PATTERN,
+    Cursor,
+    Limit,
+    SortOrder,
+    page_response,
+    utc_instant,
+)
 from sales_common.listing import Order as SortParam
 from sales_common.models import MAX_ID
 from sales_common.observability import entrypoint, observability
@@ -17,7 +25,7 @@ app = create_app()
 logger, metrics = observability("orders")
 
 ME = "me"
-INSTANT = {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
+INSTANT_HELP = "ISO 8601 date (that day's 00:00 UTC) or date-time (UTC unless it has an offset)"
 DESCRIPTION = (
     "Orders in id order (`order=desc`: newest first). Filters: `customerId`, `createdBy` (a username, or `me`: "
     "the caller), `status`; at most one of them, or `customerId` with either or both of the others (`createdBy` "
@@ -43,8 +51,12 @@ def list_orders(
         str | None,
         Query(alias="createdBy", min_length=1, max_length=128, description="Username of who placed it, or `me`."),
     ] = None,
-    first: Annotated[str | None, Query(alias="from", max_length=40, json_schema_extra=INSTANT)] = None,
-    end: Annotated[str | None, Query(alias="to", max_length=40, json_schema_extra=INSTANT)] = None,
+    first: Annotated[
+        str | None, Query(alias="from", pattern=INSTANT_PATTERN, description=f"Placed at or after: {INSTANT_HELP}.")
+    ] = None,
+    end: Annotated[
+        str | None, Query(alias="to", pattern=INSTANT_PATTERN, description=f"Placed before: {INSTANT_HELP}.")
+    ] = None,
     order: SortParam = SortOrder.ASC,
 ) -> Response[list[Order]]:
     who = current_user(app) if created_by == ME else created_by

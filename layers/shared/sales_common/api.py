@@ -102,6 +102,8 @@ DOCS = "/api/docs"
 PATTERN_MESSAGES = {
     "if-match": 'must be the ETag you read, in quotes (If-Match: "3"), a comma-separated list of ETags, or *',
     "cursor": 'must be the cursor of a Link: rel="next" header, as the API gave it',
+    "from": "must be an ISO 8601 date, YYYY-MM-DD (the order list also takes a date-time: 2026-12-07T09:30:00Z)",
+    "to": "must be an ISO 8601 date, YYYY-MM-DD (the order list also takes a date-time: 2026-12-07T09:30:00Z)",
 }
 BAD_BODY = (
     "The request body has invalid fields: each is listed in `errors` with what it must be. "

@@ -282,24 +282,35 @@ NamePrefix = Annotated[
 ]
 
 
+# What `from`/`to` look like (the OpenAPI document says it): an ISO 8601 date, or a date-time to the
+# minute, second or fraction, with Z, an offset or nothing (UTC).
+INSTANT_PATTERN = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
+)
+
+
 def utc_instant(text: str, name: str) -> str:
     """An ISO 8601 date (that day's 00:00 UTC) or date-time (UTC when it has no offset) in the
     stored form of `createdAt` (`2026-12-07T00:00:00.000Z`), rounded up to the millisecond, which
-    keeps both bounds exact on millisecond times: t >= x iff t >= ceil(x), t < x iff t < ceil(x)."""
+    keeps both bounds exact on millisecond times: t >= x iff t >= ceil(x), t < x iff t < ceil(x).
+    400 for a time no calendar has (2026-02-30) or outside years 1..9999 in UTC."""
     try:
         if len(text) == 10:
             moment = datetime.combine(date.fromisoformat(text), time(0), UTC)
         else:
-            moment = datetime.fromisoformat(text.replace("z", "Z"))
+            moment = datetime.fromisoformat(text)
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except ValueError as exc:
+        if moment.microsecond % 1000:
+            moment += timedelta(microseconds=1000 - moment.microsecond % 1000)
+        if moment <= datetime.min.replace(tzinfo=UTC):  # nothing is before it, and `to` needs a millisecond before
+            raise ValueError(text)
+    except (ValueError, OverflowError) as exc:
         raise BadRequest(
             f"`{name}` must be an ISO 8601 date (2026-12-07) or date-time (2026-12-07T09:30:00Z), UTC unless it "
-            f"has an offset; got {text[:40]!r}.",
+            f"has an offset, between the years 1 and 9999 in UTC; got {text[:40]!r}.",
             errors=[{"field": name, "message": "must be an ISO 8601 date or date-time", "type": "datetime_parsing"}],
         ) from exc
-    if moment.microsecond % 1000:
-        moment += timedelta(microseconds=1000 - moment.microsecond % 1000)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
