@@ -83,6 +83,17 @@ config = schemathesis.Config.from_dict(
             },
         },
         "operations": [
+            # What one parameter's schema cannot say about two, on the lists (docs/finding.md): `to`
+            # before `from`, a calendar-less date, and the filter combinations no index serves
+            # (createdBy with status, email with q, q with status=ALL): a 400 that names them. By
+            # operation id, first: an entry's filters match any of them (POST /api/orders' path).
+            *(
+                {
+                    "include-operation-id": operation,
+                    "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
+                }
+                for operation in ("listOrders", "listCustomers", "listProducts")
+            ),
             {
                 "include-method": "POST",
                 "include-path": "/api/orders",
@@ -96,17 +107,6 @@ config = schemathesis.Config.from_dict(
                 "include-path": "/api/reports/sales",
                 "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
             },
-            # The same for the lists (docs/finding.md): `to` before `from`, a calendar-less date,
-            # and the filter combinations no index serves (createdBy with status, email with q, q
-            # with status=ALL): a 400 that names them.
-            *(
-                {
-                    "include-method": "GET",
-                    "include-path": path,
-                    "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
-                }
-                for path in ("/api/orders", "/api/customers", "/api/products")
-            ),
         ],
     }
 )
