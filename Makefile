@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev token events reports-rebuild events-catalog events-catalog-check alarms test test-fast test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench load contract soak sam-local test-sam-local sam-local-down deploy migrate clean
+.PHONY: help install dev token events reports-rebuild events-catalog events-catalog-check alarms test test-fast test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench capacity load contract soak sam-local test-sam-local sam-local-down deploy migrate clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -133,6 +133,9 @@ mutate: install ## Mutation testing of the critical modules, not part of `make t
 
 bench: install ## Benchmarks against a bare boto3 baseline; prints a table, writes .localcloud/bench.json
 	$(BIN)/python -m tools.bench.run $(ARGS)
+
+capacity: install ## Orders/s the tables sustain before the hottest partition throttles, from the emulator's recorded writes; writes .localcloud/capacity.json
+	$(BIN)/python -m tools.capacity $(ARGS)
 
 sam-local: install ## sam local start-api in Lambda containers (installs Docker if needed); Ctrl-C stops
 	SAMLOCAL_VENV=$(VENV) localcloud/samlocal/start-api.sh --foreground

@@ -202,6 +202,7 @@ def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> Iterator[Cloud]:
 
     from localcloud import task_timeouts
     from localcloud.provision import provision
+    from sales_common.dynamo import forget_id_blocks
     from sales_common.listing import forget_signing_keys
 
     clients, template = _aws_setup
@@ -211,6 +212,7 @@ def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> Iterator[Cloud]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
         # Each test is a new deployment (fresh secret values) on new containers (empty caches).
         forget_signing_keys()
+        forget_id_blocks()
         # No user pool: requests carry the JWT authorizer's claims already (tests/support/apigw).
         made = provision(clients.__getitem__, template, sign_in=False)
         yield Cloud(

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StrictStr, WithJsonSchema
 
-from sales_common.models import MULTI_LINE, SINGLE_LINE, ApiModel, PartialUpdate, StoredModel
+from sales_common.models import MULTI_LINE, NAME_MAX_LENGTH, SINGLE_LINE, ApiModel, PartialUpdate, StoredModel
 
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200), SINGLE_LINE]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=NAME_MAX_LENGTH), SINGLE_LINE]
 
 
 # email-validator refuses addresses at special-use domains (RFC 6761: .test, .local, .invalid,

@@ -15,18 +15,31 @@ also removes the customer's own legacy lock (docs/adr/0021).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from customers.models import Customer, email_identity
-from sales_common.dynamo import REFERENCED, Condition, EntityStore, Expected, cancellation_codes, now_iso, to_item
+from sales_common.dynamo import (
+    LIST_KEY,
+    REFERENCED,
+    Condition,
+    EntityStore,
+    Expected,
+    cancellation_codes,
+    from_item,
+    now_iso,
+    to_item,
+)
 from sales_common.errors import Conflict, DomainError
+from sales_common.listing import NAME_SORT, name_sort
 
 EMAIL_PREFIX = "EMAIL#"
 IDENTITY = "identity"
+# The byName list of every customer (docs/adr/0030).
+CUSTOMER_LIST = "customer"
 
 
 def email_key(email: str) -> str:
@@ -84,6 +97,33 @@ class LockPlan:
 class CustomerStore(EntityStore[Customer]):
     entity = "customer"
     model = Customer
+
+    def new_item(self, entity_id: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """A new customer is in the byName list, sorted by its folded name."""
+        item = super().new_item(entity_id, attributes)
+        return {**item, LIST_KEY: CUSTOMER_LIST, NAME_SORT: name_sort(item["name"], entity_id)}
+
+    @staticmethod
+    def listed(customer_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """`changes` plus the byName sort key when the name changes (removed when it is erased)."""
+        if "name" not in changes:
+            return changes
+        name = changes["name"]
+        return {**changes, NAME_SORT: None if name is None else name_sort(name, customer_id)}
+
+    # ------------------------------------------------------------------ reads
+    def by_email(self, email: str) -> Customer | None:
+        """The customer whose email has `email`'s identity (ASCII letters in any case), through its
+        lock item (no index, no scan); a lock of the old form (not migrated yet) is followed too,
+        if the customer it names has that identity."""
+        for key in dict.fromkeys((email_key(email), legacy_email_key(email))):
+            lock = self._lock(key)
+            if lock is None or "customerId" not in lock:
+                continue
+            customer = self.get(int(from_item(lock)["customerId"]))
+            if customer is not None and email_identity(customer.email or "") == email_identity(email):
+                return customer
+        return None
 
     # ------------------------------------------------------------------ email locks
     def _lock(self, key: str) -> dict[str, Any] | None:
@@ -173,10 +213,12 @@ class CustomerStore(EntityStore[Customer]):
 
     def change(self, customer_id: int, changes: dict[str, Any], version: Expected) -> Customer:
         """A change that keeps the email's identity; 409 for an erased customer."""
+        changes = self.listed(customer_id, changes)
         return self.update(customer_id, changes, version, condition=NOT_ERASED, refused=erased(customer_id))
 
     def change_email(self, customer_id: int, changes: dict[str, Any], old_email: str, version: Expected) -> Customer:
         plan = self.locks(customer_id, old_email, changes["email"])
+        changes = self.listed(customer_id, changes)
         updated = self._with_locks(
             plan,
             lambda ops: self.update(
@@ -210,6 +252,7 @@ class CustomerStore(EntityStore[Customer]):
             "erasedBy": actor,
             "updatedBy": actor,
         }
+        changes = self.listed(customer.id, changes)
         plan = self.locks(customer.id, customer.email, None)
         erased_now = self._with_locks(
             plan,

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from customers.models import Customer, CustomerCreate, CustomerUpdate, email_identity
-from customers.repository import CustomerStore, erased
+from customers.repository import CUSTOMER_LIST, CustomerStore, erased
 from sales_common.dynamo import Expected
-from sales_common.errors import PreconditionFailed
-from sales_common.listing import Page, fetch_page, scope_of
+from sales_common.errors import BadRequest, PreconditionFailed
+from sales_common.listing import Page, SortOrder, by_name_prefix, fetch_page, scope_of
 from sales_common.settings import load_settings
 
 # Erasure retries when the customer changes between its read and its write.
@@ -18,8 +18,29 @@ def _store() -> CustomerStore:
     return CustomerStore(load_settings())
 
 
-def list_customers(limit: int, cursor: str | None) -> Page[Customer]:
-    return fetch_page(_store(), limit, cursor, scope_of("/api/customers"))
+def list_customers(
+    limit: int,
+    cursor: str | None,
+    email: str | None = None,
+    q: str | None = None,
+    order: SortOrder = SortOrder.ASC,
+) -> Page[Customer]:
+    """Customers in id order (byEntity); with `q`, those whose name starts with `q` in name order
+    (byName); with `email`, the one customer with that address (its lock item: a page of 0 or 1).
+    `order=desc` reverses. `email` and `q` do not combine (400)."""
+    if email is not None and q is not None:
+        raise BadRequest(
+            "`email` and `q` do not combine: `email` finds one customer. Supported: email; q; neither; each with order."
+        )
+    store = _store()
+    if email is not None:
+        if cursor:
+            raise BadRequest("`email` finds at most one customer: its list has no further pages (no cursor).")
+        found = store.by_email(email)
+        return Page([found] if found is not None else [], None)
+    scope = scope_of("/api/customers", {"q": q, "order": None if order is SortOrder.ASC else order.value})
+    query = by_name_prefix(CUSTOMER_LIST, q) if q is not None else {}
+    return fetch_page(store, limit, cursor, scope, forward=order is SortOrder.ASC, **query)
 
 
 def get_customer(customer_id: int) -> Customer:

@@ -9,8 +9,8 @@ from orders.repository import OrderStore
 from orders.settings import OrderSettings
 from sales_common.auth import require_owner
 from sales_common.dynamo import Condition, Expected
-from sales_common.errors import Conflict
-from sales_common.listing import Page, fetch_page, scope_of
+from sales_common.errors import BadRequest, Conflict
+from sales_common.listing import Page, SortOrder, fetch_page, scope_of, time_range
 from sales_common.settings import load_settings
 
 if TYPE_CHECKING:
@@ -56,18 +56,49 @@ def list_orders(
     customer_id: int | None = None,
     status: OrderStatus | None = None,
     created_by: str | None = None,
+    first: str | None = None,
+    end: str | None = None,
+    order: SortOrder = SortOrder.ASC,
 ) -> Page[Order]:
-    """Orders in id order: a customer's through the byCustomer index, else a user's through
-    byCreator, else all; the other filters (status, and createdBy next to customerId) filter."""
-    query: dict[str, Any] = {}
-    filters: list[Condition] = []
+    """One page of orders, each filter combination from the index partition that holds exactly
+    its orders (docs/adr/0031): a customer's (byCustomer), a user's (byCreator), a status's
+    (byStatus) or all (byEntity); in id order, or with `first` (included) / `end` (excluded),
+    both `utc_instant`s, in time order on the same partition's time index. Next to `customerId`,
+    `status` and `createdBy` filter that one customer's orders; `createdBy` with `status` has no
+    index (one busy account's orders would be read whole to fill a page) and is refused (400)."""
+    if customer_id is None and created_by is not None and status is not None:
+        raise BadRequest(UNSUPPORTED_COMBINATION)
+    dated = first is not None or end is not None
     if customer_id is not None:
-        query = {"index": "byCustomer", "key_condition": "customerId = :c", "values": {":c": customer_id}}
-        if created_by is not None:
-            filters.append(Condition("#createdBy = :by", {":by": created_by}, {"#createdBy": "createdBy"}))
+        partition: tuple[str, str, str, Any] = ("byCustomer", "byCustomerDate", "customerId", customer_id)
     elif created_by is not None:
-        query = {"index": "byCreator", "key_condition": "createdBy = :by", "values": {":by": created_by}}
-    if status is not None:
+        partition = ("byCreator", "byCreatorDate", "createdBy", created_by)
+    elif status is not None:
+        partition = ("byStatus", "byStatus", "status", status.value)
+    else:
+        partition = ("byEntity", "byDate", "entity", "order")
+    by_id, by_time, key, value = partition
+    condition = "#key = :key"
+    values: dict[str, Any] = {":key": value}
+    names = {"#key": key}
+    timed = by_time == "byStatus" or dated
+    if dated:
+        bounds = time_range("createdAt", first, end)
+        if bounds is None:  # from = to: nothing is in [from, to)
+            return Page([], None)
+        condition += f" AND {bounds[0]}"
+        values.update(bounds[1])
+    query: dict[str, Any] = {
+        "index": by_time if timed else by_id,
+        "key_condition": condition,
+        "values": values,
+        "names": names,
+        "forward": order is SortOrder.ASC,
+    }
+    filters: list[Condition] = []
+    if customer_id is not None and created_by is not None:
+        filters.append(Condition("#createdBy = :by", {":by": created_by}, {"#createdBy": "createdBy"}))
+    if customer_id is not None and status is not None:
         filters.append(Condition("#status = :status", {":status": status.value}, {"#status": "status"}))
     if filters:
         query["filter_by"] = Condition(
@@ -77,9 +108,23 @@ def list_orders(
         )
     scope = scope_of(
         "/api/orders",
-        {"customerId": customer_id, "status": status.value if status else None, "createdBy": created_by},
+        {
+            "customerId": customer_id,
+            "status": status.value if status else None,
+            "createdBy": created_by,
+            "from": first,
+            "to": end,
+            "order": None if order is SortOrder.ASC else order.value,
+        },
     )
     return fetch_page(_reader(), limit, cursor, scope, **query)
+
+
+UNSUPPORTED_COMBINATION = (
+    "`createdBy` and `status` do not combine without `customerId`: no index holds one user's orders of "
+    "one status. Supported: at most one of customerId, createdBy, status; or customerId with createdBy "
+    "and/or status; each with from, to and order."
+)
 
 
 def get_order(order_id: int) -> Order:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_v
 from sales_common.models import (
     MAX_STOCK,
     MULTI_LINE,
+    NAME_MAX_LENGTH,
     SINGLE_LINE,
     Amount,
     ApiModel,
@@ -20,7 +21,7 @@ from sales_common.models import (
     StoredModel,
 )
 
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200), SINGLE_LINE]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=NAME_MAX_LENGTH), SINGLE_LINE]
 Description = Annotated[StrictStr, Field(max_length=2000), MULTI_LINE]
 
 

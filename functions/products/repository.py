@@ -27,7 +27,7 @@ from sales_common.dynamo import (
     to_item,
 )
 from sales_common.errors import Conflict, NotFound
-from sales_common.listing import status_list
+from sales_common.listing import NAME_SORT, name_sort, status_list
 from sales_common.models import MAX_STOCK
 
 ADJUSTMENT_PREFIX = "STOCKADJ#"
@@ -63,14 +63,19 @@ class ProductStore(EntityStore[Product]):
     model = Product
 
     def new_item(self, entity_id: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
-        """A new product is ACTIVE and in the byList list of its status, sorted by id."""
+        """A new product is ACTIVE and in the byList list of its status, sorted by id, and in that
+        list's byName partition, sorted by name."""
         item = super().new_item(entity_id, {"status": ProductStatus.ACTIVE.value, **attributes})
-        return {**item, **list_attributes(status_list(PRODUCT, item["status"]), entity_id)}
+        listed = list_attributes(status_list(PRODUCT, item["status"]), entity_id)
+        return {**item, **listed, NAME_SORT: name_sort(item["name"], entity_id)}
 
     def update_product(self, product_id: int, changes: dict[str, Any], expected_version: Expected) -> Product:
-        """Apply `changes`; a status change also moves the product to that status's list."""
+        """Apply `changes`; a status change also moves the product to that status's lists, a
+        name change moves it in byName. Other changes leave the list attributes alone."""
         if "status" in changes:
             changes = {**changes, LIST_KEY: status_list(PRODUCT, changes["status"]), LIST_SORT: product_id}
+        if "name" in changes:
+            changes = {**changes, NAME_SORT: name_sort(changes["name"], product_id)}
         return self.update(product_id, changes, expected_version)
 
     def delete_unreferenced(self, product_id: int, expected_version: Expected, actor: str) -> None:
@@ -186,9 +191,10 @@ class ProductStore(EntityStore[Product]):
         ]
 
     def history_page(
-        self, product_id: int, limit: int, start_key: dict[str, Any] | None
+        self, product_id: int, limit: int, start_key: dict[str, Any] | None, newest_first: bool = True
     ) -> tuple[list[StockAdjustment], dict[str, Any] | None]:
-        """One page of the product's stock adjustments, newest first (byList, no Scan)."""
+        """One page of the product's stock adjustments, newest first unless not `newest_first`
+        (byList, no Scan)."""
         return self.query(
             StockAdjustment,
             limit,
@@ -196,5 +202,5 @@ class ProductStore(EntityStore[Product]):
             LIST_INDEX,
             f"{LIST_KEY} = :list",
             {":list": history_list(product_id)},
-            forward=False,
+            forward=not newest_first,
         )

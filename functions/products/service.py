@@ -13,8 +13,17 @@ from products.models import (
 )
 from products.repository import ProductStore
 from sales_common.dynamo import PRODUCT, Expected
-from sales_common.errors import PreconditionRequired
-from sales_common.listing import Page, by_status, fetch, fetch_page, scope_of
+from sales_common.errors import BadRequest, PreconditionRequired
+from sales_common.listing import (
+    Page,
+    SortOrder,
+    by_name_prefix,
+    by_status,
+    fetch,
+    fetch_page,
+    scope_of,
+    status_list,
+)
 from sales_common.settings import load_settings
 
 
@@ -22,14 +31,29 @@ def _store() -> ProductStore:
     return ProductStore(load_settings())
 
 
-def list_products(limit: int, cursor: str | None, status: ProductListStatus | None = None) -> Page[Product]:
+def list_products(
+    limit: int,
+    cursor: str | None,
+    status: ProductListStatus | None = None,
+    q: str | None = None,
+    order: SortOrder = SortOrder.ASC,
+) -> Page[Product]:
     """Active products unless `status` asks for the archived ones or all (each its own index
-    partition: no filtering, so pages are full)."""
+    partition: no filtering, so pages are full), in id order; with `q`, those of one status whose
+    name starts with `q` (byName), in name order. `order=desc` reverses either."""
     shown = status or ProductListStatus.ACTIVE
+    if q is not None and shown is ProductListStatus.ALL:
+        raise BadRequest(
+            "`q` searches the products of one status: combine it with status=ACTIVE (the default) or "
+            "status=ARCHIVED, not status=ALL. Supported: status; status + q (ACTIVE or ARCHIVED); each with order."
+        )
+    query = by_status(PRODUCT, shown.value) if q is None else by_name_prefix(status_list(PRODUCT, shown.value), q)
     # The status is always in the scope: a cursor of the list as it was before statuses (another
     # index, another key shape) is refused as stale (400) instead of reaching DynamoDB.
-    scope = scope_of("/api/products", {"status": shown.value})
-    return fetch_page(_store(), limit, cursor, scope, **by_status(PRODUCT, shown.value))
+    # `order` only when desc: cursors issued before it existed stay valid.
+    descending = None if order is SortOrder.ASC else order.value
+    scope = scope_of("/api/products", {"status": shown.value, "q": q, "order": descending})
+    return fetch_page(_store(), limit, cursor, scope, forward=order is SortOrder.ASC, **query)
 
 
 def get_product(product_id: int) -> Product:
@@ -65,9 +89,14 @@ def adjust_stock(product_id: int, data: StockAdjustmentCreate, actor: str) -> Pr
     return _store().adjust_stock(product_id, data.delta, data.reason, actor)
 
 
-def list_stock_adjustments(product_id: int, limit: int, cursor: str | None) -> Page[StockAdjustment]:
-    """The product's stock history, newest first; 404 for a product that does not exist."""
+def list_stock_adjustments(
+    product_id: int, limit: int, cursor: str | None, order: SortOrder = SortOrder.DESC
+) -> Page[StockAdjustment]:
+    """The product's stock history, newest first (`order=asc`: oldest first); 404 for a product
+    that does not exist."""
     store = _store()
     store.require(product_id)
-    scope = scope_of(f"/api/products/{product_id}/stock-adjustments")
-    return fetch(lambda n, start: store.history_page(product_id, n, start), limit, cursor, scope)
+    newest_first = order is SortOrder.DESC
+    # A newest-first cursor keeps its scope as before (no order in it), so links issued earlier go on working.
+    scope = scope_of(f"/api/products/{product_id}/stock-adjustments", None if newest_first else {"order": "asc"})
+    return fetch(lambda n, start: store.history_page(product_id, n, start, newest_first), limit, cursor, scope)

@@ -83,6 +83,17 @@ config = schemathesis.Config.from_dict(
             },
         },
         "operations": [
+            # What one parameter's schema cannot say about two, on the lists (docs/finding.md): `to`
+            # before `from`, a calendar-less date, and the filter combinations no index serves
+            # (createdBy with status, email with q, q with status=ALL): a 400 that names them. By
+            # operation id, first: an entry's filters match any of them (POST /api/orders' path).
+            *(
+                {
+                    "include-operation-id": operation,
+                    "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
+                }
+                for operation in ("listOrders", "listCustomers", "listProducts")
+            ),
             {
                 "include-method": "POST",
                 "include-path": "/api/orders",
@@ -113,7 +124,7 @@ def test_every_operation_is_covered() -> None:
     operations = {(op.method.upper(), op.path) for op in (r.ok() for r in schema.get_all_operations())}
     documented = {(m.upper(), p) for p, ops in DOCUMENT["paths"].items() for m in ops}
     assert operations == documented
-    assert len(operations) == 20
+    assert len(operations) == 21
 
 
 def test_every_check_runs() -> None:

@@ -50,6 +50,7 @@ def test_the_generated_client_has_short_names(client_package):
         "list_customers", "get_customer", "create_customer", "update_customer", "delete_customer", "erase_customer",
         "list_orders", "get_order", "create_order", "update_order", "delete_order",
         "sales_report", "low_stock_report",
+        "get_me",
     }  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.migrations.record_integrity import Tables, main, migrate
+from tools.migrations.record_integrity import Report, Tables, main, migrate, migrate_product_lists
 
 
 def put(cloud, table, item):
@@ -127,3 +127,21 @@ def test_the_command_line_migrates_named_tables(cloud, legacy, monkeypatch, caps
     ]
     assert main(names) == 0
     assert "products listed by status: 3" in capsys.readouterr().out
+
+
+def test_before_the_migration_older_records_are_missing_from_the_name_search(api, cloud, legacy):
+    migrate_product_lists(cloud.dynamodb, legacy, Report())  # listed by status, not yet by name
+    assert [p["id"] for p in api.get("/api/products").json] == [1, 2, 3]
+    assert api.get("/api/products", query={"q": "p"}).json == []
+    assert api.get("/api/customers", query={"q": "ann"}).json == []
+
+
+def test_the_migration_puts_older_products_and_customers_in_the_name_search(api, cloud, legacy):
+    report, printed = run(cloud, legacy)
+    assert report.counts["products put in the name search"] == 3
+    assert report.counts["customers put in the name search"] == 1
+    assert "==> name search" in printed
+    assert [p["id"] for p in api.get("/api/products", query={"q": "p", "order": "desc"}).json] == [3, 2, 1]
+    assert [c["id"] for c in api.get("/api/customers", query={"q": "AN"}).json] == [1]
+    assert api.put("/api/customers/1", {"name": "Bea"}).status == 200
+    assert [c["id"] for c in api.get("/api/customers", query={"q": "bea"}).json] == [1]

@@ -25,4 +25,4 @@ def test_sample_event_matches_its_route_and_is_answered(cloud, fn):
 
 def test_every_function_has_a_sample_event():
     assert all(fn.event_file.is_file() for fn in functions())
-    assert len(functions()) == 20
+    assert len(functions()) == 21  # GET /api/me: events/me/get_me.json

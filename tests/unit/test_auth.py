@@ -34,6 +34,7 @@ ROUTES = [
     "DELETE /api/orders/{id}",
     "GET /api/reports/sales",
     "GET /api/reports/low-stock",
+    "GET /api/me",
 ]
 
 

@@ -5,7 +5,7 @@ deploying that version; it is idempotent and can be re-run or resumed after an i
     python -m tools.migrations.record_integrity --stack sales-management-prod --region eu-west-1
     python -m tools.migrations.record_integrity --endpoint-url http://127.0.0.1:4566   # make dev
 
-Four steps, each a conditional write per record (so it composes with the live API):
+Five steps, each a conditional write per record (so it composes with the live API):
 
 1. **Product lists.** Every product gets its `status` (ACTIVE unless set) and its place in the
    `byList` index (`listKey` = "product#<status>", `listSort` = id); until then the default
@@ -20,6 +20,9 @@ Four steps, each a conditional write per record (so it composes with the live AP
 4. **Email locks.** Locks keyed on the casefolded address (`EMAIL#<casefold>`, no `identity`
    attribute) are rewritten under the address's identity (ASCII letters lowercased only). A
    lock whose customer is gone, erased or has another address now is removed.
+5. **Name search** (issue 23, docs/adr/0030). Every product and customer with a name gets its
+   place in the `byName` index (`nameSort`, and for customers `listKey` = "customer"), written
+   only if the name is still the one read; until then `?q=` does not find it.
 """
 
 from __future__ import annotations
@@ -38,7 +41,13 @@ for _p in (ROOT / "functions", ROOT / "layers" / "shared"):
         sys.path.insert(0, str(_p))
 
 from customers.models import email_identity  # noqa: E402
-from customers.repository import EMAIL_PREFIX, IDENTITY, email_key, legacy_email_key  # noqa: E402
+from customers.repository import (  # noqa: E402
+    CUSTOMER_LIST,
+    EMAIL_PREFIX,
+    IDENTITY,
+    email_key,
+    legacy_email_key,
+)
 from products.repository import ADJUSTMENT_PREFIX, history_list  # noqa: E402
 from sales_common.dynamo import (  # noqa: E402
     ENTITY_INDEX,
@@ -51,7 +60,7 @@ from sales_common.dynamo import (  # noqa: E402
     product_key,
     to_item,
 )
-from sales_common.listing import status_list  # noqa: E402
+from sales_common.listing import NAME_SORT, name_sort, status_list  # noqa: E402
 
 ACTIVE = "ACTIVE"
 
@@ -252,11 +261,37 @@ def _rekey(client: Any, table: str, legacy: str, customer_id: int, email: str) -
     return "email locks changed meanwhile"
 
 
+# ---------------------------------------------------------------- 5. name search
+def migrate_name_search(client: Any, tables: Tables, report: Report) -> None:
+    for table, entity, listed in ((tables.products, PRODUCT, None), (tables.customers, "customer", CUSTOMER_LIST)):
+        for record in _entities(client, table, entity):
+            if NAME_SORT in record or not record.get("name"):
+                continue
+            values: dict[str, Any] = {":name": record["name"], ":sort": name_sort(record["name"], int(record["id"]))}
+            names = {"#name": "name", "#sort": NAME_SORT}
+            update = "SET #sort = :sort"
+            if listed is not None:
+                update += ", #list = :list"
+                values[":list"] = listed
+                names["#list"] = LIST_KEY
+            done = _conditional(
+                client.update_item,
+                TableName=table,
+                Key={"pk": {"S": str(record["pk"])}},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(pk) AND #name = :name AND attribute_not_exists(#sort)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+            )
+            report.add(f"{entity}s put in the name search" if done else f"{entity}s renamed meanwhile (already in it)")
+
+
 STEPS = (
     ("product lists", migrate_product_lists),
     ("stock history", migrate_stock_history),
     ("reference marks", migrate_references),
     ("email locks", migrate_email_locks),
+    ("name search", migrate_name_search),
 )
 
 

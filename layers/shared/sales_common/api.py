@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
 from sales_common import jsonbody
-from sales_common.errors import DomainError
+from sales_common.errors import BadRequest, DomainError
 from sales_common.models import MAX_ID, Problem, json_number
 from sales_common.preconditions import IF_MATCH_PATTERN
 from sales_common.preconditions import parse_if_match as parse_if_match  # the handlers' import
@@ -102,6 +102,8 @@ DOCS = "/api/docs"
 PATTERN_MESSAGES = {
     "if-match": 'must be the ETag you read, in quotes (If-Match: "3"), a comma-separated list of ETags, or *',
     "cursor": 'must be the cursor of a Link: rel="next" header, as the API gave it',
+    "from": "must be an ISO 8601 date, YYYY-MM-DD (the order list also takes a date-time: 2026-12-07T09:30:00Z)",
+    "to": "must be an ISO 8601 date, YYYY-MM-DD (the order list also takes a date-time: 2026-12-07T09:30:00Z)",
 }
 BAD_BODY = (
     "The request body has invalid fields: each is listed in `errors` with what it must be. "
@@ -243,8 +245,31 @@ def _header(description: str) -> OpenAPIResponseHeader:
     return {"description": description, "schema": {"type": "string"}}
 
 
+def _strict_query(app: APIGatewayHttpResolver, next_middleware: Any) -> Response[Any]:
+    """Refuse a query parameter the route does not declare (400 naming it and listing those it
+    accepts). The route's declared `Query` parameters are also what the OpenAPI document lists, so
+    the two cannot disagree. A parameter silently ignored reads as if it had applied
+    (`?name=x` answering everyone reads as "everyone is called x")."""
+    route = app.context.get("_route")
+    accepted = sorted(p.alias for p in route.dependant.query_params) if route is not None else []
+    given = app.current_event.query_string_parameters or {}
+    unknown = sorted(name for name in given if name not in accepted)
+    if unknown:
+        listing = ", ".join(accepted) if accepted else "none"
+        raise BadRequest(
+            f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+            f"This route accepts: {listing} (see {DOCS}).",
+            errors=[
+                {"field": name, "message": f"unknown query parameter; accepted: {listing}", "type": "unknown_parameter"}
+                for name in unknown
+            ],
+        )
+    return next_middleware(app)  # type: ignore[no-any-return]
+
+
 def create_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps, json_body_deserializer=loads)
+    app.use([_strict_query])
     app.exception_handler(RequestValidationError)(_on_validation_error)
     app.exception_handler(RequestUnsupportedContentType)(_on_unsupported_type)
     app.exception_handler(UnicodeDecodeError)(_on_undecodable_body)

@@ -64,6 +64,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "DELETE /api/orders/{id}": _ADMINS,
     "GET /api/reports/sales": _ANYONE,
     "GET /api/reports/low-stock": _ANYONE,
+    "GET /api/me": _ANYONE,
 }
 
 # Routes on one record with an owner -> the roles that may act on records other users created.

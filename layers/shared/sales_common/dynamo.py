@@ -13,6 +13,7 @@ gives the workflow definition as `${ProductKeyPrefix}` (tests/template checks th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -139,6 +140,17 @@ def _guard(expected_version: Expected, extra: Condition | None) -> Condition:
     return Condition(expression, values, names)
 
 
+# (table, entity) -> (the next id to hand out, the last id of the block): this container's ids.
+_id_blocks: dict[tuple[str, str], tuple[int, int]] = {}
+_blocks_lock = threading.Lock()
+
+
+def forget_id_blocks() -> None:
+    """Drop the blocks of ids held: what a new container starts with (tests: a new deployment)."""
+    with _blocks_lock:
+        _id_blocks.clear()
+
+
 class TableAccess:
     """One DynamoDB table (the function's TABLE_NAME unless `table` names another) through the
     shared, lazily created client for the function's settings."""
@@ -161,11 +173,13 @@ class TableAccess:
         values: Mapping[str, Any],
         filter_by: Condition | None = None,
         forward: bool = True,
+        names: Mapping[str, str] | None = None,
     ) -> tuple[list[T], dict[str, Any] | None]:
         """One page of the index in its sort order (reversed unless `forward`), and the
         (DynamoDB-typed) key to continue from, None at the end. With `filter_by`, a page may hold
-        fewer than `limit` items and still continue."""
+        fewer than `limit` items and still continue. `names`: the key condition's `#name`s."""
         all_values = dict(values)
+        all_names = dict(names or {})
         params: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": index,
@@ -177,8 +191,9 @@ class TableAccess:
         if filter_by is not None:
             params["FilterExpression"] = filter_by.expression
             all_values.update(filter_by.values)
-            if filter_by.names:
-                params["ExpressionAttributeNames"] = dict(filter_by.names)
+            all_names.update(filter_by.names)
+        if all_names:
+            params["ExpressionAttributeNames"] = all_names
         params["ExpressionAttributeValues"] = to_item(all_values)
         if start_key:
             params["ExclusiveStartKey"] = start_key
@@ -222,23 +237,35 @@ class EntityStore[M: StoredModel](TableAccess):
         values: Mapping[str, Any] | None = None,
         filter_by: Condition | None = None,
         forward: bool = True,
+        names: Mapping[str, str] | None = None,
     ) -> tuple[list[M], dict[str, Any] | None]:
         """One page of entities in id order, and the (DynamoDB-typed) key to continue from, None at
         the end. With `filter_by`, a page may hold fewer than `limit` items and still continue."""
         values = values if values is not None else {":entity": self.entity}
-        return self.query(self.model, limit, start_key, index, key_condition, values, filter_by, forward)
+        return self.query(self.model, limit, start_key, index, key_condition, values, filter_by, forward, names)
 
     # ------------------------------------------------------------------ writes
     def allocate_id(self) -> int:
-        """Next integer id for this entity: one atomic counter item per entity type."""
-        result = self.client.update_item(
-            TableName=self.table,
-            Key={"pk": {"S": f"COUNTER#{self.entity.upper()}"}},
-            UpdateExpression="ADD lastId :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(result["Attributes"]["lastId"]["N"])
+        """Next integer id for this entity, from the block of ids this container holds; when it is
+        used up, one atomic update of the entity type's counter item reserves the next
+        ID_BLOCK_SIZE ids (`lastId` is the highest id reserved). Ids a container reserved but did
+        not hand out before it ended are never used: gaps (docs/adr/0034)."""
+        size = self.settings.ID_BLOCK_SIZE
+        slot = (self.table, self.entity)
+        with _blocks_lock:
+            following, last = _id_blocks.get(slot, (1, 0))
+            if following > last:
+                result = self.client.update_item(
+                    TableName=self.table,
+                    Key={"pk": {"S": f"COUNTER#{self.entity.upper()}"}},
+                    UpdateExpression="ADD lastId :size",
+                    ExpressionAttributeValues={":size": {"N": str(size)}},
+                    ReturnValues="UPDATED_NEW",
+                )
+                last = int(result["Attributes"]["lastId"]["N"])
+                following = last - size + 1
+            _id_blocks[slot] = (following + 1, last)
+            return following
 
     def new_item(self, entity_id: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
         stamp = now_iso()

@@ -16,8 +16,11 @@ import hashlib
 import hmac
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -28,7 +31,7 @@ from sales_common import aws
 from sales_common.api import json_response
 from sales_common.dynamo import ENTITY_INDEX, LIST_INDEX, LIST_KEY
 from sales_common.errors import BadRequest, ConfigurationError
-from sales_common.models import StoredModel
+from sales_common.models import NAME_MAX_LENGTH, SINGLE_LINE, StoredModel
 from sales_common.settings import ServiceSettings, load_settings
 
 if TYPE_CHECKING:
@@ -269,3 +272,116 @@ def page_response(page: Page[Any], path: str, limit: int, query: Mapping[str, st
     body = [item.model_dump(by_alias=True) for item in page.items]
     link = link_header(path, limit, page.cursor, dict(query or {}))
     return json_response(200, body, headers={"Link": link} if link else None)
+
+
+# ---------------------------------------------------------------- order, name prefix, dates
+class SortOrder(StrEnum):
+    """`order=` of every list: `asc` in the list's own order (ids, names, times), `desc` reversed
+    (newest first for lists in id or time order)."""
+
+    ASC = "asc"
+    DESC = "desc"
+
+
+Order = Annotated[
+    SortOrder,
+    Query(alias="order", description="asc (default): in the list's order; desc: reversed (newest first)."),
+]
+
+NAME_INDEX = "byName"
+NAME_SORT = "nameSort"
+# A name's key keeps its first NAME_KEY_BYTES of UTF-8 (at least 100 characters of any script: a sort
+# key holds at most 1,024 bytes, and a cursor carrying it must stay below 2,048 characters; a longer
+# `q` is cut alike, so it finds the names that share those bytes), then the id after a separator
+# (U+0001: a control character, which no name may hold, and which sorts before every character a
+# name can hold, so a name sorts before any longer name it is a prefix of).
+NAME_KEY_BYTES = 400
+_SEPARATOR = "\x01"
+
+
+def folded(text: str) -> str:
+    """What a name is compared as: NFC, case-folded, NFC again (case folding can decompose), cut
+    to NAME_KEY_BYTES of UTF-8 at a character boundary."""
+    key = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+    return key.encode()[:NAME_KEY_BYTES].decode(errors="ignore")
+
+
+def name_sort(name: str, entity_id: int) -> str:
+    """The `nameSort` of an entity called `name`: its folded name, then its id (names may repeat)."""
+    return f"{folded(name)}{_SEPARATOR}{entity_id:012d}"
+
+
+def by_name_prefix(list_name: str, prefix: str) -> dict[str, Any]:
+    """The query (`EntityStore.page` arguments) of the entities of list `list_name` (byList's
+    `listKey`) whose name starts with `prefix`, whatever the case: one partition of byName, in
+    name order."""
+    return {
+        "index": NAME_INDEX,
+        "key_condition": f"{LIST_KEY} = :list AND begins_with({NAME_SORT}, :prefix)",
+        "values": {":list": list_name, ":prefix": folded(prefix)},
+    }
+
+
+NamePrefix = Annotated[
+    str | None,
+    SINGLE_LINE,
+    Query(
+        min_length=1,
+        max_length=NAME_MAX_LENGTH,
+        description=(
+            "Name prefix, case-insensitive (Unicode NFC, case-folded): the entities whose name starts with it, "
+            "in name order; 1 to the longest name's length in characters."
+        ),
+    ),
+]
+
+
+# What `from`/`to` look like (the OpenAPI document says it): an ISO 8601 date, or a date-time to the
+# minute, second or fraction, with Z, an offset or nothing (UTC).
+INSTANT_PATTERN = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
+)
+
+
+def utc_instant(text: str, name: str) -> str:
+    """An ISO 8601 date (that day's 00:00 UTC) or date-time (UTC when it has no offset) in the
+    stored form of `createdAt` (`2026-12-07T00:00:00.000Z`), rounded up to the millisecond, which
+    keeps both bounds exact on millisecond times: t >= x iff t >= ceil(x), t < x iff t < ceil(x).
+    400 for a time no calendar has (2026-02-30) or outside years 1..9999 in UTC."""
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text), time(0), UTC)
+        else:
+            moment = datetime.fromisoformat(text)
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        if moment.microsecond % 1000:
+            moment += timedelta(microseconds=1000 - moment.microsecond % 1000)
+        if moment <= datetime.min.replace(tzinfo=UTC):  # nothing is before it, and `to` needs a millisecond before
+            raise ValueError(text)
+    except (ValueError, OverflowError) as exc:
+        raise BadRequest(
+            f"`{name}` must be an ISO 8601 date (2026-12-07) or date-time (2026-12-07T09:30:00Z), UTC unless it "
+            f"has an offset, between the years 1 and 9999 in UTC; got {text[:40]!r}.",
+            errors=[{"field": name, "message": "must be an ISO 8601 date or date-time", "type": "datetime_parsing"}],
+        ) from exc
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def time_range(sort: str, first: str | None, end: str | None) -> tuple[str, dict[str, Any]] | None:
+    """The key condition on the time sort key `sort` for `first` (included) .. `end` (excluded),
+    both already `utc_instant`s, and its values ("" for no bounds); None for an empty range
+    (`from` = `to`); 400 when `to` is before `from`."""
+    if first is not None and end is not None:
+        if end < first:
+            raise BadRequest(f"`to` ({end}) is before `from` ({first}); `from` is included, `to` excluded.")
+        if end == first:
+            return None
+        last = datetime.fromisoformat(end.replace("Z", "+00:00")) - timedelta(milliseconds=1)
+        last_text = last.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return f"{sort} BETWEEN :first AND :last", {":first": first, ":last": last_text}
+    if first is not None:
+        return f"{sort} >= :first", {":first": first}
+    if end is not None:
+        return f"{sort} < :end", {":end": end}
+    return "", {}

@@ -139,6 +139,10 @@ def check_text(value: Any, *, multiline: bool = False) -> Any:
     return unicodedata.normalize("NFC", value)
 
 
+# The longest name of a product or a customer (and so of a name prefix, `q`).
+NAME_MAX_LENGTH = 200
+
+
 @dataclass(frozen=True)
 class TextRule:
     """`Annotated` metadata that puts a string field under the text rule: `Annotated[StrictStr,

@@ -35,9 +35,11 @@ class FunctionSettings(BaseModel):
 
 
 class ServiceSettings(FunctionSettings):
-    """Settings of a service's functions: their own table."""
+    """Settings of a service's functions: their own table, and how many ids one counter update
+    reserves (`EntityStore.allocate_id`; docs/adr/0034)."""
 
     TABLE_NAME: str = Field(min_length=1)
+    ID_BLOCK_SIZE: int = Field(default=1, ge=1, le=1000)
 
 
 S = TypeVar("S", bound=FunctionSettings)

@@ -1,0 +1,65 @@
+"""`make capacity` (tools/capacity.py): the writes it records come from the emulator and fall on
+exactly the indexes and key attributes template.yaml declares; the model's figure follows from them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.apigw import template
+from tools import capacity
+
+pytestmark = pytest.mark.slow  # two fresh emulated accounts and a few placements: ~20 s
+
+
+@pytest.fixture(scope="module")
+def measured():
+    printed: list[str] = []
+    report, recorder = capacity.measure(orders=2, lines=3, out=printed.append)
+    return report, recorder, printed
+
+
+def _template_indexes() -> dict[tuple[str, str], tuple[str, ...]]:
+    out = {}
+    for logical, table in template().resources("AWS::DynamoDB::Table").items():
+        for index in table["Properties"].get("GlobalSecondaryIndexes", []):
+            out[(logical, index["IndexName"])] = tuple(k["AttributeName"] for k in index["KeySchema"])
+    return out
+
+
+def test_the_recorded_writes_fall_on_the_templates_key_schemas(measured):
+    report, recorder, _ = measured
+    declared = _template_indexes()
+    assert recorder.schemas  # the emulator's indexes were seen
+    for where, keys in recorder.schemas.items():
+        assert declared[where] == keys, where
+    tables = set(template().resources("AWS::DynamoDB::Table"))
+    for mix in report["mixes"].values():
+        for entry in mix["writes_per_order"]:
+            assert entry["table"] in tables
+            assert entry["index"] is None or (entry["table"], entry["index"]) in declared
+    # every order lands on the Orders table's id-sorted and time-sorted lists once
+    many = {
+        (e["table"], e["index"], e["key"]): e["writes_per_order"]
+        for e in report["mixes"]["many_users"]["writes_per_order"]
+    }
+    assert many[("OrdersTable", "byEntity", "order")] == 1
+    assert many[("OrdersTable", "byDate", "order")] == 1
+    one = {
+        (e["table"], e["index"], e["key"]): e["writes_per_order"]
+        for e in report["mixes"]["one_account"]["writes_per_order"]
+    }
+    assert one[("OrdersTable", "byCreator", "storefront")] == 1  # the one account's partition
+    assert ("OrdersTable", "byCreator", "storefront") not in many
+
+
+def test_the_figure_is_the_hottest_partitions_limit(measured):
+    report, _, printed = measured
+    for mix in report["mixes"].values():
+        hottest = max(e["writes_per_order"] for e in mix["writes_per_order"])
+        assert mix["orders_per_second"] <= round(capacity.WCU_PER_PARTITION / hottest)
+    assert report["orders_per_second"] == min(m["orders_per_second"] for m in report["mixes"].values())
+    assert report["hottest"][0]["writes_per_order"] == max(
+        e["writes_per_order"] for m in report["mixes"].values() for e in m["writes_per_order"]
+    )
+    assert set(report["hottest"][0]) == {"table", "index", "key", "writes_per_order"}
+    assert any("orders/s" in line for line in printed)
