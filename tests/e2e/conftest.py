@@ -3,6 +3,7 @@ exercised over real HTTP."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -30,12 +31,16 @@ class Http:
         self._mint = mint
         self._token: str | None = None
         self._minted_at = 0.0
+        self._lock = threading.Lock()
 
     @property
     def token(self) -> str | None:
-        if self._mint is not None and (self._token is None or time.monotonic() - self._minted_at > self.RENEW_AFTER_S):
-            self._token, self._minted_at = self._mint(), time.monotonic()
-        return self._token
+        with self._lock:  # threads share one client: one renewal, not one each
+            if self._mint is not None and (
+                self._token is None or time.monotonic() - self._minted_at > self.RENEW_AFTER_S
+            ):
+                self._token, self._minted_at = self._mint(), time.monotonic()
+            return self._token
 
     @property
     def auth(self) -> dict[str, str]:
