@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -99,8 +100,24 @@ def place_order(data: OrderCreate, actor: str, idempotency_key: str | None, cont
     settings = load_settings(PlacementSettings)
     deadline = Deadline(context)
     if idempotency_key is None:
-        return Placement(data, settings, deadline).run(prepare(data, actor, settings))
+        with nothing_started():
+            payload = prepare(data, actor, settings)
+        return Placement(data, settings, deadline).run(payload)
     return _place_idempotently(data, actor, idempotency_key, settings, deadline)
+
+
+@contextmanager
+def nothing_started() -> Iterator[None]:
+    """A backing service's failure before any run of the placement can have started (the quota,
+    the quote, the order id): no order was placed and nothing reserved, so the answer is a 503
+    that says so, not the "may have been applied" of a write whose fate is unknown."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise WorkflowFailed(
+            "The order could not be prepared: a backing service was busy or failed. No order was placed and "
+            "nothing was reserved; please retry."
+        ) from exc
 
 
 # ---------------------------------------------------------------- prepare (pure, then the quote)
@@ -250,7 +267,10 @@ class Placement:
     def resume(self, payload: dict[str, Any]) -> Order:
         """A retry of a placement that already ran (same Idempotency-Key): answer from its record
         when it is decided, else run it again (runs of one payload converge)."""
-        record = self.records.get(int(payload["orderId"]))
+        try:
+            record = self.records.get(int(payload["orderId"]))
+        except (ClientError, BotoCoreError) as exc:  # an earlier request may have placed it
+            raise OutcomeUnknown(int(payload["orderId"])) from exc
         if record is None or not record.decided:
             return self.run(payload)
         if record.placed:
@@ -276,7 +296,10 @@ class Placement:
         """The order as it is stored now (a retry may come after it changed); 409 if it was
         placed and has since been deleted."""
         order_id = int(payload["orderId"])
-        found = OrderStore(self.settings).get(order_id)
+        try:
+            found = OrderStore(self.settings).get(order_id)
+        except (ClientError, BotoCoreError) as exc:  # placed, but it cannot be shown now
+            raise OutcomeUnknown(order_id) from exc
         if found is None:
             raise Conflict(f"Order {order_id} was placed with this Idempotency-Key and has since been deleted.")
         return found
@@ -396,7 +419,8 @@ def _place_idempotently(
     intent = Intent(data, actor, key, settings, deadline)
     placement = Placement(data, settings, deadline)
     for _attempt in range(2):
-        payload, replayed = intent.payload()
+        with nothing_started():
+            payload, replayed = intent.payload()
         if "orderId" not in payload:
             # The key's record was written by the previous version of this code, which kept the
             # placed order itself (it only ever kept successful placements).

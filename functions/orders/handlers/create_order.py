@@ -39,8 +39,9 @@ def create_order(
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=128)] = None,
 ) -> Response[Order]:
     caller = current_caller(app)
-    quota.take(caller)  # the per-user limit: 429 with Retry-After when used up
     try:
+        with placement.nothing_started():
+            quota.take(caller)  # the per-user limit: 429 with Retry-After when used up
         order = placement.place_order(data, caller.username, idempotency_key, app.lambda_context)
     except OrderRejected as exc:
         metrics.add_dimension(name="reason", value=exc.reason)

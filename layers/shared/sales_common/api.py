@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
 from sales_common import jsonbody
-from sales_common.errors import BadRequest, DomainError
+from sales_common.errors import BadRequest, DomainError, ServiceUnavailable
 from sales_common.models import MAX_ID, Problem, json_number
 from sales_common.preconditions import IF_MATCH_PATTERN
 from sales_common.preconditions import parse_if_match as parse_if_match  # the handlers' import
@@ -158,10 +158,72 @@ def _on_not_found(_: NotFoundError) -> Response[str]:
     return problem(404, "Not found", f"This function serves no such route; the API's routes are described at {DOCS}.")
 
 
-def _on_unexpected(exc: Exception) -> Response[str]:
+# AWS error codes that mean "too busy now, nothing applied": the SDK's own retries were used up.
+_THROTTLED = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "LimitExceededException",
+    }
+)
+# Failures of the connection rather than of the request (botocore.exceptions class names).
+_UNREACHABLE = frozenset(
+    {
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ConnectionError",
+    }
+)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RETRY_AFTER_SECONDS = ServiceUnavailable.retry_after
+
+
+def backing_failure(exc: BaseException) -> str | None:
+    """What kind of failure of a backing AWS service `exc` is: "throttled" (it refused the
+    request: nothing was applied), "failed" (it failed or could not be reached: a write may or may
+    not have been applied), or None (not a backing service's failure: a bug, refused by the
+    caller's code, a missing grant or resource, which stays a 500 and pages)."""
+    if not type(exc).__module__.startswith("botocore"):
+        return None
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):  # a ClientError: the service answered
+        code = str(response.get("Error", {}).get("Code", ""))
+        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in _THROTTLED:
+            return "throttled"
+        return "failed" if status >= 500 else None
+    return "failed" if any(cls.__name__ in _UNREACHABLE for cls in type(exc).__mro__) else None
+
+
+def _on_backing_failure(kind: str, method: str) -> Response[str]:
+    """503 with Retry-After, saying whether the request may have been applied. A write whose
+    answer was lost (a timeout, a 5xx after the SDK's retries) may have been applied: the client
+    is told to read before repeating it, rather than to repeat it blindly."""
+    if kind == "throttled" or method in _SAFE_METHODS:
+        what = "busy" if kind == "throttled" else "unavailable"
+        detail = f"A backing service is {what}; nothing was changed. Retry in {RETRY_AFTER_SECONDS} second(s)."
+    else:
+        detail = (
+            "A backing service failed or did not answer in time: the change may or may not have been "
+            "applied. Read the resource (or list the collection) before repeating the request; an order "
+            "repeated with the same Idempotency-Key is placed at most once."
+        )
+    return problem(503, "Service unavailable", detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def _on_unexpected(exc: Exception, method: str = "") -> Response[str]:
     # The only broad catch in the code base: log the traceback, never send it to the client.
     from sales_common.observability import correlation_id
 
+    kind = backing_failure(exc)
+    if kind is not None:
+        _log.warning("backing service failure (%s): %s", kind, type(exc).__name__, exc_info=exc)
+        return _on_backing_failure(kind, method)
     _log.exception("unhandled error", exc_info=exc)
     request = correlation_id()
     logged = f"it has been logged with request id {request}" if request else "it has been logged"
@@ -193,7 +255,10 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     422: "Missing, unknown or invalid fields; every bad field is listed in `errors`.",
     429: "The caller's limit on this route is used up; `Retry-After` says in how many seconds to try again.",
     500: "Unexpected error; it was logged and no details are returned.",
-    503: "A backing service failed; nothing was changed.",
+    503: (
+        "A backing service (DynamoDB, Step Functions) was busy, failed or did not answer in time; `detail` says "
+        "whether the change may have been applied, `Retry-After` when to try again."
+    ),
 }
 
 HEADER_DESCRIPTIONS: dict[str, str] = {
@@ -215,7 +280,8 @@ GATEWAY_MESSAGE_SCHEMA: dict[str, Any] = {
 def responses(success: int, *errors: int, headers: Sequence[str] = ()) -> dict[int, OpenAPIResponse]:
     """OpenAPI `responses=` for a route: `success` (its body schema comes from the handler's return
     annotation; none for 204) with `headers`, each of `errors` plus 401, 403 (every route needs a
-    token and a role), 429 (the stage's throttling, on every route) and 500 as
+    token and a role), 429 (the stage's throttling, on every route), 500 and 503 (a backing
+    service busy or failing, on every route) as
     application/problem+json. API Gateway's own 401 and 429 bodies are `{"message": ...}`."""
     ok: OpenAPIResponse = {"description": HTTPStatus(success).phrase}
     if success == 204:
@@ -223,11 +289,12 @@ def responses(success: int, *errors: int, headers: Sequence[str] = ()) -> dict[i
     if headers:
         ok["headers"] = {name: _header(HEADER_DESCRIPTIONS[name]) for name in headers}
     out: dict[int, OpenAPIResponse] = {success: ok}
-    for status in sorted({*errors, 401, 403, 429, 500}):
+    for status in sorted({*errors, 401, 403, 429, 500, 503}):
         out[status] = {
             "description": ERROR_DESCRIPTIONS[status],
             "content": {PROBLEM_JSON: {"model": Problem}},
         }
+    out[503]["headers"] = {"Retry-After": _header(HEADER_DESCRIPTIONS["Retry-After"])}
     out[401]["content"] = {PROBLEM_JSON: {"model": Problem}, "application/json": {"schema": GATEWAY_MESSAGE_SCHEMA}}
     gateway_429: OpenAPIResponse = {
         "description": "The stage's throttle for this route (API Gateway answers, no function runs).",
@@ -275,7 +342,7 @@ def create_app() -> APIGatewayHttpResolver:
     app.exception_handler(UnicodeDecodeError)(_on_undecodable_body)
     app.exception_handler(DomainError)(_on_domain_error)
     app.exception_handler(NotFoundError)(_on_not_found)
-    app.exception_handler(Exception)(_on_unexpected)
+    app.exception_handler(Exception)(lambda exc: _on_unexpected(exc, app.current_event.http_method))
     return app
 
 

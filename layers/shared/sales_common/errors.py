@@ -64,7 +64,14 @@ class TooManyRequests(DomainError):
 
 
 class ServiceUnavailable(DomainError):
+    """A backing service was busy or failed; worth a retry in a moment (Retry-After)."""
+
     status, title = 503, "Service unavailable"
+    retry_after = 1
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ConfigurationError(RuntimeError):
