@@ -10,17 +10,31 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
+def unknown_outcomes(replies):
+    """503s of a busy or failing backing service (a loaded machine: DynamoDB's answer timed out),
+    each checked to be that documented answer; whether such a write applied is unknown."""
+    busy = [r for r in replies if r.status_code == 503]
+    assert all(r.json()["title"] == "Service unavailable" and r.headers["Retry-After"] for r in busy), [
+        r.text for r in busy
+    ]
+    return len(busy)
+
+
 @pytest.mark.slow  # a race: CI runs it with 4 execution environments per function (the slow tier)
 def test_concurrent_write_offs_never_take_stock_below_zero(http, product):
     p = product(stock=10)
     url = f"/api/products/{p['id']}/stock-adjustments"
     with ThreadPoolExecutor(12) as pool:
         replies = list(pool.map(lambda _: http.post(url, json={"delta": -1, "reason": "damaged"}), range(20)))
-    statuses = sorted(r.status_code for r in replies)
-    unexpected = [(r.status_code, r.text[:300]) for r in replies if r.status_code not in (200, 409)]
-    assert statuses == [200] * 10 + [409] * 10, unexpected
-    assert sorted(r.json()["stock"] for r in replies if r.status_code == 200)[0] == 0
-    assert http.get(f"/api/products/{p['id']}").json()["stock"] == 0
+    unexpected = [(r.status_code, r.text[:300]) for r in replies if r.status_code not in (200, 409, 503)]
+    assert unexpected == []
+    done, unknown = sum(r.status_code == 200 for r in replies), unknown_outcomes(replies)
+    assert min(r.json()["stock"] for r in replies if r.status_code == 200) >= 0
+    left = http.get(f"/api/products/{p['id']}").json()["stock"]
+    assert left >= 0
+    assert done <= 10 - left <= done + unknown  # every 200 took its unit; nothing else but the unknown ones
+    if unknown == 0:
+        assert (done, left) == (10, 0)
 
 
 def test_adjustments_and_orders_compose_without_losing_units(http, product, customer):
@@ -35,12 +49,21 @@ def test_adjustments_and_orders_compose_without_losing_units(http, product, cust
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(act, range(16)))
-    placed = sum(1 for kind, r in results if kind == "order" and r.status_code == 201)
-    received = sum(1 for kind, r in results if kind == "adjust" and r.status_code == 200)
-    # an order the workflow could not start in time on a loaded machine is refused with 503 and
-    # "nothing was reserved" (docs/placement.md); the stock below proves nothing was taken for it
-    refused = [r for kind, r in results if kind == "order" and r.status_code == 503]
-    assert all("nothing was reserved" in r.json()["detail"] for r in refused), [r.text for r in refused]
-    assert all(r.status_code in (200, 201, 409) for _, r in results if r not in refused), [r.text for _, r in results]
-    assert received == 8
-    assert http.get(f"/api/products/{p['id']}").json()["stock"] == 30 + 3 * received - 2 * placed
+    orders = [r for kind, r in results if kind == "order"]
+    adjustments = [r for kind, r in results if kind == "adjust"]
+    # every placement answer is final (docs/placement.md): 201 placed; 409, or a 503 under load
+    # ("nothing was reserved"), refused with nothing taken
+    assert all(r.status_code in (201, 409, 503) for r in orders), [r.text for r in orders]
+    assert all("nothing was reserved" in r.json()["detail"] for r in orders if r.status_code == 503)
+    assert all(r.status_code in (200, 503) for r in adjustments), [r.text for r in adjustments]
+    placed = sum(r.status_code == 201 for r in orders)
+    received, unknown = sum(r.status_code == 200 for r in adjustments), unknown_outcomes(adjustments)
+    stock = http.get(f"/api/products/{p['id']}").json()["stock"]
+    assert stock in {30 + 3 * (received + applied) - 2 * placed for applied in range(unknown + 1)}, (
+        stock,
+        placed,
+        received,
+        unknown,
+    )
+    if unknown == 0:
+        assert received == 8
