@@ -341,3 +341,24 @@ def test_a_rerun_cannot_store_an_order_once_its_placement_was_decided_failed(clo
     assert orders(cloud) == []
     assert (stock(cloud, 1), holds(cloud, 1)) == (5, {})
     assert record(cloud)["outcome"] == "WorkflowFailed"
+
+
+def test_an_order_id_given_out_again_never_takes_over_a_hold_it_did_not_make(cloud, catalog):
+    """The orders table was restored from a backup (PITR) while the products table was not: the
+    id counter gives out 100 again, and product 1 still holds 3 units for the lost order 100 (no
+    placement record names them any more). The new order 100 must neither overwrite that hold
+    (Reserve) nor adopt it as its own (Adopt: only a placement record says which holds are a
+    run's): it is refused, and every unit stays accounted for -- the stale hold is still there
+    for an operator to give back."""
+    cloud.dynamodb.update_item(
+        TableName=cloud.tables["ProductsTable"],
+        Key={"pk": {"S": "PRODUCT#1"}},
+        UpdateExpression="SET stock = stock - :q, hold_100 = :q",
+        ExpressionAttributeValues={":q": {"N": "3"}},
+    )
+
+    result = run(cloud, [line(1, 2, "10")])
+
+    assert result["status"] == "FAILED", result
+    assert orders(cloud) == []
+    assert (stock(cloud, 1), holds(cloud, 1)) == (2, {"hold_100": 3})
