@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -91,9 +92,42 @@ def _hook(params: dict[str, Any], model: Any, **_: Any) -> None:
         principal = WORKFLOW + machine
     if principal is None:
         return
-    for call in calls_of(principal, model.service_model.signing_name, model.name, params):
+    calls = calls_of(principal, model.service_model.signing_name, model.name, params)
+    for call in calls:
         with _lock:
             _records.add((call.principal, call.action, call.resource, json.dumps(call.context)))
+    for call in calls:
+        _deny_outside_key_prefixes(call, model.name)
+
+
+def _deny_outside_key_prefixes(call: Call, operation: str) -> None:
+    """What AWS does with a call whose item key is outside every key prefix the principal's grants
+    name (dynamodb:LeadingKeys): refuse it, so the test that makes it fails where it happens (the
+    check after the suite, tests/iam, reports it too). Only the key decides here: a call the grants
+    refuse for another reason is left to that check."""
+    if LEADING_KEYS not in call.keys:
+        return
+    granted = _project_grants().get(call.principal.removeprefix(WORKFLOW))
+    if granted is None:
+        return
+    unkeyed = Call(
+        call.principal, call.action, call.resource, tuple(kv for kv in call.context if kv[0] != LEADING_KEYS)
+    )
+    if _granted(granted, unkeyed) and not _granted(granted, call):
+        from botocore.exceptions import ClientError
+
+        message = (
+            f"{call.principal} is not authorized to perform {call.action} on {call.resource} for partition key "
+            f"{call.keys[LEADING_KEYS]}: no grant names a key prefix (dynamodb:LeadingKeys) that matches it"
+        )
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)
+
+
+@functools.cache
+def _project_grants() -> dict[str, list[Statement]]:
+    """Each principal of the project's template with its grants, as the check reads them."""
+    template = _project_template()
+    return {p: statements(template, p) + event_source_statements(template, p) for p in principals(template)}
 
 
 def install() -> None:
@@ -164,11 +198,75 @@ def attribute_names(params: Mapping[str, Any]) -> list[str]:
     return sorted(names)
 
 
+LEADING_KEYS = "dynamodb:LeadingKeys"
+
+
+@functools.cache
+def _project_template() -> SamTemplate:
+    return SamTemplate.load(Path(__file__).resolve().parents[2] / "template.yaml")
+
+
+@functools.cache
+def _partition_keys() -> dict[str, str]:
+    """{table logical id: its partition (HASH) key attribute}, from the project's template."""
+    template = _project_template()
+    return {
+        logical_id: key["AttributeName"]
+        for logical_id, props in template.of_type(tpl.TABLE).items()
+        for key in props.get("KeySchema", [])
+        if key.get("KeyType") == "HASH"
+    }
+
+
+def partition_key_of(table: str, key: Mapping[str, Any]) -> str | None:
+    """The partition key value in `key` (a DynamoDB-typed Key or Item) of `table` (a name or ARN):
+    the table's HASH attribute by the template, else a key's only attribute; None if unknown."""
+    name = table.rsplit("/", 1)[-1] if table.startswith("arn:") else table
+    attribute = _partition_keys().get(name)
+    if attribute is None and len(key) == 1:
+        attribute = next(iter(key))
+    value = key.get(attribute) if attribute is not None else None
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return None
+    return str(next(iter(value.values())))
+
+
+def _leading_keys(table: str, key: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    """dynamodb:LeadingKeys of an item-level request: the item's partition key value. One call is
+    recorded per item (a batch's keys each on their own): under ForAllValues, the only operator
+    the grants use with it, a set of keys is allowed exactly when each key alone is."""
+    value = partition_key_of(table, key or {})
+    return [(LEADING_KEYS, (value,))] if value is not None else []
+
+
+_KEY_EQUALS = re.compile(r"^\s*\(?\s*([#A-Za-z_][A-Za-z0-9_]*)\s*=\s*(:[A-Za-z0-9_]+)")
+
+
+def query_leading_keys(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """dynamodb:LeadingKeys of a Query on the table itself (its partition key equality). A Query
+    on an index is keyed by the index's partition key, which is not the table's: none is recorded
+    for it, and the checker refuses a LeadingKeys condition on an index grant (docs/adr/0038)."""
+    if params.get("IndexName"):
+        return []
+    table = str(params["TableName"])
+    name = table.rsplit("/", 1)[-1] if table.startswith("arn:") else table
+    aliases = params.get("ExpressionAttributeNames") or {}
+    values = params.get("ExpressionAttributeValues") or {}
+    for clause in re.split(r"\bAND\b", str(params.get("KeyConditionExpression") or ""), flags=re.IGNORECASE):
+        match = _KEY_EQUALS.match(clause)
+        if match and aliases.get(match.group(1), match.group(1)) == _partition_keys().get(name, "pk"):
+            value = values.get(match.group(2))
+            if isinstance(value, Mapping) and len(value) == 1:
+                return [(LEADING_KEYS, (str(next(iter(value.values()))),))]
+    return []
+
+
 def _dynamodb_item(principal: str, action: str, params: Mapping[str, Any]) -> Call:
     context: list[tuple[str, Any]] = []
     if action in {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}:
         context.append(("dynamodb:Attributes", tuple(attribute_names(params))))
         context.append(("dynamodb:ReturnValues", params.get("ReturnValues", "NONE")))
+    context.extend(_leading_keys(str(params["TableName"]), params.get("Key") or params.get("Item")))
     return Call(principal, action, table_arn(params["TableName"]), tuple(context))
 
 
@@ -190,17 +288,42 @@ def _dynamodb_calls(principal: str, operation: str, params: Mapping[str, Any]) -
         ]
     if operation == "TransactGetItems":
         return [
-            Call(principal, "dynamodb:GetItem", table_arn(op["TableName"]))
+            Call(
+                principal,
+                "dynamodb:GetItem",
+                table_arn(op["TableName"]),
+                tuple(_leading_keys(op["TableName"], op.get("Key"))),
+            )
             for entry in params.get("TransactItems", [])
             for op in entry.values()
         ]
     if operation in {"BatchGetItem", "BatchWriteItem"}:
-        return [Call(principal, action, table_arn(name)) for name in params.get("RequestItems", {})]
-    if operation in {"UpdateItem", "PutItem", "DeleteItem"}:
+        return [
+            Call(principal, action, table_arn(name), tuple(_leading_keys(name, key)))
+            for name, request in params.get("RequestItems", {}).items()
+            for key in _batch_keys(request)
+        ]
+    if operation in {"UpdateItem", "PutItem", "DeleteItem", "GetItem"}:
         return [_dynamodb_item(principal, action, params)]
+    if operation == "Query":
+        context = tuple(query_leading_keys(params))
+        return [Call(principal, action, table_arn(params["TableName"], params.get("IndexName")), context)]
     if "TableName" in params:
         return [Call(principal, action, table_arn(params["TableName"], params.get("IndexName")))]
     return None
+
+
+def _batch_keys(request: Any) -> list[Mapping[str, Any] | None]:
+    """The keys (or items) of one table's part of a BatchGetItem ({"Keys": [...]}) or
+    BatchWriteItem ([{"PutRequest": {"Item"}} | {"DeleteRequest": {"Key"}}]); [None] if none."""
+    if isinstance(request, Mapping):
+        keys = list(request.get("Keys") or [])
+    else:
+        keys = [
+            (entry.get("PutRequest") or {}).get("Item") or (entry.get("DeleteRequest") or {}).get("Key")
+            for entry in request or []
+        ]
+    return keys or [None]
 
 
 def _resource(service: str, params: Mapping[str, Any]) -> str | None:
@@ -450,13 +573,22 @@ class _CommentScanner:
 class Report:
     missing: list[Call] = field(default_factory=list)  # calls no statement allows
     unused: list[str] = field(default_factory=list)  # write grants never used, without a reason
+    unused_keys: list[str] = field(default_factory=list)  # LeadingKeys patterns no allowed call used
+    unlimited: list[str] = field(default_factory=list)  # item grants on a shared table without LeadingKeys
+    misplaced: list[str] = field(default_factory=list)  # LeadingKeys conditions on index grants
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.unused
+        return not (self.missing or self.unused or self.unused_keys or self.unlimited or self.misplaced)
 
     def __str__(self) -> str:
-        lines = [f"not granted: {c}" for c in self.missing] + [f"unused write grant: {u}" for u in self.unused]
+        lines = (
+            [f"not granted: {c}" for c in self.missing]
+            + [f"unused write grant: {u}" for u in self.unused]
+            + [f"unused key pattern: {u}" for u in self.unused_keys]
+            + [f"not limited to key prefixes (dynamodb:LeadingKeys) on a shared table: {u}" for u in self.unlimited]
+            + [f"LeadingKeys on an index grant (an index query is keyed by the index): {u}" for u in self.misplaced]
+        )
         return "\n".join(lines) or "ok"
 
 
@@ -520,11 +652,15 @@ def check(
     for call in _attributed(template, calls):
         by_principal.setdefault(call.principal, []).append(call)
     known = principals(template)
+    shared = shared_tables(calls)
     for principal in known:
         granted = statements(template, principal, reasons) + event_source_statements(template, principal)
         used = by_principal.get(principal, [])
         report.missing.extend(call for call in sorted(used) if not _granted(granted, call))
         report.unused.extend(_unused_writes(principal, granted, used))
+        report.unused_keys.extend(_unused_key_patterns(principal, granted, used))
+        report.unlimited.extend(_unlimited(principal, granted, shared))
+        report.misplaced.extend(_misplaced(principal, granted))
     for principal in sorted(set(by_principal) - set(known)):
         report.missing.extend(by_principal[principal])
     return report
@@ -546,3 +682,75 @@ def _unused_writes(principal: str, granted: list[Statement], used: list[Call]) -
                 hit = any(_matches(action, c.action, ignore_case=True) and _matches(resource, c.resource) for c in used)
                 if not hit:
                     yield f"{principal} {statement.label}: {action} on {resource}"
+
+
+# ---------------------------------------------------------------- key prefixes (dynamodb:LeadingKeys)
+# The actions DynamoDB authorises per item, with the item's partition key as dynamodb:LeadingKeys.
+ITEM_ACTIONS = (
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
+)  # fmt: skip
+
+
+def kind_of(key: str) -> str:
+    """The kind of item a partition key names: what precedes its first "#" ("PRODUCT#7" ->
+    "PRODUCT", "COUNTER#PRODUCT" -> "COUNTER"), the whole key when it has none ("META")."""
+    return key.split("#", 1)[0]
+
+
+def shared_tables(calls: Iterable[Call]) -> dict[str, set[str]]:
+    """{table ARN: kinds of item} for the tables the recorded calls found more than one kind of
+    item in (by partition key): the tables whose grants must name the key prefixes they need."""
+    kinds: dict[str, set[str]] = {}
+    for call in calls:
+        for key in call.keys.get(LEADING_KEYS, []):
+            kinds.setdefault(call.resource, set()).add(kind_of(str(key)))
+    return {table: found for table, found in kinds.items() if len(found) > 1}
+
+
+def key_patterns(statement: Statement) -> list[str] | None:
+    """The LeadingKeys patterns a statement's condition allows, None if it does not limit them."""
+    for operator, tests in statement.condition.items():
+        if LEADING_KEYS in tests:
+            if not operator.startswith("ForAllValues:"):
+                raise ValueError(
+                    f"{statement.principal} {statement.label}: {LEADING_KEYS} needs ForAllValues ({operator})"
+                )
+            return [str(v) for v in _as_list(tests[LEADING_KEYS])]
+    return None
+
+
+def _item_actions(statement: Statement) -> list[str]:
+    return [a for a in ITEM_ACTIONS if any(_matches(p, a, ignore_case=True) for p in statement.actions)]
+
+
+def _unlimited(principal: str, granted: list[Statement], shared: Mapping[str, set[str]]) -> Iterator[str]:
+    """Allow statements that grant item actions on a shared table without naming key prefixes."""
+    for statement in granted:
+        if statement.effect != "Allow" or key_patterns(statement) is not None or not _item_actions(statement):
+            continue
+        for table in sorted(shared):
+            if any(_matches(resource, table) for resource in statement.resources):
+                yield f"{principal} {statement.label}: {_item_actions(statement)} on {table} ({sorted(shared[table])})"
+
+
+def _misplaced(principal: str, granted: list[Statement]) -> Iterator[str]:
+    for statement in granted:
+        if key_patterns(statement) is not None and any("/index/" in r for r in statement.resources):
+            yield f"{principal} {statement.label}: {statement.resources}"
+
+
+def _unused_key_patterns(principal: str, granted: list[Statement], used: list[Call]) -> Iterator[str]:
+    """Key patterns an Allow statement grants an item action on that no call it allows used with
+    that action: a key prefix granted in vain (each action of a statement must use each pattern;
+    an action that needs fewer prefixes goes in a statement of its own)."""
+    for statement in granted:
+        patterns = key_patterns(statement)
+        if statement.effect != "Allow" or statement.reason or patterns is None:
+            continue
+        allowed = [c for c in used if statement.allows(c)]
+        for action in _item_actions(statement):
+            keys = [str(k) for c in allowed if c.action == action for k in c.keys.get(LEADING_KEYS, [])]
+            for pattern in patterns:
+                if not any(_matches(pattern, key) for key in keys):
+                    yield f"{principal} {statement.label}: {action} on {pattern}"
