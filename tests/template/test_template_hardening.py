@@ -92,6 +92,11 @@ def test_no_stage_logs_at_debug_by_default():
 def test_stock_adjustment_function_has_exactly_what_it_calls():
     fn = template().properties("AdjustStockFunction")
     (policy,) = fn["Policies"]
-    (statement,) = policy["Statement"]
-    assert sorted(statement["Action"]) == ["dynamodb:PutItem", "dynamodb:UpdateItem"]
-    assert statement["Resource"] == {"Fn::GetAtt": ["ProductsTable", "Arn"]}
+    # the product's stock (UpdateItem), its audit records (PutItem): each on its own key prefix
+    granted = {
+        (s["Action"], s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"][0])
+        for s in policy["Statement"]
+        if s["Resource"] == {"Fn::GetAtt": ["ProductsTable", "Arn"]}
+    }
+    assert len(policy["Statement"]) == 2
+    assert granted == {("dynamodb:UpdateItem", "PRODUCT#*"), ("dynamodb:PutItem", "STOCKADJ#*")}
