@@ -13,6 +13,12 @@ samtranslator's own ``policy_templates.json`` and intrinsics resolved as the loc
 must allow every recorded call (IAM evaluation: Allow statements, Action/Resource wildcards,
 the condition operators we use; anything else fails closed). Every granted write action must
 have been used, unless the grant carries a ``# iam: <reason>`` comment on the line above it.
+
+Key prefixes (docs/adr/0038): each item call also records its partition key as
+``dynamodb:LeadingKeys``. On a table the records show holding more than one kind of item, every
+item grant must name the key patterns it allows, and each pattern must have been used by each
+action of its statement; an index grant names none. During the suite a call whose key is outside
+its principal's patterns is refused at once, as AWS would refuse it.
 """
 
 from __future__ import annotations
@@ -258,7 +264,8 @@ def query_leading_keys(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
             value = values.get(match.group(2))
             if isinstance(value, Mapping) and len(value) == 1:
                 return [(LEADING_KEYS, (str(next(iter(value.values()))),))]
-    return []
+    # AWS knows the key; a value no pattern names keeps the check closed until the recorder does
+    return [(LEADING_KEYS, (f"<not understood: {params.get('KeyConditionExpression')}>",))]
 
 
 def _dynamodb_item(principal: str, action: str, params: Mapping[str, Any]) -> Call:
@@ -702,7 +709,7 @@ def shared_tables(calls: Iterable[Call]) -> dict[str, set[str]]:
     """{table ARN: kinds of item} for the tables the recorded calls found more than one kind of
     item in (by partition key): the tables whose grants must name the key prefixes they need."""
     kinds: dict[str, set[str]] = {}
-    for call in calls:
+    for call in calls:  # every principal's: a kind is in the table whoever touched it
         for key in call.keys.get(LEADING_KEYS, []):
             kinds.setdefault(call.resource, set()).add(kind_of(str(key)))
     return {table: found for table, found in kinds.items() if len(found) > 1}
