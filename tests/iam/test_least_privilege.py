@@ -80,6 +80,37 @@ def test_removing_any_single_needed_statement_fails_the_check(template, calls, r
     assert not survivors, f"these grants are not needed by any recorded call: {survivors}"
 
 
+def _key_narrowings(template):
+    """(label, template with one key pattern of one inline statement taken away) for every key
+    pattern granted (dynamodb:LeadingKeys; a statement's only pattern becomes one no key has)."""
+    for principal in iam.principals(template):
+        for i, entry in enumerate(template.policies(principal)):
+            for j, statement in enumerate(entry.get("Statement", []) if isinstance(entry, dict) else []):
+                for operator, tests in (statement.get("Condition") or {}).items():
+                    for k, pattern in enumerate(tests.get(iam.LEADING_KEYS, [])):
+                        narrowed = template.variant()
+                        policies = narrowed.data["Resources"][principal]["Properties"]["Policies"]
+                        patterns = policies[i]["Statement"][j]["Condition"][operator][iam.LEADING_KEYS]
+                        patterns[k : k + 1] = [] if len(patterns) > 1 else ["NO-SUCH-KIND#*"]
+                        yield f"{principal} Policies[{i}].Statement[{j}] without {pattern}", narrowed
+
+
+def test_every_granted_key_pattern_is_needed(template, calls):
+    """Narrowing any statement's key prefixes (dynamodb:LeadingKeys) by one pattern leaves a
+    recorded call ungranted: each pattern is there for a call the code makes, none is spare."""
+    narrowings = list(_key_narrowings(template))
+    assert len(narrowings) > 30
+    survivors = [label for label, narrowed in narrowings if not iam.check(narrowed, calls, {}).missing]
+    assert not survivors, f"these key patterns are not needed by any recorded call: {survivors}"
+
+
+def test_the_shared_tables_are_the_four_of_several_kinds(calls):
+    """The records find more than one kind of item (by partition key) in exactly the tables whose
+    grants name key prefixes (docs/adr/0038): a new kind elsewhere makes that table shared too."""
+    shared = {arn.rsplit("/", 1)[-1] for arn in iam.shared_tables(calls)}
+    assert shared == {"ProductsTable", "CustomersTable", "OrdersTable", "ReportsTable"}
+
+
 def test_the_check_fails_on_an_ungranted_call(template, calls, reasons):
     extra = iam.Call("ListProductsFunction", "dynamodb:DeleteItem", iam.table_arn("ProductsTable"))
     report = iam.check(template, calls | {extra}, reasons)
