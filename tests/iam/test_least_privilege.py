@@ -104,10 +104,10 @@ def test_every_granted_key_pattern_is_needed(template, calls):
     assert not survivors, f"these key patterns are not needed by any recorded call: {survivors}"
 
 
-def test_the_shared_tables_are_the_four_of_several_kinds(calls):
+def test_the_shared_tables_are_the_four_of_several_kinds(template, calls):
     """The records find more than one kind of item (by partition key) in exactly the tables whose
     grants name key prefixes (docs/adr/0038): a new kind elsewhere makes that table shared too."""
-    shared = {arn.rsplit("/", 1)[-1] for arn in iam.shared_tables(calls)}
+    shared = {arn.rsplit("/", 1)[-1] for arn in iam.shared_tables(iam._attributed(template, calls))}
     assert shared == {"ProductsTable", "CustomersTable", "OrdersTable", "ReportsTable"}
 
 

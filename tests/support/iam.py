@@ -659,7 +659,7 @@ def check(
     for call in _attributed(template, calls):
         by_principal.setdefault(call.principal, []).append(call)
     known = principals(template)
-    shared = shared_tables(calls)
+    shared = shared_tables(_attributed(template, calls))
     for principal in known:
         granted = statements(template, principal, reasons) + event_source_statements(template, principal)
         used = by_principal.get(principal, [])
@@ -709,7 +709,7 @@ def shared_tables(calls: Iterable[Call]) -> dict[str, set[str]]:
     """{table ARN: kinds of item} for the tables the recorded calls found more than one kind of
     item in (by partition key): the tables whose grants must name the key prefixes they need."""
     kinds: dict[str, set[str]] = {}
-    for call in calls:  # every principal's: a kind is in the table whoever touched it
+    for call in calls:  # every principal's: a kind is in the table whoever touched it (the template's)
         for key in call.keys.get(LEADING_KEYS, []):
             kinds.setdefault(call.resource, set()).add(kind_of(str(key)))
     return {table: found for table, found in kinds.items() if len(found) > 1}
