@@ -87,7 +87,12 @@ def list_(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
         ExpressionAttributeValues={":e": {"S": entity}},
         Limit=20,
     )
-    return _reply(200, [_plain(i) for i in r["Items"]])
+    items = r["Items"]
+    if items and set(items[0]) <= {"pk", "entity", "id"}:  # a keys-only list index (docs/adr/0039)
+        keys = [{"pk": i["pk"]} for i in items]
+        got = {i["pk"]["S"]: i for i in ddb.batch_get_item(RequestItems={table: {"Keys": keys}})["Responses"][table]}
+        items = [got[k["pk"]["S"]] for k in keys if k["pk"]["S"] in got]
+    return _reply(200, [_plain(i) for i in items])
 
 
 def create(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:

@@ -539,13 +539,18 @@ class _Gateway:
         self._aws("dynamodb").get_item(TableName=self.tables["ProductsTable"], Key=key, ConsistentRead=True)
 
     def aws_list(self, _: int) -> None:
-        self._aws("dynamodb").query(
-            TableName=self.tables["ProductsTable"],
+        ddb = self._aws("dynamodb")
+        products = self.tables["ProductsTable"]
+        listed = ddb.query(
+            TableName=products,
             IndexName="byEntity",
             KeyConditionExpression="entity = :entity",
             ExpressionAttributeValues={":entity": {"S": "product"}},
             Limit=20,
         )
+        keys = [{"pk": i["pk"]} for i in listed["Items"]]  # keys only (docs/adr/0039): the items from the table
+        if keys:
+            ddb.batch_get_item(RequestItems={products: {"Keys": keys}})
 
     def aws_order(self, _: int) -> None:
         ddb = self._aws("dynamodb")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ from customers.repository import (  # noqa: E402
 )
 from products.repository import ADJUSTMENT_PREFIX, history_list  # noqa: E402
 from sales_common.dynamo import (  # noqa: E402
+    BATCH_GET_ATTEMPTS,
+    BATCH_GET_KEYS,
     ENTITY_INDEX,
     LIST_KEY,
     LIST_SORT,
@@ -97,13 +100,40 @@ def _pages(call: Callable[..., dict[str, Any]], **params: Any) -> Iterator[dict[
 
 
 def _entities(client: Any, table: str, entity: str) -> Iterator[dict[str, Any]]:
-    return _pages(
-        client.query,
-        TableName=table,
-        IndexName=ENTITY_INDEX,
-        KeyConditionExpression="entity = :e",
-        ExpressionAttributeValues={":e": {"S": entity}},
+    """Every item of `entity` in `table`, whole: listed from byEntity (which may project keys only,
+    docs/adr/0039), read with BatchGetItem 100 at a time, each batch's unprocessed keys asked again."""
+    keys = (
+        {"pk": {"S": item["pk"]}}
+        for item in _pages(
+            client.query,
+            TableName=table,
+            IndexName=ENTITY_INDEX,
+            KeyConditionExpression="entity = :e",
+            ExpressionAttributeValues={":e": {"S": entity}},
+            ProjectionExpression="pk",
+        )
     )
+    batch: list[dict[str, Any]] = []
+    for key in keys:
+        batch.append(key)
+        if len(batch) == BATCH_GET_KEYS:
+            yield from _batch_get(client, table, batch)
+            batch = []
+    if batch:
+        yield from _batch_get(client, table, batch)
+
+
+def _batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    pending = keys
+    for attempt in range(BATCH_GET_ATTEMPTS):
+        if attempt:
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        result = client.batch_get_item(RequestItems={table: {"Keys": pending, "ConsistentRead": True}})
+        yield from (from_item(i) for i in result.get("Responses", {}).get(table, []))
+        pending = result.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        if not pending:
+            return
+    raise RuntimeError(f"{len(pending)} items of {table} stayed unprocessed (throttled): run the migration again")
 
 
 def _conditional(write: Callable[..., Any], **params: Any) -> bool:

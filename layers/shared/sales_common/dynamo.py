@@ -14,6 +14,7 @@ gives the workflow definition as `${ProductKeyPrefix}` (tests/template checks th
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from sales_common import aws
-from sales_common.errors import DomainError, NotFound, PreconditionFailed
+from sales_common.errors import DomainError, NotFound, PreconditionFailed, ServiceUnavailable
 from sales_common.models import StoredModel
 
 if TYPE_CHECKING:
@@ -41,6 +42,10 @@ ENTITY_INDEX = "byEntity"
 LIST_INDEX = "byList"
 LIST_KEY = "listKey"
 LIST_SORT = "listSort"
+# BatchGetItem takes at most this many keys per request (a list page is at most 100 items).
+BATCH_GET_KEYS = 100
+# Attempts at the keys BatchGetItem leaves unprocessed (throttled) before the read fails.
+BATCH_GET_ATTEMPTS = 8
 # A failed condition returns the item as it was: tells 404 from 412 without another read.
 RETURN_OLD_ON_FAILURE = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
 
@@ -153,7 +158,15 @@ def forget_id_blocks() -> None:
 
 class TableAccess:
     """One DynamoDB table (the function's TABLE_NAME unless `table` names another) through the
-    shared, lazily created client for the function's settings."""
+    shared, lazily created client for the function's settings.
+
+    `keys_only` names the table's indexes that project keys only (template.yaml says so; a test
+    checks the two agree): a query of one of them reads its page's items from the table with
+    BatchGetItem, in the index's order. A list index that projects every attribute is written
+    whenever any attribute of a listed item changes (every stock change of a product); one that
+    projects keys only is written when the item enters, leaves or moves in it (docs/adr/0039)."""
+
+    keys_only: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, settings: ServiceSettings, table: str | None = None) -> None:
         self.settings = settings
@@ -198,8 +211,34 @@ class TableAccess:
         if start_key:
             params["ExclusiveStartKey"] = start_key
         result = self.client.query(**params)
-        items = [model.model_validate(from_item(i)) for i in result.get("Items", [])]
+        found = result.get("Items", [])
+        if index in self.keys_only:
+            found = self.batch_get([{"pk": i["pk"]} for i in found])
+        items = [model.model_validate(from_item(i)) for i in found]
         return items, result.get("LastEvaluatedKey")
+
+    def batch_get(self, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of `keys` (DynamoDB-typed `pk` keys), in the order of `keys`, read with
+        BatchGetItem (eventually consistent, as the index they were listed from). Keys DynamoDB
+        leaves unprocessed are asked again after a short, growing pause; an item deleted since it
+        was listed is left out."""
+        by_pk: dict[str, dict[str, Any]] = {}
+        for first in range(0, len(keys), BATCH_GET_KEYS):
+            pending: list[dict[str, Any]] = list(keys[first : first + BATCH_GET_KEYS])
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                if not pending:
+                    break
+                if attempt:
+                    time.sleep(min(0.05 * 2**attempt, 1.0))
+                result: dict[str, Any] = self.client.batch_get_item(RequestItems={self.table: {"Keys": pending}})  # type: ignore[assignment]
+                for item in result.get("Responses", {}).get(self.table, []):
+                    by_pk[item["pk"]["S"]] = item
+                pending = list(result.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", []))
+            if pending:
+                raise ServiceUnavailable(
+                    "The list could not be read completely (the table throttled the reads); try again."
+                )
+        return [by_pk[k["pk"]["S"]] for k in keys if k["pk"]["S"] in by_pk]
 
 
 class EntityStore[M: StoredModel](TableAccess):
