@@ -27,11 +27,14 @@ from sales_common.errors import DomainError, NotFound, PreconditionFailed, Servi
 from sales_common.models import StoredModel
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
     from pydantic import BaseModel
 
     from sales_common.settings import ServiceSettings
+    from sales_common.shards import Position, ShardedIndex
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -145,6 +148,22 @@ def _guard(expected_version: Expected, extra: Condition | None) -> Condition:
     return Condition(expression, values, names)
 
 
+_pool: ThreadPoolExecutor | None = None
+
+
+def _shard_pool() -> ThreadPoolExecutor:
+    """The threads a container queries the shards of a list with (one per shard at most)."""
+    global _pool
+    with _blocks_lock:
+        if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            from sales_common.shards import ORDER_SHARDS
+
+            _pool = ThreadPoolExecutor(max_workers=ORDER_SHARDS, thread_name_prefix="shard")
+        return _pool
+
+
 # (table, entity) -> (the next id to hand out, the last id of the block): this container's ids.
 _id_blocks: dict[tuple[str, str], tuple[int, int]] = {}
 _blocks_lock = threading.Lock()
@@ -191,6 +210,23 @@ class TableAccess:
         """One page of the index in its sort order (reversed unless `forward`), and the
         (DynamoDB-typed) key to continue from, None at the end. With `filter_by`, a page may hold
         fewer than `limit` items and still continue. `names`: the key condition's `#name`s."""
+        found, last = self.query_raw(limit, start_key, index, key_condition, values, filter_by, forward, names)
+        if index in self.keys_only:
+            found = self.batch_get([{"pk": i["pk"]} for i in found])
+        return [model.model_validate(from_item(i)) for i in found], last
+
+    def query_raw(
+        self,
+        limit: int,
+        start_key: dict[str, Any] | None,
+        index: str,
+        key_condition: str,
+        values: Mapping[str, Any],
+        filter_by: Condition | None = None,
+        forward: bool = True,
+        names: Mapping[str, str] | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """`query`'s page as DynamoDB returns it: typed items (of the index's projection)."""
         all_values = dict(values)
         all_names = dict(names or {})
         params: dict[str, Any] = {
@@ -211,11 +247,38 @@ class TableAccess:
         if start_key:
             params["ExclusiveStartKey"] = start_key
         result = self.client.query(**params)
-        found = result.get("Items", [])
-        if index in self.keys_only:
+        return list(result.get("Items", [])), result.get("LastEvaluatedKey")
+
+    def sharded_page[T: BaseModel](
+        self,
+        model: type[T],
+        index: ShardedIndex,
+        value: object,
+        limit: int,
+        positions: Sequence[Position] | None,
+        *,
+        key_condition: str = "",
+        values: Mapping[str, Any] | None = None,
+        filter_by: Condition | None = None,
+        forward: bool = True,
+        names: Mapping[str, str] | None = None,
+    ) -> tuple[list[T], list[Position] | None]:
+        """One page of the sharded list `value` of `index` (docs/adr/0040): each shard's partition
+        (`#shardKey = :shard`, and `key_condition` on its sort key if given) queried in parallel
+        and merged in order; with the positions to continue from (None at the end)."""
+        from sales_common.shards import merge_page, sharded
+
+        condition = "#shardKey = :shard" + (f" AND {key_condition}" if key_condition else "")
+        all_names = {**(names or {}), "#shardKey": index.hash_key}
+
+        def one(shard: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+            shard_values = {**(values or {}), ":shard": sharded(value, shard)}
+            return self.query_raw(limit, start, index.name, condition, shard_values, filter_by, forward, all_names)
+
+        found, following = merge_page(index, value, positions, limit, forward, one, _shard_pool())
+        if index.name in self.keys_only:
             found = self.batch_get([{"pk": i["pk"]} for i in found])
-        items = [model.model_validate(from_item(i)) for i in found]
-        return items, result.get("LastEvaluatedKey")
+        return [model.model_validate(from_item(i)) for i in found], following
 
     def batch_get(self, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """The items of `keys` (DynamoDB-typed `pk` keys), in the order of `keys`, read with
@@ -282,6 +345,12 @@ class EntityStore[M: StoredModel](TableAccess):
         the end. With `filter_by`, a page may hold fewer than `limit` items and still continue."""
         values = values if values is not None else {":entity": self.entity}
         return self.query(self.model, limit, start_key, index, key_condition, values, filter_by, forward, names)
+
+    def sharded(
+        self, index: ShardedIndex, value: object, limit: int, positions: Sequence[Position] | None, **query: Any
+    ) -> tuple[list[M], list[Position] | None]:
+        """`sharded_page` of this store's entities."""
+        return self.sharded_page(self.model, index, value, limit, positions, **query)
 
     # ------------------------------------------------------------------ writes
     def allocate_id(self) -> int:
