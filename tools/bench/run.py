@@ -151,8 +151,12 @@ class Fixtures:
 
         line = {"productId": product_id, "name": "Bench", "unitPrice": Decimal("9.99"), "quantity": 1}
         line["lineTotal"] = Decimal("9.99")
+        from orders.repository import list_keys
+
         attrs = {"customerId": customer_id, "status": "CONFIRMED", "items": [line], "total": Decimal("9.99")}
-        return self.put("OrdersTable", "order", attrs)
+        self.next_id += 1
+        shards = list_keys(self.next_id, customer_id, "bench", "CONFIRMED")  # its place in the lists (ADR 0040)
+        return self.put("OrdersTable", "order", {**attrs, "createdBy": "bench", **shards}, self.next_id)
 
 
 # ------------------------------------------------------------------ routes
