@@ -83,3 +83,12 @@ def test_an_unfiltered_page_is_full_while_more_remain():
     page, positions = merge_page(INDEX, "L", None, 5, True, query)
     assert len(page) == 5 and positions is not None
     assert [int(i["sort"]["N"]) for i in page] == [0] * 5
+
+
+def test_the_dynamodb_client_keeps_a_connection_for_every_shard_queried_at_once():
+    """A list queries its shards in parallel: fewer pooled connections than shards would make
+    botocore discard connections (and warn) on every page."""
+    from sales_common import aws
+    from sales_common.shards import ORDER_SHARDS
+
+    assert aws.LIMITS["dynamodb"].config().max_pool_connections >= ORDER_SHARDS + 1
