@@ -22,6 +22,12 @@ account placing every order (a storefront). The figure is the lower of the two; 
 (creating the products and customers is not); the domain events' publisher and the reports'
 projector, which run from the tables' streams, are not run here.
 
+The id block size is samconfig.toml's `prod` environment's (`IdBlockSize`: the id counter is
+written once per block of ids, ADR 0034), and the one account is allowed the goal's rate
+(`IntegrationOrdersPerMinute` = 600,000: its quota is split over bucket items, ADR 0040; the
+default, 1,200 a minute, refuses a storefront long before any partition throttles).
+`--parameter NAME=VALUE` sets others.
+
 Writes `.localcloud/capacity.json` and prints a short table.
 """
 
@@ -217,7 +223,7 @@ def run_mix(
     reads = {k: v / orders for k, v in recorder.reads.items()}
     limits = [(WCU_PER_PARTITION / v, k, v, "write") for k, v in per_order.items()]
     limits += [(RCU_PER_PARTITION / v, k, v, "read") for k, v in reads.items()]
-    rate, key, units, kind = min(limits)
+    rate, key, units, kind = min(limits, key=lambda limit: limit[0])
     out(
         f"  {'one account' if one_account else 'many users'}: {rate:,.0f} orders/s, limited by {kind}s on {_label(key)}"
     )
@@ -245,10 +251,46 @@ def _entry(key: Key, units: float) -> dict[str, Any]:
     return {"table": table, "index": index, "key": value, "writes_per_order": round(units, 3)}
 
 
-def measure(orders: int, lines: int, out: Callable[[str], None] = print) -> tuple[dict[str, Any], Recorder]:
+def production_parameters() -> dict[str, str]:
+    """The parameters that shape the writes: samconfig.toml's prod `IdBlockSize`, and the one
+    account's limit."""
+    import shlex
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    overrides = config["prod"]["deploy"]["parameters"]["parameter_overrides"]
+    found = dict(pair.split("=", 1) for pair in shlex.split(overrides))
+    return {"IdBlockSize": found.get("IdBlockSize", "1"), "IntegrationOrdersPerMinute": str(GOAL * 60)}
+
+
+def _apply(parameters: Mapping[str, str]) -> Callable[[], None]:
+    """Give template.yaml's parameters these values (as a deploy's overrides do) for the functions
+    the workload invokes; returns what undoes it."""
+    from tests.support import apigw
+
+    declared = apigw.template().parameters
+    saved = {name: dict(declared[name]) for name in parameters}
+    for name, value in parameters.items():
+        declared[name]["Default"] = value
+    apigw.functions.cache_clear()
+
+    def undo() -> None:
+        for name, spec in saved.items():
+            declared[name].clear()
+            declared[name].update(spec)
+        apigw.functions.cache_clear()
+
+    return undo
+
+
+def measure(
+    orders: int, lines: int, out: Callable[[str], None] = print, parameters: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any], Recorder]:
     from localcloud.patching import install_all
 
     install_all()
+    chosen = dict(production_parameters() if parameters is None else parameters)
+    restore = _apply(chosen)
     recorder = Recorder()
     undo = install(recorder)
     try:
@@ -258,6 +300,7 @@ def measure(orders: int, lines: int, out: Callable[[str], None] = print) -> tupl
         }
     finally:
         undo()
+        restore()
     hottest: dict[Key, float] = {}
     for mix in mixes.values():
         for e in mix["writes_per_order"]:
@@ -268,6 +311,7 @@ def measure(orders: int, lines: int, out: Callable[[str], None] = print) -> tupl
         "orders_per_second": min(m["orders_per_second"] for m in mixes.values()),
         "goal": GOAL,
         "lines_per_order": lines,
+        "parameters": chosen,
         "mixes": mixes,
         "hottest": [_entry(k, v) for k, v in ranked],
     }
@@ -299,10 +343,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=30, help="orders placed per mix (default 30)")
     parser.add_argument("--lines", type=int, default=3, help="lines per order (default 3)")
     parser.add_argument("--json", type=Path, default=OUT, help=f"where to write the figures (default {OUT})")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter's value (default: samconfig.toml's prod overrides)",
+    )
     args = parser.parse_args(argv)
     _environment()
+    parameters = {**production_parameters(), **dict(p.split("=", 1) for p in args.parameter)}
     print(f"==> placing {args.orders} orders of {args.lines} lines per mix on the emulator", flush=True)
-    report, _ = measure(args.orders, args.lines)
+    print(f"    parameters: {' '.join(f'{k}={v}' for k, v in sorted(parameters.items()))}", flush=True)
+    report, _ = measure(args.orders, args.lines, parameters=parameters)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\n{'table':<16} {'index':<16} {'key':<28} {'writes/order':>12}")

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from customers.models import Customer, email_identity
 from sales_common.dynamo import (
+    ENTITY_INDEX,
     LIST_KEY,
     REFERENCED,
     Condition,
@@ -34,7 +35,7 @@ from sales_common.dynamo import (
     to_item,
 )
 from sales_common.errors import Conflict, DomainError
-from sales_common.listing import NAME_SORT, name_sort
+from sales_common.listing import NAME_INDEX, NAME_SORT, name_sort
 
 EMAIL_PREFIX = "EMAIL#"
 IDENTITY = "identity"
@@ -97,6 +98,8 @@ class LockPlan:
 class CustomerStore(EntityStore[Customer]):
     entity = "customer"
     model = Customer
+    # each first order of a customer marks it referenced: its lists project keys only (docs/adr/0039)
+    keys_only = frozenset({ENTITY_INDEX, NAME_INDEX})
 
     def new_item(self, entity_id: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """A new customer is in the byName list, sorted by its folded name."""

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orders.models import TRANSITIONS, Order, OrderStatus
-from orders.repository import OrderStore
+from orders.repository import ALL_ORDERS, BY_CREATOR, BY_CUSTOMER, BY_STATUS, OrderStore
 from orders.settings import OrderSettings
 from sales_common.auth import require_owner
 from sales_common.dynamo import Condition, Expected
 from sales_common.errors import BadRequest, Conflict
-from sales_common.listing import Page, SortOrder, fetch_page, scope_of, time_range
+from sales_common.listing import Page, SortOrder, fetch_sharded, scope_of, time_range
 from sales_common.settings import load_settings
 
 if TYPE_CHECKING:
     from sales_common.auth import Caller
+    from sales_common.shards import ShardedIndex
 
 FULFILLED = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
@@ -69,32 +70,26 @@ def list_orders(
     if customer_id is None and created_by is not None and status is not None:
         raise BadRequest(UNSUPPORTED_COMBINATION)
     dated = first is not None or end is not None
+    lists: tuple[ShardedIndex, ShardedIndex]
+    value: object
     if customer_id is not None:
-        partition: tuple[str, str, str, Any] = ("byCustomer", "byCustomerDate", "customerId", customer_id)
+        lists, value = BY_CUSTOMER, customer_id
     elif created_by is not None:
-        partition = ("byCreator", "byCreatorDate", "createdBy", created_by)
+        lists, value = BY_CREATOR, created_by
     elif status is not None:
-        partition = ("byStatus", "byStatus", "status", status.value)
+        lists, value = (BY_STATUS, BY_STATUS), status.value
     else:
-        partition = ("byEntity", "byDate", "entity", "order")
-    by_id, by_time, key, value = partition
-    condition = "#key = :key"
-    values: dict[str, Any] = {":key": value}
-    names = {"#key": key}
-    timed = by_time == "byStatus" or dated
+        lists, value = ALL_ORDERS, "order"
+    by_id, by_time = lists
+    condition = ""
+    values: dict[str, Any] = {}
+    timed = by_time is BY_STATUS or dated
     if dated:
         bounds = time_range("createdAt", first, end)
         if bounds is None:  # from = to: nothing is in [from, to)
             return Page([], None)
-        condition += f" AND {bounds[0]}"
-        values.update(bounds[1])
-    query: dict[str, Any] = {
-        "index": by_time if timed else by_id,
-        "key_condition": condition,
-        "values": values,
-        "names": names,
-        "forward": order is SortOrder.ASC,
-    }
+        condition, values = bounds
+    query: dict[str, Any] = {"key_condition": condition, "values": values, "forward": order is SortOrder.ASC}
     filters: list[Condition] = []
     if customer_id is not None and created_by is not None:
         filters.append(Condition("#createdBy = :by", {":by": created_by}, {"#createdBy": "createdBy"}))
@@ -117,7 +112,7 @@ def list_orders(
             "order": None if order is SortOrder.ASC else order.value,
         },
     )
-    return fetch_page(_reader(), limit, cursor, scope, **query)
+    return fetch_sharded(_reader(), by_time if timed else by_id, value, limit, cursor, scope, **query)
 
 
 UNSUPPORTED_COMBINATION = (

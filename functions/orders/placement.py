@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orders.catalog import Catalog, Quote
-from orders.models import MAX_QUANTITY, Order, OrderCreate, OrderItemIn
-from orders.placement_record import PlacementRecords
+from orders.models import MAX_QUANTITY, Order, OrderCreate, OrderItemIn, OrderStatus
+from orders.placement_record import PlacementRecords, hold_key
 from orders.rejections import (
     CustomerCheckFailed,
     CustomerErased,
@@ -42,7 +42,7 @@ from orders.rejections import (
     WorkflowFailed,
     WriteFailed,
 )
-from orders.repository import OrderStore
+from orders.repository import OrderStore, list_keys
 from orders.settings import PlacementSettings
 from orders.workflow import PlacementWorkflow
 from sales_common import aws
@@ -195,8 +195,12 @@ def prepare(data: OrderCreate, actor: str, settings: PlacementSettings) -> dict[
     when the quote already shows it cannot succeed."""
     lines = merge_lines(data.items)
     priced = price_lines(lines, Catalog(settings).quote(list(lines)))
+    order_id = OrderStore(settings).allocate_id()
     return {
-        "orderId": OrderStore(settings).allocate_id(),
+        "orderId": order_id,
+        # the order's shard of each list, and its record's of the pending holds (docs/adr/0040)
+        "listKeys": list_keys(order_id, data.customer_id, actor, OrderStatus.CONFIRMED.value),
+        "holdKey": hold_key(order_id),
         "customerId": data.customer_id,
         "createdBy": actor,
         "createdAt": now_iso(),

@@ -22,6 +22,7 @@ an outcome it could not learn) and by the sweeper; the workflow's ASL does the s
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -31,13 +32,22 @@ from pydantic.alias_generators import to_camel
 
 from orders.compensation import ReleaseLine
 from sales_common.dynamo import TableAccess, from_item, now_iso, to_item
+from sales_common.shards import HOLD_SHARDS, shard_of, sharded
 
 if TYPE_CHECKING:
     from sales_common.settings import ServiceSettings
 
 PLACED = "PLACED"
-PENDING = "HOLDS"  # the value of `pending` on every record the pendingHolds index lists
+PENDING = "HOLDS"  # `pending` on every record the pendingHolds index lists is PENDING#<shard>
 PENDING_INDEX = "pendingHolds"
+
+
+def hold_key(order_id: int) -> str:
+    """The `pending` mark of order `order_id`'s placement record: its shard of the pending holds
+    (HOLD_SHARDS of them, docs/adr/0040)."""
+    return sharded(PENDING, shard_of(order_id, HOLD_SHARDS))
+
+
 KEY_PREFIX = "PLACEMENT#"
 
 
@@ -101,18 +111,24 @@ class PlacementRecords(TableAccess):
 
     def pending_before(self, cutoff: datetime, page_size: int = 100) -> Iterator[PlacementRecord]:
         """Records still marked pending whose reservation is older than `cutoff`, oldest first,
-        from the sparse pendingHolds index (no scan: only marked records are in it)."""
+        from every shard of the sparse pendingHolds index (no scan: only marked records are in
+        it), merged in time order."""
+        shards = (self._pending_in(sharded(PENDING, shard), cutoff, page_size) for shard in range(HOLD_SHARDS))
+        for _, item in heapq.merge(*shards, key=lambda pair: pair[0]):
+            yield _record(item)
+
+    def _pending_in(self, mark: str, cutoff: datetime, page_size: int) -> Iterator[tuple[str, dict[str, Any]]]:
         params: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": PENDING_INDEX,
             "KeyConditionExpression": "pending = :pending AND pendingSince < :cutoff",
-            "ExpressionAttributeValues": to_item({":pending": PENDING, ":cutoff": cutoff.isoformat()}),
+            "ExpressionAttributeValues": to_item({":pending": mark, ":cutoff": cutoff.isoformat()}),
             "Limit": page_size,
         }
         while True:
             page = self.client.query(**params)
             for item in page.get("Items", []):
-                yield _record(item)
+                yield item["pendingSince"]["S"], item
             if not page.get("LastEvaluatedKey"):
                 return
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]

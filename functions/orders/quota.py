@@ -17,11 +17,20 @@ the bucket holds and no read-modify-write window exists:
 
 `tat` only grows, so a failed first update means the second case or a refusal; the loop only
 repeats when the item vanished in between (expired).
+
+One item takes about 1,000 writes a second, and each allowed order writes its bucket once, so a
+limit above `ITEM_PER_MINUTE` (a storefront allowed thousands of orders a second) is split over
+`ceil(per_minute / ITEM_PER_MINUTE)` buckets (`ORDERS#<sub>#<n>`), each with its share of the rate
+and the burst; a container takes them in turn and tries the next one when its turn is used up
+(docs/adr/0040). A split limit is exact in total but may refuse a little early when a caller's
+containers have drawn unevenly; limits up to ITEM_PER_MINUTE keep the one bucket `ORDERS#<sub>`.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import random
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -40,6 +49,8 @@ if TYPE_CHECKING:
     from sales_common.auth import Caller
 
 _ATTEMPTS = 3
+ITEM_PER_MINUTE = 30_000  # at most 500 allowed orders a second on one bucket item: half its write limit
+_turns = itertools.count(random.randrange(1_000_000))
 _KEEP_IDLE_SECONDS = 3600  # an item outlives its bucket's refill by this much, then may expire
 
 
@@ -61,6 +72,16 @@ class Limit:
         """Milliseconds between orders at the steady rate (rounded up: never more than the rate)."""
         return math.ceil(60_000 / self.per_minute)
 
+    @property
+    def buckets(self) -> int:
+        """How many bucket items the limit is split over (1 up to ITEM_PER_MINUTE)."""
+        return math.ceil(self.per_minute / ITEM_PER_MINUTE)
+
+    def share(self) -> Limit:
+        """One bucket's part of a split limit: the rate and the burst divided (at least 1)."""
+        n = self.buckets
+        return Limit(max(1, self.per_minute // n), max(1, math.ceil(self.burst / n)))
+
 
 def limit_for(groups: frozenset[str], settings: QuotaSettings) -> Limit:
     if INTEGRATION in groups:
@@ -72,7 +93,25 @@ def take(caller: Caller, now_ms: int | None = None) -> None:
     """Count one order placement for `caller`; 429 (TooManyRequests) when their limit is used up."""
     settings = load_settings(QuotaSettings)
     limit = limit_for(caller.groups, settings)
-    bucket = _Bucket(aws.dynamodb(settings), settings.ORDER_QUOTA_TABLE_NAME, f"ORDERS#{caller.sub}")
+    client = aws.dynamodb(settings)
+    if limit.buckets == 1:
+        _take_from(_Bucket(client, settings.ORDER_QUOTA_TABLE_NAME, f"ORDERS#{caller.sub}"), limit, now_ms)
+        return
+    turn = next(_turns)
+    tries = [turn % limit.buckets, (turn + 1) % limit.buckets]
+    for n, part in enumerate(tries):
+        bucket = _Bucket(client, settings.ORDER_QUOTA_TABLE_NAME, f"ORDERS#{caller.sub}#{part:02d}")
+        try:
+            _take_from(bucket, limit.share(), now_ms, limit)
+            return
+        except TooManyRequests:
+            if n == len(tries) - 1:
+                raise
+
+
+def _take_from(bucket: _Bucket, limit: Limit, now_ms: int | None, told: Limit | None = None) -> None:
+    """Take one order from `bucket` with `limit`; 429 saying `told` (the caller's whole limit)."""
+    told = told or limit
     interval = limit.interval_ms
     for _ in range(_ATTEMPTS):
         now = int(time.time() * 1000) if now_ms is None else now_ms
@@ -88,7 +127,7 @@ def take(caller: Caller, now_ms: int | None = None) -> None:
         if bucket.seen is not None and bucket.seen > ceiling:
             wait_ms = bucket.seen - (limit.burst - 1) * interval - now
             raise TooManyRequests(
-                f"You may place {limit.burst} orders at once and {limit.per_minute} a minute; try again in a moment.",
+                f"You may place {told.burst} orders at once and {told.per_minute} a minute; try again in a moment.",
                 retry_after=math.ceil(wait_ms / 1000),
             )
     raise TooManyRequests("Too many orders at once; try again in a moment.", retry_after=1)

@@ -12,12 +12,46 @@ from botocore.exceptions import ClientError
 from orders.models import Order, OrderLine, OrderStatus
 from sales_common.dynamo import Condition, EntityStore, Expected, cancellation_codes, now_iso, product_key, to_item
 from sales_common.errors import ConfigurationError, Conflict
+from sales_common.shards import ORDER_SHARDS, ShardedIndex, shard_of, sharded
 
 if TYPE_CHECKING:
     from sales_common.settings import ServiceSettings
 
 HOLDS_STOCK = OrderStatus.CONFIRMED
 T = TypeVar("T")
+
+# The lists of orders, each write-sharded (docs/adr/0040): an order is in shard `id % ORDER_SHARDS`
+# of each, under `<value>#<shard>` in the list's shard attribute.
+ENTITY_SHARD, CUSTOMER_SHARD, CREATOR_SHARD, STATUS_SHARD = (
+    "entityShard",
+    "customerShard",
+    "creatorShard",
+    "statusShard",
+)
+
+
+def _lists(hash_key: str, by_id: str, by_time: str) -> tuple[ShardedIndex, ShardedIndex]:
+    return (
+        ShardedIndex(by_id, hash_key, "id", "N", ORDER_SHARDS),
+        ShardedIndex(by_time, hash_key, "createdAt", "S", ORDER_SHARDS),
+    )
+
+
+ALL_ORDERS = _lists(ENTITY_SHARD, "byEntity", "byDate")
+BY_CUSTOMER = _lists(CUSTOMER_SHARD, "byCustomer", "byCustomerDate")
+BY_CREATOR = _lists(CREATOR_SHARD, "byCreator", "byCreatorDate")
+BY_STATUS = ShardedIndex("byStatus", STATUS_SHARD, "createdAt", "S", ORDER_SHARDS)
+
+
+def list_keys(order_id: int, customer_id: int, created_by: str, status: str) -> dict[str, str]:
+    """The attributes that put order `order_id` into its shard of every list of orders."""
+    shard = shard_of(order_id, ORDER_SHARDS)
+    return {
+        ENTITY_SHARD: sharded("order", shard),
+        CUSTOMER_SHARD: sharded(customer_id, shard),
+        CREATOR_SHARD: sharded(created_by, shard),
+        STATUS_SHARD: sharded(status, shard),
+    }
 
 
 class OrderStore(EntityStore[Order]):
@@ -57,7 +91,11 @@ class OrderStore(EntityStore[Order]):
             ops = [self.restock_op(order.id, line) for line in lines]
             return self.update(
                 order.id,
-                {"status": status.value, "updatedBy": actor},
+                {
+                    "status": status.value,
+                    STATUS_SHARD: sharded(status.value, shard_of(order.id, ORDER_SHARDS)),
+                    "updatedBy": actor,
+                },
                 expected_version,
                 ops,
                 _in_status(order.status),

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from products.models import Product, ProductStatus, StockAdjustment
 from sales_common.dynamo import (
+    ENTITY_INDEX,
     LIST_INDEX,
     LIST_KEY,
     LIST_SORT,
@@ -27,7 +28,7 @@ from sales_common.dynamo import (
     to_item,
 )
 from sales_common.errors import Conflict, NotFound
-from sales_common.listing import NAME_SORT, name_sort, status_list
+from sales_common.listing import NAME_INDEX, NAME_SORT, name_sort, status_list
 from sales_common.models import MAX_STOCK
 
 ADJUSTMENT_PREFIX = "STOCKADJ#"
@@ -61,6 +62,8 @@ NOT_REFERENCED = Condition("attribute_not_exists(#ref)", names={"#ref": REFERENC
 class ProductStore(EntityStore[Product]):
     entity = PRODUCT
     model = Product
+    # every stock change rewrites the product: its lists project keys only (docs/adr/0039)
+    keys_only = frozenset({ENTITY_INDEX, LIST_INDEX, NAME_INDEX})
 
     def new_item(self, entity_id: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """A new product is ACTIVE and in the byList list of its status, sorted by id, and in that

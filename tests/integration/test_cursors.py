@@ -97,8 +97,24 @@ def test_an_order_cursor_is_bound_to_the_lists_url_so_it_outlives_a_deploy(shop,
     filters = {"customerId": 3, "status": "CONFIRMED", "createdBy": user}
     cursor = next_cursor(shop.get("/api/orders", query={**filters, "limit": 1}))
 
+    from orders.repository import BY_CUSTOMER
+    from sales_common.shards import valid_positions
+
     key = cloud.secrets["CursorSigningSecret"]
-    assert decode_cursor(cursor, key, scope_of("/api/orders", filters))
+    assert decode_cursor(cursor, key, scope_of("/api/orders", filters), lambda p: valid_positions(p, BY_CUSTOMER[0]))
+
+
+def test_an_order_cursor_from_before_the_sharded_lists_is_400(shop, cloud):
+    """A cursor of the orders' list as it was before sharding (one index key, docs/adr/0040) is
+    refused as stale, not sent to DynamoDB with the wrong key shape."""
+    from sales_common.listing import encode_cursor, scope_of
+
+    old = encode_cursor(
+        {"entity": {"S": "order"}, "id": {"N": "1"}, "pk": {"S": "ORDER#1"}},
+        cloud.secrets["CursorSigningSecret"],
+        scope_of("/api/orders"),
+    )
+    assert shop.get("/api/orders", query={"cursor": old}).status == 400
 
 
 def test_a_cursor_of_the_product_list_from_before_statuses_is_400(shop, cloud):

@@ -52,6 +52,8 @@ def legacy(cloud):
                                    "status": "CONFIRMED", "items": items, "total": 4, "createdAt": stamp,
                                    "updatedAt": stamp})  # fmt: skip
     put(cloud, "OrdersTable", {"pk": "COUNTER#ORDER", "lastId": 2})
+    put(cloud, "OrdersTable", {"pk": "PLACEMENT#7", "orderId": 7, "createdAt": stamp, "lines": [],
+                               "pending": "HOLDS", "pendingSince": stamp})  # fmt: skip
     return Tables(*(cloud.tables[t] for t in ("ProductsTable", "CustomersTable", "OrdersTable")))
 
 
@@ -145,3 +147,18 @@ def test_the_migration_puts_older_products_and_customers_in_the_name_search(api,
     assert [c["id"] for c in api.get("/api/customers", query={"q": "AN"}).json] == [1]
     assert api.put("/api/customers/1", {"name": "Bea"}).status == 200
     assert [c["id"] for c in api.get("/api/customers", query={"q": "bea"}).json] == [1]
+
+
+def test_the_migration_puts_older_orders_and_pending_placements_in_their_shards(api, cloud, legacy):
+    """Orders stored before the lists were sharded are in none of them until the migration gives
+    them their shards (docs/adr/0040); a pending placement moves to its holds shard."""
+    from orders.placement_record import hold_key
+
+    assert api.get("/api/orders").json == []
+    report, _ = run(cloud, legacy)
+    assert report.counts["orders put in the sharded lists"] == 2
+    assert report.counts["pending placements put in their holds shard"] == 1
+    assert [o["id"] for o in api.get("/api/orders").json] == [1, 2]
+    assert [o["id"] for o in api.get("/api/orders", query={"customerId": 1, "order": "desc"}).json] == [2, 1]
+    assert [o["id"] for o in api.get("/api/orders", query={"status": "CONFIRMED"}).json] == [1, 2]
+    assert cloud.item("OrdersTable", "PLACEMENT#7")["pending"] == hold_key(7)

@@ -216,3 +216,37 @@ def test_the_quota_item_expires_after_the_bucket_refilled(take, cloud):
     assert item["pk"] == "ORDERS#s1" and item["tat"] > 1_000_000
     assert item["expiresAt"] * 1000 >= 1_000_000 + BURST * (60_000 // PER_MINUTE)
     assert set(item) == {"pk", "tat", "expiresAt"}
+
+
+def test_a_limit_above_one_items_share_is_split_over_buckets_and_exact_in_total(cloud):
+    """A storefront allowed thousands of orders a second would write its one bucket item past
+    DynamoDB's ~1,000 writes a second: its limit is split over several items (docs/adr/0040),
+    taken in turn, together allowing exactly the burst; the refusal names the whole limit."""
+    from orders import quota
+
+    fn, _ = route("POST", "/api/orders")
+    per_minute, burst = 4 * quota.ITEM_PER_MINUTE, 40
+    env = {
+        **fn.resolved_environment({}),
+        "INTEGRATION_ORDERS_PER_MINUTE": str(per_minute),
+        "INTEGRATION_ORDER_BURST": str(burst),
+    }
+    assert quota.Limit(per_minute, burst).buckets == 4
+    assert quota.Limit(quota.ITEM_PER_MINUTE, burst).buckets == 1
+    caller = Caller(sub="shop", username="shop", groups=frozenset({"sales", "integration"}))
+    allowed, refusals = 0, []
+    with function_env(env):
+        for _ in range(burst + 8):
+            try:
+                quota.take(caller, now_ms=0)
+                allowed += 1
+            except TooManyRequests as exc:
+                refusals.append(str(exc))
+    assert allowed == burst
+    assert all(f"{per_minute} a minute" in r for r in refusals)
+    items = {i["pk"]: i for i in _quota_items(cloud)}
+    assert set(items) == {f"ORDERS#shop#{n:02d}" for n in range(4)}
+
+
+def _quota_items(cloud) -> list[dict]:
+    return [i for i in cloud.scan("OrderQuotaTable") if i["pk"].startswith("ORDERS#shop")]

@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from orders.placement_record import hold_key
+from orders.repository import list_keys
 from tests.support import faults as fault_support
 
 PAYLOAD_TIME = "2026-01-01T00:00:00.000Z"
@@ -30,6 +32,8 @@ def faults(monkeypatch):
 def payload(items, customer=1, order_id=100):
     return {
         "orderId": order_id,
+        "listKeys": list_keys(order_id, customer, "workflow-test", "CONFIRMED"),
+        "holdKey": hold_key(order_id),
         "customerId": customer,
         "createdBy": "workflow-test",
         "createdAt": PAYLOAD_TIME,
@@ -189,7 +193,7 @@ def test_a_rerun_adopts_the_reservation_of_a_run_that_died_undecided(cloud, cata
 
     assert (first["status"], first["error"]) == ("FAILED", "Undecided")
     assert (stock(cloud, 1), holds(cloud, 1)) == (3, {"hold_100": 2})
-    assert record(cloud)["pending"] == "HOLDS" and "outcome" not in record(cloud)
+    assert record(cloud)["pending"] == hold_key(100) and "outcome" not in record(cloud)
     assert write.hits == 2 and decide.hits == 2
     faults.clear()
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from localcloud import sync_execution
+from orders.placement_record import hold_key
 from tests.support import faults as fault_support
 from tests.support import iam, queues, schedules
 
@@ -284,7 +285,7 @@ def test_release_and_queue_both_failing_are_resolved_by_the_sweeper(shop, cloud,
         reply = place(shop, (1, 3), (2, 2))
 
     assert_unavailable(reply)
-    assert record(cloud)["pending"] == "HOLDS"
+    assert record(cloud)["pending"] == hold_key(1)
     assert cloud.item("ProductsTable", "PRODUCT#1")["hold_1"] == 3
     faults.clear()
 

@@ -40,6 +40,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from orders.placement_record import hold_key
 from tests.support import faults as fault_support
 from tests.support import schedules
 
@@ -262,7 +263,9 @@ class PlacementModel(RuleBasedStateMachine):
                 placement = self.cloud.item("OrdersTable", f"PLACEMENT#{attribute.removeprefix('hold_')}")
                 assert placement is not None, f"{attribute} on product {pid} has no placement record"
                 assert placement.get("outcome") != "PLACED", f"{attribute} outlived its stored order"
-                assert placement.get("pending") == "HOLDS", f"{attribute} cannot be found by the sweeper"
+                assert placement.get("pending") == hold_key(int(attribute.removeprefix("hold_"))), (
+                    f"{attribute} cannot be found by the sweeper"
+                )
 
     @invariant()
     def no_order_refers_to_a_deleted_record(self):

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from orders.placement_record import hold_key
+from sales_common.shards import HOLD_SHARDS
 from tests.support import faults as fault_support
 from tests.support import schedules
 
@@ -61,7 +63,7 @@ def dead_placement(shop, cloud, faults):
     assert reply.status == 202, reply.raw
     faults.clear()
     assert (product(cloud, 1)["stock"], holds(cloud, 1)) == (INITIAL - 3, {"hold_1": 3})
-    assert "outcome" not in record(cloud) and record(cloud)["pending"] == "HOLDS"
+    assert "outcome" not in record(cloud) and record(cloud)["pending"] == hold_key(1)
     return reply
 
 
@@ -159,7 +161,7 @@ def test_a_hold_of_a_stored_order_is_removed_without_giving_stock_back(shop, clo
         TableName=cloud.tables["OrdersTable"],
         Key={"pk": {"S": "PLACEMENT#1"}},
         UpdateExpression="SET pending = :p, pendingSince = :t",
-        ExpressionAttributeValues={":p": {"S": "HOLDS"}, ":t": {"S": "2026-01-01T00:00:00Z"}},
+        ExpressionAttributeValues={":p": {"S": hold_key(1)}, ":t": {"S": "2026-01-01T00:00:00Z"}},
     )
 
     result = schedules.sweep(later())
@@ -174,8 +176,34 @@ def test_the_sweeper_queries_the_index_and_never_scans(dead_placement, cloud, fa
     schedules.sweep(later())
     operations = {operation for operation, _ in faults.seen}
     assert "Query" in operations and "Scan" not in operations
-    (query,) = [body for operation, body in faults.seen if operation == "Query"]
-    assert query["IndexName"] == "pendingHolds"
+    queries = [body for operation, body in faults.seen if operation == "Query"]
+    assert {query["IndexName"] for query in queries} == {"pendingHolds"}
+    # every shard of the pending holds is read (docs/adr/0040)
+    marks = {query["ExpressionAttributeValues"][":pending"]["S"] for query in queries}
+    assert marks == {f"HOLDS#{shard:02d}" for shard in range(HOLD_SHARDS)}
+
+
+def test_the_sweeper_finds_stale_holds_in_every_shard(shop, cloud):
+    """Records pending in several shards of pendingHolds are all found, oldest first."""
+    from orders.placement_record import PlacementRecords
+    from sales_common.settings import ServiceSettings
+
+    ids = [3, 17, 40, 31, 64]  # shards 3, 17, 8, 31, 0
+    for n, order_id in enumerate(ids):
+        cloud.dynamodb.put_item(
+            TableName=cloud.tables["OrdersTable"],
+            Item={
+                "pk": {"S": f"PLACEMENT#{order_id}"},
+                "orderId": {"N": str(order_id)},
+                "createdAt": {"S": "2026-01-01T00:00:00.000Z"},
+                "lines": {"L": []},
+                "pending": {"S": hold_key(order_id)},
+                "pendingSince": {"S": f"2026-01-01T00:00:0{9 - n}+00:00"},
+            },
+        )
+    records = PlacementRecords(ServiceSettings(TABLE_NAME=cloud.tables["OrdersTable"]))
+    found = [r.order_id for r in records.pending_before(later(), page_size=1)]
+    assert found == list(reversed(ids))  # oldest first across the shards
 
 
 def test_a_sweep_stops_taking_records_when_time_runs_short(dead_placement, cloud):

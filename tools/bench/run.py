@@ -151,8 +151,12 @@ class Fixtures:
 
         line = {"productId": product_id, "name": "Bench", "unitPrice": Decimal("9.99"), "quantity": 1}
         line["lineTotal"] = Decimal("9.99")
+        from orders.repository import list_keys
+
         attrs = {"customerId": customer_id, "status": "CONFIRMED", "items": [line], "total": Decimal("9.99")}
-        return self.put("OrdersTable", "order", attrs)
+        self.next_id += 1
+        shards = list_keys(self.next_id, customer_id, "bench", "CONFIRMED")  # its place in the lists (ADR 0040)
+        return self.put("OrdersTable", "order", {**attrs, "createdBy": "bench", **shards}, self.next_id)
 
 
 # ------------------------------------------------------------------ routes
@@ -539,13 +543,18 @@ class _Gateway:
         self._aws("dynamodb").get_item(TableName=self.tables["ProductsTable"], Key=key, ConsistentRead=True)
 
     def aws_list(self, _: int) -> None:
-        self._aws("dynamodb").query(
-            TableName=self.tables["ProductsTable"],
+        ddb = self._aws("dynamodb")
+        products = self.tables["ProductsTable"]
+        listed = ddb.query(
+            TableName=products,
             IndexName="byEntity",
             KeyConditionExpression="entity = :entity",
             ExpressionAttributeValues={":entity": {"S": "product"}},
             Limit=20,
         )
+        keys = [{"pk": i["pk"]} for i in listed["Items"]]  # keys only (docs/adr/0039): the items from the table
+        if keys:
+            ddb.batch_get_item(RequestItems={products: {"Keys": keys}})
 
     def aws_order(self, _: int) -> None:
         ddb = self._aws("dynamodb")

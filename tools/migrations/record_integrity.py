@@ -5,8 +5,13 @@ deploying that version; it is idempotent and can be re-run or resumed after an i
     python -m tools.migrations.record_integrity --stack sales-management-prod --region eu-west-1
     python -m tools.migrations.record_integrity --endpoint-url http://127.0.0.1:4566   # make dev
 
-Five steps, each a conditional write per record (so it composes with the live API):
+Six steps, each a conditional write per record (so it composes with the live API):
 
+0. **Sharded order lists** (issue 23, docs/adr/0040). Every order gets its shard of each list
+   (`entityShard`, `customerShard`, `creatorShard`, `statusShard`), and every placement record
+   still pending with the unsharded mark (`HOLDS`) its holds shard's (`HOLDS#<id % 32>`); until
+   then the order lists and the sweeper do not see them. Read with a Scan of the Orders table
+   (a one-off tool; an unsharded order is in no index).
 1. **Product lists.** Every product gets its `status` (ACTIVE unless set) and its place in the
    `byList` index (`listKey` = "product#<status>", `listSort` = id); until then the default
    product list does not show it (its page, orders and stock work as before).
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,8 +54,13 @@ from customers.repository import (  # noqa: E402
     email_key,
     legacy_email_key,
 )
+from orders.placement_record import KEY_PREFIX as PLACEMENT_PREFIX  # noqa: E402
+from orders.placement_record import PENDING, hold_key  # noqa: E402
+from orders.repository import CREATOR_SHARD, list_keys  # noqa: E402
 from products.repository import ADJUSTMENT_PREFIX, history_list  # noqa: E402
 from sales_common.dynamo import (  # noqa: E402
+    BATCH_GET_ATTEMPTS,
+    BATCH_GET_KEYS,
     ENTITY_INDEX,
     LIST_KEY,
     LIST_SORT,
@@ -63,6 +74,7 @@ from sales_common.dynamo import (  # noqa: E402
 from sales_common.listing import NAME_SORT, name_sort, status_list  # noqa: E402
 
 ACTIVE = "ACTIVE"
+ORDER_PREFIX = "ORDER#"
 
 
 @dataclass(frozen=True)
@@ -97,13 +109,40 @@ def _pages(call: Callable[..., dict[str, Any]], **params: Any) -> Iterator[dict[
 
 
 def _entities(client: Any, table: str, entity: str) -> Iterator[dict[str, Any]]:
-    return _pages(
-        client.query,
-        TableName=table,
-        IndexName=ENTITY_INDEX,
-        KeyConditionExpression="entity = :e",
-        ExpressionAttributeValues={":e": {"S": entity}},
+    """Every item of `entity` in `table`, whole: listed from byEntity (which may project keys only,
+    docs/adr/0039), read with BatchGetItem 100 at a time, each batch's unprocessed keys asked again."""
+    keys = (
+        {"pk": {"S": item["pk"]}}
+        for item in _pages(
+            client.query,
+            TableName=table,
+            IndexName=ENTITY_INDEX,
+            KeyConditionExpression="entity = :e",
+            ExpressionAttributeValues={":e": {"S": entity}},
+            ProjectionExpression="pk",
+        )
     )
+    batch: list[dict[str, Any]] = []
+    for key in keys:
+        batch.append(key)
+        if len(batch) == BATCH_GET_KEYS:
+            yield from _batch_get(client, table, batch)
+            batch = []
+    if batch:
+        yield from _batch_get(client, table, batch)
+
+
+def _batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    pending = keys
+    for attempt in range(BATCH_GET_ATTEMPTS):
+        if attempt:
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        result = client.batch_get_item(RequestItems={table: {"Keys": pending, "ConsistentRead": True}})
+        yield from (from_item(i) for i in result.get("Responses", {}).get(table, []))
+        pending = result.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        if not pending:
+            return
+    raise RuntimeError(f"{len(pending)} items of {table} stayed unprocessed (throttled): run the migration again")
 
 
 def _conditional(write: Callable[..., Any], **params: Any) -> bool:
@@ -171,7 +210,7 @@ def migrate_stock_history(client: Any, tables: Tables, report: Report) -> None:
 def migrate_references(client: Any, tables: Tables, report: Report) -> None:
     customers: dict[int, list[int]] = defaultdict(list)
     products: dict[int, list[int]] = defaultdict(list)
-    for order in _entities(client, tables.orders, "order"):
+    for order in _orders(client, tables.orders):
         customers[int(order["customerId"])].append(int(order["id"]))
         for line in order.get("items", []):
             products[int(line["productId"])].append(int(order["id"]))
@@ -286,7 +325,59 @@ def migrate_name_search(client: Any, tables: Tables, report: Report) -> None:
             report.add(f"{entity}s put in the name search" if done else f"{entity}s renamed meanwhile (already in it)")
 
 
+# ---------------------------------------------------------------- 0. sharded lists
+def _orders(client: Any, table: str) -> Iterator[dict[str, Any]]:
+    """Every order, read from the table itself: an order stored before the lists were sharded is
+    in none of them (docs/adr/0040)."""
+    return _pages(
+        client.scan,
+        TableName=table,
+        FilterExpression="begins_with(pk, :order)",
+        ExpressionAttributeValues={":order": {"S": ORDER_PREFIX}},
+    )
+
+
+def migrate_sharded_lists(client: Any, tables: Tables, report: Report) -> None:
+    """Every order gets its shard of each list (`list_keys`), written only if its status is still
+    the one read (a status change meanwhile wrote its own `statusShard`); every placement record
+    still marked pending with the unsharded mark gets its shard's."""
+    for order in _orders(client, tables.orders):
+        keys = list_keys(int(order["id"]), int(order["customerId"]), str(order.get("createdBy", "")), order["status"])
+        if "createdBy" not in order:  # placed before orders recorded who placed them: in no user's list
+            del keys[CREATOR_SHARD]
+        if all(order.get(k) == v for k, v in keys.items()):
+            continue
+        names = {f"#k{i}": k for i, k in enumerate(keys)}
+        values: dict[str, Any] = {f":k{i}": v for i, v in enumerate(keys.values())}
+        done = _conditional(
+            client.update_item,
+            TableName=tables.orders,
+            Key={"pk": {"S": str(order["pk"])}},
+            UpdateExpression="SET " + ", ".join(f"#k{i} = :k{i}" for i in range(len(keys))),
+            ConditionExpression="attribute_exists(pk) AND #status = :status",
+            ExpressionAttributeNames={**names, "#status": "status"},
+            ExpressionAttributeValues=to_item({**values, ":status": order["status"]}),
+        )
+        report.add("orders put in the sharded lists" if done else "orders changed meanwhile (already listed)")
+    for record in _pages(
+        client.scan,
+        TableName=tables.orders,
+        FilterExpression="begins_with(pk, :placement) AND pending = :unsharded",
+        ExpressionAttributeValues=to_item({":placement": PLACEMENT_PREFIX, ":unsharded": PENDING}),
+    ):
+        done = _conditional(
+            client.update_item,
+            TableName=tables.orders,
+            Key={"pk": {"S": str(record["pk"])}},
+            UpdateExpression="SET pending = :shard",
+            ConditionExpression="pending = :unsharded",
+            ExpressionAttributeValues=to_item({":shard": hold_key(int(record["orderId"])), ":unsharded": PENDING}),
+        )
+        report.add("pending placements put in their holds shard" if done else "placements decided meanwhile")
+
+
 STEPS = (
+    ("sharded order lists", migrate_sharded_lists),
     ("product lists", migrate_product_lists),
     ("stock history", migrate_stock_history),
     ("reference marks", migrate_references),

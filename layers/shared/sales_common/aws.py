@@ -39,6 +39,7 @@ class ClientLimits:
     read_timeout: float  # seconds to wait for the answer (socket read)
     max_attempts: int  # attempts in all, the first one included (botocore's total_max_attempts)
     mode: Literal["standard", "legacy", "adaptive"] = "standard"  # botocore's retry mode
+    pool: int = 10  # connections kept open (botocore's max_pool_connections): concurrent calls
 
     def config(self) -> Config:
         from botocore.config import Config
@@ -47,6 +48,7 @@ class ClientLimits:
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             retries={"mode": self.mode, "total_max_attempts": self.max_attempts},
+            max_pool_connections=self.pool,
         )
 
 
@@ -55,7 +57,8 @@ LIMITS: dict[ServiceName, ClientLimits] = {
     # throttle or a lost answer. The placement's writes are conditional or upserts, so a retried
     # write that had applied is recognised (see docs/adr/0011-placement-protocol.md). Worst case
     # 9 s, within every function's Timeout.
-    "dynamodb": ClientLimits(connect_timeout=1.0, read_timeout=3.0, max_attempts=2),
+    # A sharded list queries its 16 shards at once (docs/adr/0040): a connection each, and room.
+    "dynamodb": ClientLimits(connect_timeout=1.0, read_timeout=3.0, max_attempts=2, pool=32),
     # StartSyncExecution answers when the execution ends: after at most the PlaceOrder state
     # machine's TimeoutSeconds (20 s), plus 2 s for the answer. Never retried by the SDK: the
     # caller decides the placement's outcome itself (orders.placement) within its own budget.

@@ -14,6 +14,7 @@ gives the workflow definition as `${ProductKeyPrefix}` (tests/template checks th
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,15 +23,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from sales_common import aws
-from sales_common.errors import DomainError, NotFound, PreconditionFailed
+from sales_common.errors import DomainError, NotFound, PreconditionFailed, ServiceUnavailable
 from sales_common.models import StoredModel
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
     from pydantic import BaseModel
 
     from sales_common.settings import ServiceSettings
+    from sales_common.shards import Position, ShardedIndex
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -41,6 +45,10 @@ ENTITY_INDEX = "byEntity"
 LIST_INDEX = "byList"
 LIST_KEY = "listKey"
 LIST_SORT = "listSort"
+# BatchGetItem takes at most this many keys per request (a list page is at most 100 items).
+BATCH_GET_KEYS = 100
+# Attempts at the keys BatchGetItem leaves unprocessed (throttled) before the read fails.
+BATCH_GET_ATTEMPTS = 8
 # A failed condition returns the item as it was: tells 404 from 412 without another read.
 RETURN_OLD_ON_FAILURE = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
 
@@ -140,6 +148,22 @@ def _guard(expected_version: Expected, extra: Condition | None) -> Condition:
     return Condition(expression, values, names)
 
 
+_pool: ThreadPoolExecutor | None = None
+
+
+def _shard_pool() -> ThreadPoolExecutor:
+    """The threads a container queries the shards of a list with (one per shard at most)."""
+    global _pool
+    with _blocks_lock:
+        if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            from sales_common.shards import ORDER_SHARDS
+
+            _pool = ThreadPoolExecutor(max_workers=ORDER_SHARDS, thread_name_prefix="shard")
+        return _pool
+
+
 # (table, entity) -> (the next id to hand out, the last id of the block): this container's ids.
 _id_blocks: dict[tuple[str, str], tuple[int, int]] = {}
 _blocks_lock = threading.Lock()
@@ -153,7 +177,15 @@ def forget_id_blocks() -> None:
 
 class TableAccess:
     """One DynamoDB table (the function's TABLE_NAME unless `table` names another) through the
-    shared, lazily created client for the function's settings."""
+    shared, lazily created client for the function's settings.
+
+    `keys_only` names the table's indexes that project keys only (template.yaml says so; a test
+    checks the two agree): a query of one of them reads its page's items from the table with
+    BatchGetItem, in the index's order. A list index that projects every attribute is written
+    whenever any attribute of a listed item changes (every stock change of a product); one that
+    projects keys only is written when the item enters, leaves or moves in it (docs/adr/0039)."""
+
+    keys_only: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, settings: ServiceSettings, table: str | None = None) -> None:
         self.settings = settings
@@ -178,6 +210,23 @@ class TableAccess:
         """One page of the index in its sort order (reversed unless `forward`), and the
         (DynamoDB-typed) key to continue from, None at the end. With `filter_by`, a page may hold
         fewer than `limit` items and still continue. `names`: the key condition's `#name`s."""
+        found, last = self.query_raw(limit, start_key, index, key_condition, values, filter_by, forward, names)
+        if index in self.keys_only:
+            found = self.batch_get([{"pk": i["pk"]} for i in found])
+        return [model.model_validate(from_item(i)) for i in found], last
+
+    def query_raw(
+        self,
+        limit: int,
+        start_key: dict[str, Any] | None,
+        index: str,
+        key_condition: str,
+        values: Mapping[str, Any],
+        filter_by: Condition | None = None,
+        forward: bool = True,
+        names: Mapping[str, str] | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """`query`'s page as DynamoDB returns it: typed items (of the index's projection)."""
         all_values = dict(values)
         all_names = dict(names or {})
         params: dict[str, Any] = {
@@ -198,8 +247,61 @@ class TableAccess:
         if start_key:
             params["ExclusiveStartKey"] = start_key
         result = self.client.query(**params)
-        items = [model.model_validate(from_item(i)) for i in result.get("Items", [])]
-        return items, result.get("LastEvaluatedKey")
+        return list(result.get("Items", [])), result.get("LastEvaluatedKey")
+
+    def sharded_page[T: BaseModel](
+        self,
+        model: type[T],
+        index: ShardedIndex,
+        value: object,
+        limit: int,
+        positions: Sequence[Position] | None,
+        *,
+        key_condition: str = "",
+        values: Mapping[str, Any] | None = None,
+        filter_by: Condition | None = None,
+        forward: bool = True,
+        names: Mapping[str, str] | None = None,
+    ) -> tuple[list[T], list[Position] | None]:
+        """One page of the sharded list `value` of `index` (docs/adr/0040): each shard's partition
+        (`#shardKey = :shard`, and `key_condition` on its sort key if given) queried in parallel
+        and merged in order; with the positions to continue from (None at the end)."""
+        from sales_common.shards import merge_page, sharded
+
+        condition = "#shardKey = :shard" + (f" AND {key_condition}" if key_condition else "")
+        all_names = {**(names or {}), "#shardKey": index.hash_key}
+
+        def one(shard: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+            shard_values = {**(values or {}), ":shard": sharded(value, shard)}
+            return self.query_raw(limit, start, index.name, condition, shard_values, filter_by, forward, all_names)
+
+        found, following = merge_page(index, value, positions, limit, forward, one, _shard_pool())
+        if index.name in self.keys_only:
+            found = self.batch_get([{"pk": i["pk"]} for i in found])
+        return [model.model_validate(from_item(i)) for i in found], following
+
+    def batch_get(self, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of `keys` (DynamoDB-typed `pk` keys), in the order of `keys`, read with
+        BatchGetItem (eventually consistent, as the index they were listed from). Keys DynamoDB
+        leaves unprocessed are asked again after a short, growing pause; an item deleted since it
+        was listed is left out."""
+        by_pk: dict[str, dict[str, Any]] = {}
+        for first in range(0, len(keys), BATCH_GET_KEYS):
+            pending: list[dict[str, Any]] = list(keys[first : first + BATCH_GET_KEYS])
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                if not pending:
+                    break
+                if attempt:
+                    time.sleep(min(0.05 * 2**attempt, 1.0))
+                result: dict[str, Any] = self.client.batch_get_item(RequestItems={self.table: {"Keys": pending}})  # type: ignore[assignment]
+                for item in result.get("Responses", {}).get(self.table, []):
+                    by_pk[item["pk"]["S"]] = item
+                pending = list(result.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", []))
+            if pending:
+                raise ServiceUnavailable(
+                    "The list could not be read completely (the table throttled the reads); try again."
+                )
+        return [by_pk[k["pk"]["S"]] for k in keys if k["pk"]["S"] in by_pk]
 
 
 class EntityStore[M: StoredModel](TableAccess):
@@ -243,6 +345,12 @@ class EntityStore[M: StoredModel](TableAccess):
         the end. With `filter_by`, a page may hold fewer than `limit` items and still continue."""
         values = values if values is not None else {":entity": self.entity}
         return self.query(self.model, limit, start_key, index, key_condition, values, filter_by, forward, names)
+
+    def sharded(
+        self, index: ShardedIndex, value: object, limit: int, positions: Sequence[Position] | None, **query: Any
+    ) -> tuple[list[M], list[Position] | None]:
+        """`sharded_page` of this store's entities."""
+        return self.sharded_page(self.model, index, value, limit, positions, **query)
 
     # ------------------------------------------------------------------ writes
     def allocate_id(self) -> int:

@@ -36,6 +36,7 @@ from sales_common.settings import ServiceSettings, load_settings
 
 if TYPE_CHECKING:
     from sales_common.dynamo import EntityStore
+    from sales_common.shards import ShardedIndex
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -72,14 +73,17 @@ def _signature(key: str, scope: str, payload: bytes) -> bytes:
     return hmac.new(key.encode(), scope.encode() + b"\n" + payload, hashlib.sha256).digest()[:_SIG_BYTES]
 
 
-def encode_cursor(last_key: dict[str, Any], key: str, scope: str) -> str:
+def encode_cursor(last_key: Any, key: str, scope: str) -> str:
     payload = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(_signature(key, scope, payload) + payload).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, keys: str | Sequence[str], scope: str) -> dict[str, Any]:
-    """Return the DynamoDB key the cursor stands for; BadRequest if it was altered, forged, made
-    for another list or filter, or signed with none of `keys` (e.g. a key rotated out twice)."""
+def decode_cursor(
+    cursor: str, keys: str | Sequence[str], scope: str, valid: Callable[[Any], bool] | None = None
+) -> Any:
+    """Return the DynamoDB key the cursor stands for (or, with `valid`, the payload `valid`
+    accepts: a sharded list's positions); BadRequest if it was altered, forged, made for another
+    list or filter, or signed with none of `keys` (e.g. a key rotated out twice)."""
     invalid = BadRequest(
         "The pagination cursor is invalid (altered, from another list or filter, or expired): follow the "
         'previous page\'s `Link: rel="next"` as it is, or start again from the first page (no cursor).'
@@ -96,9 +100,9 @@ def decode_cursor(cursor: str, keys: str | Sequence[str], scope: str) -> dict[st
         decoded = json.loads(payload)
     except ValueError as exc:
         raise invalid from exc
-    if not _is_start_key(decoded):
+    if not (valid or _is_start_key)(decoded):
         raise invalid
-    return decoded  # type: ignore[no-any-return]
+    return decoded
 
 
 def _is_start_key(value: Any) -> bool:
@@ -230,6 +234,19 @@ def fetch[T](
     return Page(items, encode_cursor(last, signing_key(), scope) if last else None)
 
 
+def fetch_sharded[M: StoredModel](
+    store: EntityStore[M], index: ShardedIndex, value: object, limit: int, cursor: str | None, scope: str, **query: Any
+) -> Page[M]:
+    """One page of the sharded list `value` of `index` (docs/adr/0040): every shard queried, merged
+    in the index's order; the cursor carries each shard's position (`query`: see
+    `EntityStore.sharded_page`)."""
+    from sales_common.shards import valid_positions
+
+    positions = start_key(cursor, scope, lambda p: valid_positions(p, index)) if cursor else None
+    items, following = store.sharded(index, value, limit, positions, **query)
+    return Page(items, encode_cursor(following, signing_key(), scope) if following is not None else None)
+
+
 def fetch_page[M: StoredModel](
     store: EntityStore[M], limit: int, cursor: str | None, scope: str, **query: Any
 ) -> Page[M]:
@@ -259,13 +276,13 @@ def by_status(entity: str, status: str) -> dict[str, Any]:
     }
 
 
-def start_key(cursor: str, scope: str) -> dict[str, Any]:
-    """The cursor's key; a cursor the cached keys refuse is tried once more with the keys read
-    again (this container may have cached them before a rotation)."""
+def start_key(cursor: str, scope: str, valid: Callable[[Any], bool] | None = None) -> Any:
+    """The cursor's key (or payload `valid` accepts); a cursor the cached keys refuse is tried
+    once more with the keys read again (this container may have cached them before a rotation)."""
     try:
-        return decode_cursor(cursor, verification_keys(), scope)
+        return decode_cursor(cursor, verification_keys(), scope, valid)
     except BadRequest:
-        return decode_cursor(cursor, verification_keys(refresh=True), scope)
+        return decode_cursor(cursor, verification_keys(refresh=True), scope, valid)
 
 
 def page_response(page: Page[Any], path: str, limit: int, query: Mapping[str, str] | None = None) -> Response[Any]:
