@@ -338,18 +338,21 @@ class PlacementModel(RuleBasedStateMachine):
                     self.inputs.append(payload)
 
     def _orders(self):
-        """This example's orders (examples share one emulated cloud), from the byCustomer index."""
+        """This example's orders (examples share one emulated cloud), from every shard of the
+        byCustomer index."""
         from sales_common.dynamo import from_item
+        from sales_common.shards import ORDER_SHARDS, sharded
 
         orders = []
         for customer in self.customers:
-            found = self.cloud.dynamodb.query(
-                TableName=self.cloud.tables["OrdersTable"],
-                IndexName="byCustomer",
-                KeyConditionExpression="customerId = :c",
-                ExpressionAttributeValues={":c": {"N": str(customer)}},
-            )
-            orders += [from_item(item) for item in found["Items"]]
+            for shard in range(ORDER_SHARDS):
+                found = self.cloud.dynamodb.query(
+                    TableName=self.cloud.tables["OrdersTable"],
+                    IndexName="byCustomer",
+                    KeyConditionExpression="customerShard = :c",
+                    ExpressionAttributeValues={":c": {"S": sharded(customer, shard)}},
+                )
+                orders += [from_item(item) for item in found["Items"]]
         return orders
 
     def _counter(self, entity):
