@@ -18,8 +18,8 @@ def _leave_something_everywhere(cloud: Cloud) -> None:
         cloud.dynamodb.put_item(TableName=table, Item={k["AttributeName"]: {"S": "left-behind"} for k in key})
     for url in (cloud.queues or {}).values():
         cloud.sqs.send_message(QueueUrl=url, MessageBody="left behind")
-    for arn in cloud.state_machines.values():
-        cloud.stepfunctions.start_execution(stateMachineArn=arn, input=json.dumps({"left": "behind"}))
+    arn = next(iter(cloud.state_machines.values()))
+    cloud.stepfunctions.start_execution(stateMachineArn=arn, input=json.dumps({"left": "behind"}))
     secret = next(iter(cloud.secrets or {}))
     cloud.secretsmanager.put_secret_value(SecretId=secret, SecretString="changed by a test")
     events = boto3.client("events", region_name="us-east-1")
@@ -94,3 +94,21 @@ def test_the_stack_comes_back_after_moto_dropped_every_backend(cloud, _provision
     assert cloud.dynamodb.list_tables()["TableNames"] == []
     snapshot.restore()
     _assert_as_deployed(cloud, secrets)
+
+
+def test_a_prepared_build_runs_once_and_each_test_gets_it_as_built(cloud, prepared):
+    table = cloud.tables["ProductsTable"]
+    builds = []
+
+    def build():
+        builds.append(1)
+        cloud.dynamodb.put_item(TableName=table, Item={"pk": {"S": "built"}})
+        return "what the build returns"
+
+    assert prepared("test_fresh_deployment", build) == "what the build returns"
+    cloud.dynamodb.put_item(TableName=table, Item={"pk": {"S": "a test's own change"}})
+    # what the next test asking for the same build gets (here, in the same test):
+    assert prepared("test_fresh_deployment", build) == "what the build returns"
+    assert builds == [1]
+    assert [item["pk"] for item in cloud.scan("ProductsTable")] == ["built"]
+    assert _stream_records(cloud) == 1  # the build's write, not the change after it
