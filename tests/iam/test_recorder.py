@@ -276,7 +276,8 @@ def test_the_checker_refuses_key_prefixes_on_an_index_grant():
 
     keyed = project().variant()
     (policy, _secret) = keyed.data["Resources"]["ListProductsFunction"]["Properties"]["Policies"]
-    policy["Statement"][0]["Condition"] = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["PRODUCT#*"]}}
+    (query,) = [statement for statement in policy["Statement"] if statement["Sid"] == "QueryLists"]
+    query["Condition"] = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["PRODUCT#*"]}}
     assert [m.split(":")[0] for m in iam.check(keyed, set()).misplaced] == [
         "ListProductsFunction Policies[0] inline QueryLists"
     ]
