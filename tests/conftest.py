@@ -196,48 +196,25 @@ def _aws_setup() -> tuple[dict[str, Any], SamTemplate]:
     return {name: boto3.client(name, region_name="us-east-1") for name in services}, template()  # type: ignore[call-overload]
 
 
-@pytest.fixture(scope="session")
-def _provisioned(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> tuple[Any, Any]:
-    """Once per test process (per xdist worker): every resource of template.yaml provisioned in
-    moto, and a snapshot of moto's state right after, which `cloud` puts back before each test
-    (provisioning for each test cost a fifth of the fast loop: ADR 0041)."""
-    from moto import mock_aws
-
-    from localcloud.provision import provision
-    from tests.support.moto_state import Snapshot
-
-    clients, template = _aws_setup
-    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
-        # No user pool: requests carry the JWT authorizer's claims already (tests/support/apigw).
-        made = provision(clients.__getitem__, template, sign_in=False)
-        return made, Snapshot()
-
-
-MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
-
-
 @pytest.fixture
-def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate], _provisioned: tuple[Any, Any]) -> Iterator[Cloud]:
-    """A freshly deployed stack for each test: every table empty, no message, execution or event
-    left by another test (moto's state put back to the snapshot taken after provisioning)."""
+def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> Iterator[Cloud]:
     from moto import mock_aws
 
     from localcloud import task_timeouts
+    from localcloud.provision import provision
     from sales_common.dynamo import forget_id_blocks
     from sales_common.listing import forget_signing_keys
 
-    clients, _ = _aws_setup
-    made, snapshot = _provisioned
+    clients, template = _aws_setup
     # moto answers far slower than AWS on a loaded machine: workflow Task timeouts get room
     # (tests of task timeouts put the template's own numbers back: faults.real_task_timeouts).
     task_timeouts.set_scale(task_timeouts.TEST_SCALE)
-    mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
-    mock.start(reset=False)
-    try:
-        snapshot.restore()
-        # Each test runs on new containers (empty caches).
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+        # Each test is a new deployment (fresh secret values) on new containers (empty caches).
         forget_signing_keys()
         forget_id_blocks()
+        # No user pool: requests carry the JWT authorizer's claims already (tests/support/apigw).
+        made = provision(clients.__getitem__, template, sign_in=False)
         yield Cloud(
             clients["dynamodb"],
             clients["stepfunctions"],
@@ -249,40 +226,6 @@ def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate], _provisioned: tuple[An
             secrets=made.secrets,
             event_buses=made.event_buses,
         )
-    finally:
-        mock.stop()
-
-
-@pytest.fixture(scope="session")
-def _prepared_states() -> dict[str, tuple[Any, Any]]:
-    return {}
-
-
-@pytest.fixture
-def prepared(cloud: Cloud, _prepared_states: dict[str, tuple[Any, Any]]) -> Any:
-    """`prepared(key, build)`: what `build()` returns, on the data it made. The first test of the
-    process to ask for `key` builds it on its fresh stack, and moto's state is saved then; every
-    later test asking for `key` gets that state put back instead of building it again (for data
-    that many parametrized tests read, e.g. orders placed through the workflow). Each test still
-    gets its own copy: what one changes, the next does not see."""
-    from sales_common.dynamo import forget_id_blocks
-    from sales_common.listing import forget_signing_keys
-    from tests.support.moto_state import Snapshot
-
-    def use(key: str, build: Any) -> Any:
-        if key in _prepared_states:
-            result, snapshot = _prepared_states[key]
-            snapshot.restore()
-        else:
-            result = build()
-            _prepared_states[key] = (result, Snapshot())
-        # As on new containers, whether this test built the data or not (ids come in blocks: a
-        # block a build reserved is not reused).
-        forget_signing_keys()
-        forget_id_blocks()
-        return result
-
-    return use
 
 
 @pytest.fixture(scope="session")

@@ -30,19 +30,15 @@ FIRST_LINE = "TOKEN=$(make -s token ROLE=admin)"
 
 @pytest.fixture(scope="module")
 def runner(local_cloud, tmp_path_factory) -> Runner:
-    workdir = tmp_path_factory.mktemp("examples")
-    roles = sorted(local_cloud.dev_users.users)
-    return Runner(local_cloud.api_url, local_cloud.aws_url, workdir, mint=local_cloud.token, roles=roles)
+    return Runner(local_cloud.api_url, local_cloud.aws_url, tmp_path_factory.mktemp("examples"))
 
 
 @pytest.mark.parametrize("page", sorted(PAGES), ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_examples_of_a_page_run_as_printed(page, local_cloud, runner):
-    """Each page on empty tables (ids from 1 again), as a reader who has just started `make dev`.
-    The README's first session runs the real `make -s token`; the other pages get the same token
-    from the test (tests/support/examples.py: one `make` and Python process fewer per call)."""
+    """Each page on empty tables (ids from 1 again), as a reader who has just started `make dev`."""
     empty_tables(local_cloud.client("dynamodb"))
     mark = local_cloud.printed
-    result = runner.run(PAGES[page], prelude=FIRST_LINE, real_make=page == README)
+    result = runner.run(PAGES[page], prelude=FIRST_LINE)
     assert not result.problems(), "\n".join(result.problems()) + "\n" + result.output[-4000:]
     # A normal session is quiet: the local cloud printed no warning and no traceback meanwhile.
     session = local_cloud.printed_since(mark)
@@ -113,38 +109,6 @@ def test_a_failing_command_fails_the_session(local_cloud, runner, tmp_path):
     page.write_text('```bash\nfalse\ncurl http://localhost:8080/api/products -H "Authorization: Bearer $TOKEN"\n```\n')
     result = runner.run(examples_in(page), prelude=FIRST_LINE)
     assert result.returncode != 0 and result.problems()
-
-
-def test_the_make_wrapper_answers_make_s_token_only_and_the_real_make_the_rest(tmp_path):
-    """The wrapper of the runner stands in for exactly `make -s token [ROLE=role]` of a role the
-    test minted a token for; every other command, and every command of a `real_make` session,
-    is the real make's."""
-    (tmp_path / "Makefile").write_text("hello:\n\t@echo real make $(ROLE)\n")
-    unreachable = "http://127.0.0.1:9"  # the real `make -s token` cannot sign in here
-    runner = Runner(
-        unreachable, unreachable, tmp_path / "run", mint=lambda role: f"minted-{role}", roles=["admin", "sales"]
-    )
-    text = (
-        'echo "1 $(make -s token)"\n'
-        'echo "2 $(make -s token ROLE=sales)"\n'
-        f'echo "3 $(make -s -C {tmp_path} hello ROLE=sales)"\n'
-        'echo "4 $(make -s token ROLE=auditor 2>/dev/null || echo refused)"\n'
-        'echo "5 $(make -s token ROLE= 2>/dev/null || echo refused)"\n'
-    )
-    result = runner.run([Example(tmp_path / "page.md", 1, text)])
-    assert result.returncode == 0, result.output
-    assert result.output.splitlines()[:5] == [
-        "1 minted-admin",
-        "2 minted-sales",
-        "3 real make sales",
-        "4 refused",
-        "5 refused",
-    ]
-    real = runner.run(
-        [Example(tmp_path / "page.md", 1, 'echo "$(make -s token ROLE=sales 2>/dev/null || echo refused)"')],
-        real_make=True,
-    )
-    assert real.output.splitlines()[0] == "refused"
 
 
 def test_what_counts_as_an_example():

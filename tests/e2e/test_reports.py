@@ -83,10 +83,6 @@ def test_an_order_reaches_the_reports_within_seconds(http, product, customer):
     assert f"{laptop['id']},E2E report laptop,1,1,0,0.00\r\n" in csv.text
 
 
-# The slow tier (ADR 0041): it replays every event the shared local cloud archived in the run so far
-# (about 20 s of CPU in a full run, a tenth of the fast loop's budget); tests/integration/
-# test_reports_rebuild.py keeps the rebuild itself in the fast tier.
-@pytest.mark.slow
 def test_make_reports_rebuild_finds_the_live_projection_equal_to_the_archive(local_cloud, http, product):
     product(stock=1, name="E2E rebuild")  # at least one event
     options = ["--from", "archive", "--quiet", "2", "--settle", "30", "--timeout", "240"]

@@ -6,11 +6,7 @@ that run").
   exactly ``NNN`` when the command ends with ``# expect NNN``.
 * :class:`Runner` runs blocks verbatim in one bash session, with a ``curl`` wrapper first on PATH
   that sends ``localhost:8080`` to the test's local cloud (``--connect-to``) and records the
-  status of every call, and ``AWS_URL`` pointing ``make -s token`` at the test's emulator. Given
-  a ``mint``, a ``make`` wrapper answers exactly ``make -s token [ROLE=role]`` with a token the
-  test minted from that emulator (the same InitiateAuth, without starting ``make`` and a Python
-  process per call: ADR 0041) and hands every other ``make`` command to the real one; a session
-  run with ``real_make=True`` (the README's) runs the real ``make -s token`` throughout.
+  status of every call, and ``AWS_URL`` pointing ``make -s token`` at the test's emulator.
 """
 
 from __future__ import annotations
@@ -19,7 +15,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,20 +124,6 @@ echo "${status:-000} $rc" >> "$EXAMPLES_LOG"
 exit $rc
 """
 
-_MAKE_WRAPPER = r"""#!/usr/bin/env bash
-# The docs examples' make: `make -s token [ROLE=role]` prints the token the test minted for that
-# role from the same emulator, if it has one ($EXAMPLES_TOKENS/<role>); anything else is the real make.
-if [ -n "$EXAMPLES_TOKENS" ] && [ "$1" = "-s" ] && [ "$2" = "token" ] && [ $# -le 3 ]; then
-  role=admin
-  [ $# -eq 3 ] && case "$3" in ROLE=?*) role="${3#ROLE=}" ;; *) role="" ;; esac
-  if [ -n "$role" ] && [ -f "$EXAMPLES_TOKENS/$role" ]; then
-    cat "$EXAMPLES_TOKENS/$role"
-    exit 0
-  fi
-fi
-exec "$EXAMPLES_REAL_MAKE" "$@"
-"""
-
 
 @dataclass
 class BlockResult:
@@ -177,34 +159,22 @@ class SessionResult:
 class Runner:
     """Runs examples verbatim against the local cloud at `api_url`/`aws_url` (the emulator)."""
 
-    def __init__(
-        self,
-        api_url: str,
-        aws_url: str,
-        workdir: Path,
-        mint: Callable[[str], str] | None = None,
-        roles: Sequence[str] = (),
-    ) -> None:
+    def __init__(self, api_url: str, aws_url: str, workdir: Path) -> None:
         real = shutil.which("curl")
-        real_make = shutil.which("make")
         if real is None:
             raise RuntimeError("curl is not installed")
         self.workdir = workdir
-        self.mint, self.roles = mint, tuple(roles)
         bin_dir = workdir / "bin"
         bin_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in (("curl", _WRAPPER), ("make", _MAKE_WRAPPER)):
-            wrapper = bin_dir / name
-            wrapper.write_text(text)
-            wrapper.chmod(0o755)
-        self.tokens = workdir / "tokens"
+        wrapper = bin_dir / "curl"
+        wrapper.write_text(_WRAPPER)
+        wrapper.chmod(0o755)
         self.log = workdir / "statuses.log"
         env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
         env.update(
             PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
             AWS_URL=aws_url,
             EXAMPLES_REAL_CURL=real,
-            EXAMPLES_REAL_MAKE=real_make or "make",
             EXAMPLES_API_PORT=api_url.rsplit(":", 1)[1],
             EXAMPLES_LOG=str(self.log),
         )
@@ -212,29 +182,16 @@ class Runner:
             env.pop(name, None)
         self.env = env
 
-    def _mint_tokens(self) -> dict[str, str]:
-        """Fresh tokens for the `make` wrapper (access tokens live 15 minutes): EXAMPLES_TOKENS."""
-        if self.mint is None:
-            return {}
-        self.tokens.mkdir(exist_ok=True)
-        for role in self.roles:
-            (self.tokens / role).write_text(self.mint(role) + "\n")
-        return {"EXAMPLES_TOKENS": str(self.tokens)}
-
-    def run(
-        self, blocks: Sequence[Example], prelude: str = "", timeout: float = 300, real_make: bool = False
-    ) -> SessionResult:
-        """Run `blocks` in order in one `bash -e` session (after `prelude`), from the project root;
-        `make -s token` is the real one with `real_make` (or without a `mint`)."""
+    def run(self, blocks: Sequence[Example], prelude: str = "", timeout: float = 300) -> SessionResult:
+        """Run `blocks` in order in one `bash -e` session (after `prelude`), from the project root."""
         self.log.write_text("")
-        env = self.env if real_make else {**self.env, **self._mint_tokens()}
         script = ["set -e", prelude]
         for n, example in enumerate(blocks):
             script += [f'echo "::block {n}" >> "$EXAMPLES_LOG"', example.text]
         done = subprocess.run(
             ["bash", "-c", "\n".join(script)],
             cwd=ROOT,
-            env=env,
+            env=self.env,
             capture_output=True,
             text=True,
             timeout=timeout,
