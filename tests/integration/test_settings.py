@@ -33,6 +33,9 @@ def test_misconfigured_function_answers_500_problem(api, monkeypatch):
     from tests.support import apigw
 
     fn, params = apigw.route("GET", "/api/products/1")
+    # function_env is not thread-safe: two invocations racing in threads (the race tests) can
+    # leave one's TABLE_NAME in os.environ for the rest of the worker; this test needs it absent
+    monkeypatch.delenv("TABLE_NAME", raising=False)
     broken = apigw.Function(fn.logical_id, fn.handler, fn.method, fn.route, {})  # no TABLE_NAME
     reply = apigw.invoke(broken, apigw.build_event(broken, "/api/products/1", params))
     assert reply["statusCode"] == 500
