@@ -19,6 +19,7 @@ import importlib
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -214,20 +215,36 @@ def build_event(
     return event
 
 
+_env_lock = threading.Lock()
+_env_active = 0  # invocations inside function_env now, in any thread
+_env_before: dict[str, str | None] = {}  # each variable's value before the first of them
+
+
 @contextlib.contextmanager
 def function_env(variables: Mapping[str, str]) -> Iterator[None]:
     """The function's variables in ``os.environ`` for the duration of one invocation (test-side
-    only, like ``monkeypatch.setenv``); the previous values come back afterwards."""
-    saved = {key: os.environ.get(key) for key in variables}
-    os.environ.update({key: str(value) for key, value in variables.items()})
+    only, like ``monkeypatch.setenv``); the previous values come back when the last invocation
+    in flight ends. Invocations racing in threads (the race tests) share one environment while
+    they overlap; restoring per invocation would let the last to finish put back a value another
+    one had set, leaking it into every later test of the worker."""
+    global _env_active
+    with _env_lock:
+        for key in variables:
+            _env_before.setdefault(key, os.environ.get(key))
+        _env_active += 1
+        os.environ.update({key: str(value) for key, value in variables.items()})
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        with _env_lock:
+            _env_active -= 1
+            if _env_active == 0:
+                for key, value in _env_before.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+                _env_before.clear()
 
 
 _handlers: dict[str, Any] = {}
