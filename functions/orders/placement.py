@@ -113,11 +113,24 @@ def nothing_started() -> Iterator[None]:
     that says so, not the "may have been applied" of a write whose fate is unknown."""
     try:
         yield
-    except (ClientError, BotoCoreError) as exc:
+    except Exception as exc:
+        if not _aws_failure(exc):
+            raise
         raise WorkflowFailed(
-            "The order could not be prepared: a backing service was busy or failed. No order was placed and "
-            "nothing was reserved; please retry."
+            "The order could not be prepared: a backing service was busy or failed. This request placed no "
+            "order and reserved nothing; please retry (with the same Idempotency-Key if you sent one: the "
+            "retry answers what that key's placement did)."
         ) from exc
+
+
+def _aws_failure(exc: BaseException) -> bool:
+    """An AWS call's failure: the SDK's own error, or powertools' idempotency store's error
+    raised from one (its table timed out, was throttled, ...)."""
+    if isinstance(exc, (ClientError, BotoCoreError)):
+        return True
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+
+    return isinstance(exc, IdempotencyPersistenceLayerError) and isinstance(exc.__cause__, (ClientError, BotoCoreError))
 
 
 # ---------------------------------------------------------------- prepare (pure, then the quote)

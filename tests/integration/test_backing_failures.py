@@ -16,7 +16,7 @@ def faults(monkeypatch):
 
 
 def products(api):
-    return [p["name"] for p in api.get("/api/products").json["items"]]
+    return [p["name"] for p in api.get("/api/products").json]
 
 
 def assert_problem_503(reply):
@@ -67,6 +67,61 @@ def test_a_write_whose_answer_is_lost_is_503_saying_it_may_have_been_applied(api
     assert api.get("/api/products/1").json["stock"] == 6  # it was applied: the detail was right to warn
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "key"),
+    [
+        ("/api/products/1", {"price": 2}, "PRODUCT#1"),
+        ("/api/customers/1", {"phone": "555-0100"}, "CUSTOMER#1"),
+        ("/api/orders/1", {"status": "CANCELLED"}, "ORDER#1"),
+    ],
+    ids=["product", "customer", "order-restocking"],
+)
+def test_an_update_whose_answer_times_out_is_503_not_a_500(api, faults, path, body, key):
+    """DynamoDB's answer to a conditional write never arrives (the read times out, twice: the
+    SDK's retry too). Such a failure carries no error code; it must still be a 503 that says the
+    change may have been applied -- CI's loaded runs saw it crash the error translation (500)."""
+    api.post("/api/products", {"name": "A", "price": 1, "stock": 5})
+    api.post("/api/customers", {"name": "Kim", "email": "kim@example.com"})
+    assert api.post("/api/orders", {"customerId": 1, "items": [{"productId": 1, "quantity": 2}]}).status == 201
+    for operation in ("UpdateItem", "TransactWriteItems"):
+        faults.inject(operation, fault_support.TIMEOUT, keys={key})
+
+    reply = api.put(path, body)
+
+    assert_problem_503(reply)
+    assert "may or may not have been applied" in reply.json["detail"]
+    faults.clear()
+    assert api.get("/api/products/1").json["stock"] == 3  # nothing was applied: nothing moved
+
+
+def test_a_create_whose_answer_timed_out_but_was_applied_is_201_once(api, faults):
+    """The new product's put was applied, its answer lost (a timeout); the SDK's retry then finds
+    the item already there. That item is the one this request wrote: 201, one product -- not the
+    500 of a "conflict" with itself (seen under load on CI)."""
+    put = faults.inject("PutItem", fault_support.TIMEOUT, keys={"PRODUCT#1"}, times=1, applied=True)
+
+    reply = api.post("/api/products", {"name": "Lamp", "price": 5.5, "stock": 3})
+
+    assert reply.status == 201, reply.raw
+    assert put.hits == 1
+    assert (reply.json["id"], reply.json["name"], str(reply.json["price"])) == (1, "Lamp", "5.5")
+    assert products(api) == ["Lamp"]
+
+
+def test_a_create_that_meets_another_item_under_its_key_is_still_refused(api, cloud):
+    """Only the request's own item counts as its write: a different item under the new key (an
+    id given out twice) is not taken for it."""
+    from sales_common.dynamo import to_item
+
+    cloud.dynamodb.put_item(
+        TableName=cloud.tables["ProductsTable"], Item=to_item({"pk": "PRODUCT#1", "id": 1, "name": "Other"})
+    )
+
+    reply = api.post("/api/products", {"name": "Lamp", "price": 5.5, "stock": 3})
+
+    assert reply.status == 500, reply.raw
+
+
 def test_a_request_dynamodb_refuses_as_invalid_is_still_a_500(api, faults):
     """A ValidationException is our bug, not the service being busy: it stays a 500 (and pages)."""
     api.post("/api/products", {"name": "A", "price": 1, "stock": 1})
@@ -91,6 +146,15 @@ def test_lost_connections_are_backing_failures_and_other_errors_are_not():
     def client_error(code, status):
         return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetItem")
 
+    def store_error(cause):
+        """powertools' idempotency store reports its table's failure in an error of its own."""
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+
+        try:
+            raise IdempotencyPersistenceLayerError("Failed to save in progress record") from cause
+        except IdempotencyPersistenceLayerError as exc:
+            return exc
+
     assert backing_failure(ReadTimeoutError(endpoint_url="http://x")) == "failed"
     assert backing_failure(ConnectTimeoutError(endpoint_url="http://x")) == "failed"
     assert backing_failure(EndpointConnectionError(endpoint_url="http://x")) == "failed"
@@ -98,6 +162,10 @@ def test_lost_connections_are_backing_failures_and_other_errors_are_not():
     assert backing_failure(client_error("ServiceUnavailable", 503)) == "failed"
     assert backing_failure(client_error("AccessDeniedException", 400)) is None
     assert backing_failure(client_error("ResourceNotFoundException", 400)) is None
+    assert backing_failure(store_error(ReadTimeoutError(endpoint_url="http://x"))) == "failed"
+    assert backing_failure(store_error(client_error("ThrottlingException", 400))) == "throttled"
+    assert backing_failure(store_error(client_error("ValidationException", 400))) is None
+    assert backing_failure(store_error(None)) is None
     assert backing_failure(NoCredentialsError()) is None
     assert backing_failure(RuntimeError("boom")) is None
 
@@ -131,10 +199,28 @@ def test_a_backing_failure_before_the_workflow_is_503_no_order_placed(shop, faul
     reply = shop.post("/api/orders", ORDER, headers={"Idempotency-Key": "k"})
 
     assert_problem_503(reply)
-    assert "No order was placed" in reply.json["detail"]
+    assert "This request placed no order and reserved nothing" in reply.json["detail"]
     faults.clear()
     assert stock_and_orders(shop) == (10, [])
     retried = shop.post("/api/orders", ORDER, headers={"Idempotency-Key": "k"})  # the retry the 503 asks for
+    assert retried.status == 201, retried.raw
+    assert stock_and_orders(shop)[0] == 8
+
+
+def test_an_idempotency_store_that_times_out_is_503_this_request_placed_nothing(shop, faults):
+    """The Idempotency-Key's record cannot be written (the store's answers time out): the order is
+    not prepared, nothing is reserved, and the 503 says so -- powertools reports the store's
+    failure in an error of its own, which must not become a 500."""
+    store = faults.inject("PutItem", fault_support.TIMEOUT, when=lambda body: "Idempotency" in body["TableName"])
+
+    reply = shop.post("/api/orders", ORDER, headers={"Idempotency-Key": "k"})
+
+    assert_problem_503(reply)
+    assert "This request placed no order and reserved nothing" in reply.json["detail"]
+    assert store.hits == 2  # the SDK's retry was used
+    faults.clear()
+    assert stock_and_orders(shop) == (10, [])
+    retried = shop.post("/api/orders", ORDER, headers={"Idempotency-Key": "k"})
     assert retried.status == 201, retried.raw
     assert stock_and_orders(shop)[0] == 8
 

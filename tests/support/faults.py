@@ -7,7 +7,8 @@ item keys it touches (``pk`` values, also inside transactions) and a predicate o
 it answers an error instead of applying the request, or after applying it (``applied=True``: the
 write happened but the caller sees an error, as after a timeout or a lost response). With
 ``delay=`` it makes the request slow instead (before applying it, or after with ``applied=True``),
-so that a workflow step outlives its TimeoutSeconds while the request still lands.
+so that a workflow step outlives its TimeoutSeconds while the request still lands. With the code
+``TIMEOUT`` the caller's read times out instead of getting an answer.
 
     def test_x(faults):
         faults.inject("TransactWriteItems", "InternalServerError", keys={"PRODUCT#2"}, when=faults.reserving)
@@ -36,6 +37,9 @@ STATUS = {
     "ValidationException": 400,
 }
 SLOW = "slow"  # not an error: `delay` seconds, then the request's own answer
+# Not an answer: the caller's read times out (botocore's ReadTimeoutError, which its retry mode
+# retries), as when DynamoDB's answer is lost on the way; with `applied=True` the write happened.
+TIMEOUT = "timeout"
 
 
 def keys_of(operation: str, body: dict[str, Any]) -> set[str]:
@@ -197,6 +201,10 @@ class Faults:
                 return original(handler)
             if fault.applied:
                 original(handler)
+            if fault.code == TIMEOUT:
+                from botocore.exceptions import ReadTimeoutError
+
+                raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com/")
             raise InjectedError(fault.code)
 
         return call_action

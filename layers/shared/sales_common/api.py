@@ -180,6 +180,8 @@ _UNREACHABLE = frozenset(
     }
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# powertools' idempotency utility raises its own errors `from` the SDK's when its table fails
+_IDEMPOTENCY_STORE = "aws_lambda_powertools.utilities.idempotency"
 RETRY_AFTER_SECONDS = ServiceUnavailable.retry_after
 
 
@@ -187,7 +189,10 @@ def backing_failure(exc: BaseException) -> str | None:
     """What kind of failure of a backing AWS service `exc` is: "throttled" (it refused the
     request: nothing was applied), "failed" (it failed or could not be reached: a write may or may
     not have been applied), or None (not a backing service's failure: a bug, refused by the
-    caller's code, a missing grant or resource, which stays a 500 and pages)."""
+    caller's code, a missing grant or resource, which stays a 500 and pages). A failure of
+    powertools' idempotency store is what the SDK's error under it is."""
+    if type(exc).__module__.startswith(_IDEMPOTENCY_STORE) and exc.__cause__ is not None:
+        return backing_failure(exc.__cause__)
     if not type(exc).__module__.startswith("botocore"):
         return None
     response = getattr(exc, "response", None)

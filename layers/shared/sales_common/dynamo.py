@@ -94,14 +94,21 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def error_response(exc: BaseException) -> Mapping[str, Any]:
+    """The service's answer carried by a failed call: a ClientError's `response`, or {} for
+    failures with none (botocore's timeouts and connection errors carry `response = None`)."""
+    response = getattr(exc, "response", None)
+    return response if isinstance(response, Mapping) else {}
+
+
 def is_conditional_failure(exc: Exception) -> bool:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    code = error_response(exc).get("Error", {}).get("Code")
     return code in {"ConditionalCheckFailedException", "TransactionCanceledException"}
 
 
 def cancellation_codes(exc: Exception) -> list[str]:
     """Per-item reasons of a cancelled transaction ("None" for items that were fine)."""
-    reasons = getattr(exc, "response", {}).get("CancellationReasons", [])
+    reasons = error_response(exc).get("CancellationReasons", [])
     return [r.get("Code", "None") for r in reasons]
 
 
@@ -525,7 +532,15 @@ class EntityStore[M: StoredModel](TableAccess):
 
     def transact(self, ops: Sequence[dict[str, Any]]) -> None:
         if len(ops) == 1 and "Put" in ops[0]:
-            self.client.put_item(**ops[0]["Put"])
+            put = ops[0]["Put"]
+            try:
+                self.client.put_item(**put, **RETURN_OLD_ON_FAILURE)  # type: ignore[arg-type]
+            except Exception as exc:
+                # The SDK retried a put whose first answer was lost (a timeout) but which was
+                # applied: its condition now finds the very item it wrote. That is our write.
+                old = error_response(exc).get("Item")
+                if not (is_conditional_failure(exc) and old and from_item(old) == from_item(put["Item"])):
+                    raise
         else:
             self.client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", list(ops)))
 
@@ -542,7 +557,7 @@ class EntityStore[M: StoredModel](TableAccess):
         the version but not another condition and no `refused` says why."""
         if not is_conditional_failure(exc):
             return
-        response = getattr(exc, "response", {})
+        response = error_response(exc)
         reasons = response.get("CancellationReasons")
         if reasons is not None:  # a transaction: the entity's write is the first item
             if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
