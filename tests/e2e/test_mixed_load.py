@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 THREADS = 16
 ROUNDS = 4  # per thread; each round makes 6-10 requests
 INITIAL_STOCK = 25
-RETRIES = 5  # attempts of one request that is answered 503 (or, for an order, 202)
+RETRIES = 8  # attempts of one request that is answered 503 (or, for an order, 202)
 
 
 class Traffic:
@@ -112,8 +112,6 @@ def test_sixteen_threads_of_mixed_traffic_get_no_server_error(http, product, cus
         assert r.status_code == 202 or r.headers["Content-Type"] == "application/problem+json", (label, r.text)
     # a server error's own log line (its traceback's end), to say why without rerunning the load
     unhandled = [line[-1500:] for line in local_cloud.printed_since(mark) if '"unhandled error"' in line]
-    import json as _j
-    open("/tmp/mixed_dump.json", "w").write(_j.dumps({"failed": traffic.failed, "log": local_cloud.printed_since(mark)}))
     assert traffic.failed == [], unhandled[:5]
     assert len(answers) >= THREADS * ROUNDS * 6
     assert {(label, status) for label, status in answers if status not in (200, 201, 409)} == set()
