@@ -66,14 +66,14 @@ def install() -> None:
             finally:
                 if not action.startswith(_READ_ONLY):
                     _writes += 1
-            if _journal is not None and not action.startswith(_READ_ONLY) and _succeeded(answer):
+            if _journal is not None and not action.startswith(_READ_ONLY) and succeeded(answer):
                 _journal(action, _request_body(self.body))
             return answer
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
-def _succeeded(answer: Any) -> bool:
+def succeeded(answer: Any) -> bool:
     """moto's handlers answer a body (200) or a (status, headers, body) tuple."""
     return not (isinstance(answer, tuple) and answer and isinstance(answer[0], int) and answer[0] >= 300)
 

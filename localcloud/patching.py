@@ -36,6 +36,8 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     * :mod:`localcloud.sync_execution` -- StartSyncExecution (bounded by `sync_timeout_seconds`);
     * :mod:`localcloud.task_timeouts` -- Task timeouts stretched by `task_timeout_scale` (default 1);
     * :mod:`localcloud.dynamodb_atomic` -- one DynamoDB request at a time, as DynamoDB is atomic;
+    * :mod:`localcloud.dynamodb_tokens` -- TransactWriteItems idempotent per ClientRequestToken
+      (the SDK's retry of an applied transaction succeeds without changing anything);
     * :mod:`localcloud.asl_cache` -- each state machine definition parsed once;
     * :mod:`localcloud.base64_bodies` -- SAM's gateway passes non-UTF-8 bodies base64-encoded;
     * :mod:`localcloud.dynamodb_streams` -- no stream records from cancelled transactions, and
@@ -53,6 +55,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
         base64_bodies,
         dynamodb_atomic,
         dynamodb_streams,
+        dynamodb_tokens,
         secret_rotation,
         signing_key,
         sqs_journal,
@@ -67,6 +70,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     sync_execution.install()
     task_timeouts.install()
     dynamodb_atomic.install()
+    dynamodb_tokens.install()
     asl_cache.install()
     base64_bodies.install()
     dynamodb_streams.install()

@@ -108,6 +108,20 @@ def test_a_create_whose_answer_timed_out_but_was_applied_is_201_once(api, faults
     assert products(api) == ["Lamp"]
 
 
+def test_a_customer_whose_create_timed_out_but_was_applied_is_201_once(api, faults):
+    """A customer is created in one transaction with its email's lock; the transaction was
+    applied, its answer lost. The SDK's retry sends the same ClientRequestToken, which DynamoDB
+    (and the local cloud) answers with success: 201, one customer -- not a 409 saying the email is
+    taken by the very request that took it."""
+    sent = faults.inject("TransactWriteItems", fault_support.TIMEOUT, keys={"CUSTOMER#1"}, times=1, applied=True)
+
+    reply = api.post("/api/customers", {"name": "Kim", "email": "kim@example.com"})
+
+    assert reply.status == 201, reply.raw
+    assert sent.hits == 1
+    assert [c["email"] for c in api.get("/api/customers").json] == ["kim@example.com"]
+
+
 def test_a_create_that_meets_another_item_under_its_key_is_still_refused(api, cloud):
     """Only the request's own item counts as its write: a different item under the new key (an
     id given out twice) is not taken for it."""
