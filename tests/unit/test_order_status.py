@@ -76,8 +76,11 @@ def test_confirmed_and_cancelled_orders_may_be_deleted(current):
 def test_fulfilled_orders_cannot_be_deleted(current):
     with pytest.raises(Conflict, match=f"Order 7 is {current.value}; fulfilled orders cannot be deleted") as refused:
         check_deletable(order(current))
-    # and which orders can be, so the client knows what to do instead
-    assert "Only CONFIRMED (restocked) and CANCELLED orders can be." in refused.value.detail
+    # why, and which orders can be, so the client knows what to do instead: the whole answer
+    assert refused.value.detail == (
+        f"Order 7 is {current.value}; fulfilled orders cannot be deleted: they are the record of stock that left. "
+        "Only CONFIRMED (restocked) and CANCELLED orders can be."
+    )
 
 
 def test_a_store_without_the_products_table_refuses_to_restock():
