@@ -108,8 +108,8 @@ TARGETS: dict[str, Target] = {
         ("TRANSITIONS", "MAX_ITEMS", "MAX_QUANTITY"),
     ),
     "functions/orders/repository.py": Target(
-        # test_audit: who changed an order's status, as stored
-        (_RACES, _ORDERS_IT, "tests/integration/test_audit.py"),
+        # test_audit: who changed an order's status, as stored; test_domain_events: who deleted it
+        (_RACES, _ORDERS_IT, "tests/integration/test_audit.py", "tests/integration/test_domain_events.py"),
         ("HOLDS_STOCK",),
     ),
     "functions/orders/placement.py": Target(
