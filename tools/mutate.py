@@ -109,7 +109,14 @@ TARGETS: dict[str, Target] = {
     ),
     "functions/orders/repository.py": Target(
         # test_audit: who changed an order's status, as stored; test_domain_events: who deleted it
-        (_RACES, _ORDERS_IT, "tests/integration/test_audit.py", "tests/integration/test_domain_events.py"),
+        # test_order_status: a store without the Products table refuses to restock
+        (
+            "tests/unit/test_order_status.py",
+            _RACES,
+            _ORDERS_IT,
+            "tests/integration/test_audit.py",
+            "tests/integration/test_domain_events.py",
+        ),
         ("HOLDS_STOCK",),
     ),
     "functions/orders/placement.py": Target(
