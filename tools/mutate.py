@@ -141,8 +141,10 @@ TARGETS: dict[str, Target] = {
 }
 
 # mutmut's exit codes of a mutant's test run (mutmut.__main__.status_by_exit_code)
-# (-24: the child killed by SIGXCPU, its CPU-time limit: mutmut's own table calls it a timeout, as 24)
-_KILLED_CODES = {1, 3, 24, -24, 36, 152, 255, -9, -11, 37}  # failed, timed out, crashed, type error
+_KILLED_CODES = {1, 3, 24, 36, 152, 255, -9, -11, 37}  # failed, timed out, crashed, type error
+# -24 (the child killed by SIGXCPU) is left out on purpose, though mutmut calls it a timeout: its
+# CPU budget comes from the tests' call durations, without the moto fixtures' setup, so a mutant
+# that no test kills, running every test that covers it, exhausts the budget. It counts as survived.
 _SURVIVED_CODES = {0, 5, 33, 34, 35}  # passed, no tests, skipped, suspicious
 
 
