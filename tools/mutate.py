@@ -143,8 +143,9 @@ TARGETS: dict[str, Target] = {
 # mutmut's exit codes of a mutant's test run (mutmut.__main__.status_by_exit_code)
 _KILLED_CODES = {1, 3, 24, 36, 152, 255, -9, -11, 37}  # failed, timed out, crashed, type error
 # -24 (the child killed by SIGXCPU) is left out on purpose, though mutmut calls it a timeout: its
-# CPU budget comes from the tests' call durations, without the moto fixtures' setup, so a mutant
-# that no test kills, running every test that covers it, exhausts the budget. It counts as survived.
+# CPU budget comes from the tests' call durations, without the moto fixtures' setup, so a survivor
+# running every test that covers it, or a mutant whose failing test comes late, exhausts it. It
+# tells nothing either way: it counts as survived, to be checked by hand.
 _SURVIVED_CODES = {0, 5, 33, 34, 35}  # passed, no tests, skipped, suspicious
 
 
