@@ -168,6 +168,19 @@ def test_a_product_deleted_by_another_user_names_the_deleter(api, published):
     assert (deleted["actor"], deleted["data"]["updatedBy"]) == ("someone-else", ACTOR)
 
 
+@pytest.mark.parametrize("cancelled_first", [False, True], ids=["confirmed", "cancelled"])
+def test_an_order_deleted_by_another_user_names_the_deleter(api, published, cancelled_first):
+    """Both deletes of an order (a CONFIRMED one restocks in the same transaction) record who
+    deleted it, not who last changed it."""
+    product(api)
+    order(api, customer(api)["id"], (1, 2))
+    if cancelled_first:
+        assert api.put("/api/orders/1", {"status": "CANCELLED"}).status == 200
+    assert api.delete("/api/orders/1", user="someone-else").status == 204
+    (deleted,) = details(published(), "OrderDeleted")
+    assert (deleted["actor"], deleted["data"]["updatedBy"]) == ("someone-else", ACTOR)
+
+
 def test_internal_records_publish_nothing(api, cloud, published):
     """Id counters, email locks, the stock adjustment's audit record, idempotency records: none is an entity."""
     laptop = product(api)

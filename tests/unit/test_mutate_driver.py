@@ -60,3 +60,25 @@ def test_a_choice_without_its_only_rule_always_takes_its_default():
     assert state == {"Type": "Pass", "Next": "CustomerNotFound"}
     several = mutants["Decided: without the rule to Placed"]["States"]["Decided"]
     assert [rule["Next"] for rule in several["Choices"]] == ["ReleaseReservations"]
+
+
+def test_a_narrowed_run_takes_exactly_the_mutants_its_globs_name():
+    from tools.mutate import _selected
+
+    only = ("orders.lifecycle.x_change_status__*", "orders.lifecycle.x__writer__*")
+    assert _selected("orders.lifecycle.x_change_status__mutmut_17", only)
+    assert _selected("orders.lifecycle.x__writer__mutmut_1", only)
+    assert not _selected("orders.lifecycle.x_list_orders__mutmut_1", only)
+    assert not _selected("orders.lifecycle.x__reader__mutmut_1", only)  # `_reader` is not `_writer`
+    assert _selected("orders.lifecycle.x_list_orders__mutmut_1", ())  # no globs: every mutant
+
+
+def test_a_module_without_functions_has_its_table_mutants_only():
+    """mutmut mutates function bodies: models.py (pydantic fields) gives it nothing to do, and its
+    run must not wait for results mutmut never writes."""
+    from tools.mutate import _has_functions, table_mutants
+
+    assert not _has_functions("functions/orders/models.py")
+    assert _has_functions("functions/orders/repository.py")
+    models = (ROOT / "functions/orders/models.py").read_text(encoding="utf-8")
+    assert list(table_mutants(models, ("TRANSITIONS", "MAX_ITEMS", "MAX_QUANTITY")))  # what is mutated instead

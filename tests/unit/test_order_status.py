@@ -76,8 +76,11 @@ def test_confirmed_and_cancelled_orders_may_be_deleted(current):
 def test_fulfilled_orders_cannot_be_deleted(current):
     with pytest.raises(Conflict, match=f"Order 7 is {current.value}; fulfilled orders cannot be deleted") as refused:
         check_deletable(order(current))
-    # and which orders can be, so the client knows what to do instead
-    assert "Only CONFIRMED (restocked) and CANCELLED orders can be." in refused.value.detail
+    # why, and which orders can be, so the client knows what to do instead: the whole answer
+    assert refused.value.detail == (
+        f"Order 7 is {current.value}; fulfilled orders cannot be deleted: they are the record of stock that left. "
+        "Only CONFIRMED (restocked) and CANCELLED orders can be."
+    )
 
 
 def test_a_store_without_the_products_table_refuses_to_restock():
@@ -87,7 +90,8 @@ def test_a_store_without_the_products_table_refuses_to_restock():
     from sales_common.settings import ServiceSettings
 
     store = OrderStore(ServiceSettings(TABLE_NAME="OrdersTable"))
-    with pytest.raises(ConfigurationError, match="PRODUCTS_TABLE_NAME"):
+    # what the operator reads in the log: which table, and the variable that names it
+    with pytest.raises(ConfigurationError, match=r"^restocking needs the Products table \(PRODUCTS_TABLE_NAME\)$"):
         store.restock_op(7, order(C).items[0])
     assert OrderStore(store.settings, "ProductsTable").restock_op(7, order(C).items[0])["Update"]["Key"] == {
         "pk": {"S": "PRODUCT#1"}
