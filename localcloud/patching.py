@@ -36,6 +36,8 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     * :mod:`localcloud.sync_execution` -- StartSyncExecution (bounded by `sync_timeout_seconds`);
     * :mod:`localcloud.task_timeouts` -- Task timeouts stretched by `task_timeout_scale` (default 1);
     * :mod:`localcloud.dynamodb_atomic` -- one DynamoDB request at a time, as DynamoDB is atomic;
+    * :mod:`localcloud.dynamodb_responses` -- DynamoDB's attribute values serialized directly (the
+      same bytes as moto's generic serializer, without its cost per value);
     * :mod:`localcloud.asl_cache` -- each state machine definition parsed once;
     * :mod:`localcloud.base64_bodies` -- SAM's gateway passes non-UTF-8 bodies base64-encoded;
     * :mod:`localcloud.dynamodb_streams` -- no stream records from cancelled transactions, and
@@ -52,6 +54,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
         asl_cache,
         base64_bodies,
         dynamodb_atomic,
+        dynamodb_responses,
         dynamodb_streams,
         secret_rotation,
         signing_key,
@@ -67,6 +70,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     sync_execution.install()
     task_timeouts.install()
     dynamodb_atomic.install()
+    dynamodb_responses.install()
     asl_cache.install()
     base64_bodies.install()
     dynamodb_streams.install()
