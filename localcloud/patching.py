@@ -38,6 +38,8 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     * :mod:`localcloud.dynamodb_atomic` -- one DynamoDB request at a time, as DynamoDB is atomic;
     * :mod:`localcloud.dynamodb_tokens` -- TransactWriteItems idempotent per ClientRequestToken
       (the SDK's retry of an applied transaction succeeds without changing anything);
+    * :mod:`localcloud.dynamodb_responses` -- DynamoDB's attribute values serialized directly (the
+      same bytes as moto's generic serializer, without its cost per value);
     * :mod:`localcloud.asl_cache` -- each state machine definition parsed once;
     * :mod:`localcloud.base64_bodies` -- SAM's gateway passes non-UTF-8 bodies base64-encoded;
     * :mod:`localcloud.dynamodb_streams` -- no stream records from cancelled transactions, and
@@ -54,6 +56,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
         asl_cache,
         base64_bodies,
         dynamodb_atomic,
+        dynamodb_responses,
         dynamodb_streams,
         dynamodb_tokens,
         secret_rotation,
@@ -71,6 +74,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     task_timeouts.install()
     dynamodb_atomic.install()
     dynamodb_tokens.install()
+    dynamodb_responses.install()
     asl_cache.install()
     base64_bodies.install()
     dynamodb_streams.install()

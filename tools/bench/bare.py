@@ -140,8 +140,16 @@ def create_order(event: dict[str, Any], table: str, entity: str) -> dict[str, An
         for line in body["items"]
     ]
     order_id = _new_id(table, entity)
+    shard = f"#{order_id % 16:02d}"  # the order's shard of each list, its record's of the holds (ADR 0040)
     payload = {
         "orderId": order_id,
+        "listKeys": {
+            "entityShard": f"order{shard}",
+            "customerShard": f"{body['customerId']}{shard}",
+            "creatorShard": f"bench{shard}",
+            "statusShard": f"CONFIRMED{shard}",
+        },
+        "holdKey": f"HOLDS#{order_id % 32:02d}",
         "customerId": body["customerId"],
         "createdBy": "bench",
         "createdAt": _now(),

@@ -113,11 +113,13 @@ def start_emulator() -> Emulator:
 
 # ------------------------------------------------------------------ fixtures
 class Fixtures:
-    """Entities written straight to the tables (fast), in the shapes the services store."""
+    """Products and orders written straight to the tables (fast), in the shapes the services
+    store; customers created by their own handler (their email lock has a form of its own)."""
 
     def __init__(self, emulator: Emulator) -> None:
         self.ddb = emulator.client("dynamodb")
         self.tables = emulator.tables
+        self.arns = emulator.arns
         self.next_id = 1_000_000
 
     def put(self, table: str, entity: str, attrs: dict[str, Any], entity_id: int | None = None) -> int:
@@ -138,13 +140,17 @@ class Fixtures:
         return self.put("ProductsTable", "product", {"name": "Bench", "price": Decimal(price), "stock": stock})
 
     def customer(self) -> int:
-        email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
-        cid = self.put("CustomersTable", "customer", {"name": "Bench", "email": email})
-        self.ddb.put_item(
-            TableName=self.tables["CustomersTable"],
-            Item={"pk": {"S": f"EMAIL#{email}"}, "customerId": {"N": str(cid)}},
-        )
-        return cid
+        """A customer created by the CreateCustomer handler itself: its items (the email lock
+        above all) are whatever the service writes, not a copy that drifts from it."""
+        from tests.support.apigw import build_event, route
+
+        fn, _ = route("POST", "/api/customers")
+        body = {"name": "Bench", "email": f"bench-{uuid.uuid4().hex[:12]}@example.com"}
+        with contextlib.redirect_stdout(io.StringIO()):  # its metrics
+            reply = invoke_real(fn, build_event(fn, "/api/customers", {}, body), self.arns)
+        if reply["statusCode"] != 201:
+            raise RuntimeError(f"the bench could not create a customer: {reply['statusCode']} {reply.get('body')}")
+        return int(json.loads(reply["body"])["id"])
 
     def order(self, customer_id: int, product_id: int) -> int:
         from decimal import Decimal
