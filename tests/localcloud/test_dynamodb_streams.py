@@ -9,6 +9,7 @@ from moto import mock_aws
 
 from localcloud import dynamodb_streams
 from localcloud.patching import install_all
+from tests.support.tables import create_pk_table
 
 
 @pytest.fixture
@@ -16,12 +17,8 @@ def table():
     install_all()
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        created = ddb.create_table(
-            TableName="T",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        created = create_pk_table(
+            ddb, "T", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         )
         streams = boto3.client("dynamodbstreams", region_name="us-east-1")
         arn = created["TableDescription"]["LatestStreamArn"]

@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from localcloud.patching import install_all
+from tests.support.tables import create_pk_table
 
 
 @pytest.fixture
@@ -18,12 +19,7 @@ def ddb():
     install_all()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="T",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_pk_table(client, "T")
         yield client
 
 

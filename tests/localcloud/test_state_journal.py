@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from localcloud import dynamodb_atomic, sqs_journal
 from localcloud.state import StateFile
+from tests.support.tables import create_pk_table
 
 TABLE = "Counters"
 QUEUE, DEAD_LETTERS = "Work", "WorkDeadLetters"
@@ -23,12 +24,7 @@ QUEUE, DEAD_LETTERS = "Work", "WorkDeadLetters"
 
 def _client() -> Any:
     client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_pk_table(client, TABLE)
     return client
 
 

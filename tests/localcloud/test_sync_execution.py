@@ -15,6 +15,7 @@ from botocore.config import Config
 from moto import mock_aws
 
 from localcloud import sync_execution
+from tests.support.tables import create_pk_table
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 ASL = {
@@ -40,12 +41,7 @@ ASL = {
 
 
 def _setup(ddb: Any, sfn: Any, sm_type: str = "EXPRESS") -> str:
-    ddb.create_table(
-        TableName="Things",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_pk_table(ddb, "Things")
     ddb.put_item(TableName="Things", Item={"pk": {"S": "t1"}, "name": {"S": "Widget"}})
     return sfn.create_state_machine(name="Flow", definition=json.dumps(ASL), roleArn=ROLE, type=sm_type)[
         "stateMachineArn"

@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from localcloud import sync_execution, task_timeouts
 from tests.support import faults as fault_support
+from tests.support.tables import create_pk_table
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 READ = {
@@ -37,12 +38,7 @@ def slow_read(monkeypatch):
     saved = task_timeouts.scale()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="Things",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_pk_table(ddb, "Things")
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
         arn = sfn.create_state_machine(name="Read", definition=json.dumps(READ), roleArn=ROLE, type="EXPRESS")[
             "stateMachineArn"

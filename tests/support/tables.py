@@ -1,4 +1,5 @@
-"""Putting a running local cloud's tables back to empty, as a fresh `make dev` starts."""
+"""Tables in tests: a plain one to create in moto, and a running local cloud's put back to empty,
+as a fresh `make dev` starts."""
 
 from __future__ import annotations
 
@@ -17,3 +18,15 @@ def empty_tables(dynamodb: Any) -> None:
         for page in pages:
             for item in page["Items"]:
                 dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
+
+
+def create_pk_table(client: Any, name: str, **extra: Any) -> dict[str, Any]:
+    """An on-demand table keyed by the string attribute `pk` alone; `extra` adds to the
+    CreateTable request (a stream, say). Returns CreateTable's answer."""
+    return client.create_table(  # type: ignore[no-any-return]
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
