@@ -118,7 +118,7 @@ def nothing_started() -> Iterator[None]:
             raise
         raise WorkflowFailed(
             "The order could not be prepared: a backing service was busy or failed. This request placed no "
-            "order and reserved nothing; please retry (with the same Idempotency-Key if you sent one: the "
+            "order and nothing was reserved; please retry (with the same Idempotency-Key if you sent one: the "
             "retry answers what that key's placement did)."
         ) from exc
 

@@ -213,7 +213,7 @@ def test_a_backing_failure_before_the_workflow_is_503_no_order_placed(shop, faul
     reply = shop.post("/api/orders", ORDER, headers={"Idempotency-Key": "k"})
 
     assert_problem_503(reply)
-    assert "This request placed no order and reserved nothing" in reply.json["detail"]
+    assert "This request placed no order and nothing was reserved" in reply.json["detail"]
     faults.clear()
     assert stock_and_orders(shop) == (10, [])
     retried = shop.post("/api/orders", ORDER, headers={"Idempotency-Key": "k"})  # the retry the 503 asks for
@@ -230,7 +230,7 @@ def test_an_idempotency_store_that_times_out_is_503_this_request_placed_nothing(
     reply = shop.post("/api/orders", ORDER, headers={"Idempotency-Key": "k"})
 
     assert_problem_503(reply)
-    assert "This request placed no order and reserved nothing" in reply.json["detail"]
+    assert "This request placed no order and nothing was reserved" in reply.json["detail"]
     assert store.hits == 2  # the SDK's retry was used
     faults.clear()
     assert stock_and_orders(shop) == (10, [])
