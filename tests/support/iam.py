@@ -43,6 +43,7 @@ from localcloud.sam_template import SamTemplate
 
 RECORDS_ENV = "IAM_RECORDS_DIR"
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("iam_principal", default=None)
+_recording: contextvars.ContextVar[bool] = contextvars.ContextVar("iam_recording", default=True)
 _records: set[tuple[str, str, str, str]] = set()
 _lock = threading.Lock()
 
@@ -65,13 +66,16 @@ class Call:
 
 # ---------------------------------------------------------------- recording
 @contextlib.contextmanager
-def acting_as(principal: str | None) -> Iterator[None]:
+def acting_as(principal: str | None, record: bool = True) -> Iterator[None]:
     """Calls inside are `principal`'s; None: the test's own calls (not recorded), e.g. a fault
-    a test injects from inside a handler invocation."""
-    token = _current.set(principal)
+    a test injects from inside a handler invocation. `record=False`: the calls are checked against
+    the key prefixes (and refused) as usual but not kept for the least-privilege check -- a test's
+    deliberate call outside the grants, which the code never makes."""
+    token, recording = _current.set(principal), _recording.set(record)
     try:
         yield
     finally:
+        _recording.reset(recording)
         _current.reset(token)
 
 
@@ -99,7 +103,7 @@ def _hook(params: dict[str, Any], model: Any, **_: Any) -> None:
     if principal is None:
         return
     calls = calls_of(principal, model.service_model.signing_name, model.name, params)
-    for call in calls:
+    for call in calls if _recording.get() else ():
         with _lock:
             _records.add((call.principal, call.action, call.resource, json.dumps(call.context)))
     for call in calls:
