@@ -47,7 +47,7 @@ from orders.settings import PlacementSettings
 from orders.workflow import PlacementWorkflow
 from sales_common import aws
 from sales_common.dynamo import now_iso
-from sales_common.errors import Conflict, Unprocessable
+from sales_common.errors import Conflict, Unprocessable, aws_error
 from sales_common.observability import correlation_id
 from sales_common.settings import load_settings
 
@@ -126,11 +126,7 @@ def nothing_started() -> Iterator[None]:
 def _aws_failure(exc: BaseException) -> bool:
     """An AWS call's failure: the SDK's own error, or powertools' idempotency store's error
     raised from one (its table timed out, was throttled, ...)."""
-    if isinstance(exc, (ClientError, BotoCoreError)):
-        return True
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
-
-    return isinstance(exc, IdempotencyPersistenceLayerError) and isinstance(exc.__cause__, (ClientError, BotoCoreError))
+    return isinstance(aws_error(exc), (ClientError, BotoCoreError))
 
 
 # ---------------------------------------------------------------- prepare (pure, then the quote)

@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
 from sales_common import jsonbody
-from sales_common.errors import BadRequest, DomainError, ServiceUnavailable
+from sales_common.errors import BadRequest, DomainError, ServiceUnavailable, aws_error
 from sales_common.models import MAX_ID, Problem, json_number
 from sales_common.preconditions import IF_MATCH_PATTERN
 from sales_common.preconditions import parse_if_match as parse_if_match  # the handlers' import
@@ -180,8 +180,6 @@ _UNREACHABLE = frozenset(
     }
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# powertools' idempotency utility raises its own errors `from` the SDK's when its table fails
-_IDEMPOTENCY_STORE = "aws_lambda_powertools.utilities.idempotency"
 RETRY_AFTER_SECONDS = ServiceUnavailable.retry_after
 
 
@@ -190,9 +188,8 @@ def backing_failure(exc: BaseException) -> str | None:
     request: nothing was applied), "failed" (it failed or could not be reached: a write may or may
     not have been applied), or None (not a backing service's failure: a bug, refused by the
     caller's code, a missing grant or resource, which stays a 500 and pages). A failure of
-    powertools' idempotency store is what the SDK's error under it is."""
-    if type(exc).__module__.startswith(_IDEMPOTENCY_STORE) and exc.__cause__ is not None:
-        return backing_failure(exc.__cause__)
+    powertools' idempotency store is what the SDK's error under it is (`aws_error`)."""
+    exc = aws_error(exc)
     if not type(exc).__module__.startswith("botocore"):
         return None
     response = getattr(exc, "response", None)

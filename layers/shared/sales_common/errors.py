@@ -76,3 +76,12 @@ class ServiceUnavailable(DomainError):
 
 class ConfigurationError(RuntimeError):
     """The function's environment is missing or has an invalid setting."""
+
+
+def aws_error(exc: BaseException) -> BaseException:
+    """The error to classify as an AWS call's failure: powertools' idempotency utility reports its
+    table's failure in an error of its own, raised from the SDK's -- that SDK error; any other
+    error as it is."""
+    if type(exc).__module__.startswith("aws_lambda_powertools.utilities.idempotency") and exc.__cause__ is not None:
+        return exc.__cause__
+    return exc
