@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -35,6 +36,11 @@ ADJUSTMENT_PREFIX = "STOCKADJ#"
 # A stock adjustment's audit record waits on the product as `adj_<id>` (with `adj_<id>_stock`
 # and `adj_<id>_version`) until it is moved to `STOCKADJ#<product>#<id>`.
 PENDING_PREFIX = "adj_"
+# The SDK sends a write again when its answer is lost (a timeout, a 5xx), with the same entry name:
+# the entry still on the product is how that retry is recognised as a write already applied. An
+# invocation lives at most 15 minutes (Lambda's limit), so after that no retry of an adjustment can
+# still come, and another adjustment may move its entry (an entry whose own move failed).
+RETRY_WINDOW = timedelta(minutes=15)
 _log = logging.getLogger(__name__)
 
 
@@ -112,7 +118,10 @@ class ProductStore(EntityStore[Product]):
                     "SET stock = stock + :delta, updatedAt = :now, updatedBy = :by, lastAdjustment = :adjustment, "
                     "#entry = :record, #after = stock + :delta, #made = version + :one ADD version :one"
                 ),
-                ConditionExpression="attribute_exists(pk) AND stock >= :floor AND stock <= :ceiling",
+                # attribute_not_exists(#entry): the SDK's retry of this very write, applied already
+                ConditionExpression=(
+                    "attribute_exists(pk) AND attribute_not_exists(#entry) AND stock >= :floor AND stock <= :ceiling"
+                ),
                 ExpressionAttributeNames={"#entry": entry, "#after": f"{entry}_stock", "#made": f"{entry}_version"},
                 ExpressionAttributeValues=to_item(
                     {
@@ -129,11 +138,25 @@ class ProductStore(EntityStore[Product]):
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",  # the item: 404 or 409, no extra read
             )
+            item = from_item(result["Attributes"])
         except ClientError as exc:
-            raise self._refused_adjustment(exc, product_id, delta) from exc
-        item = from_item(result["Attributes"])
-        self.complete_history(product_id, item)
+            applied = self._applied_already(exc, entry)
+            if applied is None:
+                raise self._refused_adjustment(exc, product_id, delta) from exc
+            item = applied
+        self.complete_history(product_id, item, entry)
         return Product.model_validate(item)
+
+    @staticmethod
+    def _applied_already(exc: ClientError, entry: str) -> dict[str, Any] | None:
+        """The product as the adjustment whose pending entry is `entry` left it, when the failed
+        write was the SDK's retry of that adjustment, applied already (its first answer lost): the
+        entry is on the product, with the stock and version it produced."""
+        old: Mapping[str, Any] | None = exc.response.get("Item") if is_conditional_failure(exc) else None  # type: ignore[assignment]
+        if not old or entry not in old:
+            return None
+        item = from_item(old)
+        return {**item, "stock": item[f"{entry}_stock"], "version": item[f"{entry}_version"]}
 
     def _refused_adjustment(self, exc: ClientError, product_id: int, delta: int) -> Exception:
         if not is_conditional_failure(exc):
@@ -147,13 +170,18 @@ class ProductStore(EntityStore[Product]):
             f"{stock + delta}, outside 0..{MAX_STOCK}. Nothing changed."
         )
 
-    def complete_history(self, product_id: int, item: Mapping[str, Any]) -> None:
-        """Move every pending adjustment entry on the product (`item`, as stored) to its record in
-        the stock history: one transaction each, the record's Put and the entry's removal (which
-        changes nothing else: no version, no updatedAt). Entries left by an adjustment whose move
-        failed are moved by the next adjustment of the product. A move that fails is logged and
-        left for later: the stock change it records has happened either way."""
+    def complete_history(self, product_id: int, item: Mapping[str, Any], own: str) -> None:
+        """Move this adjustment's pending entry (`own`) on the product (`item`, as stored) to its
+        record in the stock history: one transaction, the record's Put and the entry's removal
+        (which changes nothing else: no version, no updatedAt). Entries left by an adjustment whose
+        move failed are moved by the next adjustment of the product once they are older than
+        RETRY_WINDOW (until then the SDK may still retry their write, which must find them). A
+        move that fails is logged and left for later: the stock change it records has happened
+        either way."""
+        settled = now_iso(ago=RETRY_WINDOW)
         for entry in (k for k in item if k.startswith(PENDING_PREFIX) and k.count("_") == 1):
+            if entry != own and str(item[entry].get("createdAt", "")) > settled:
+                continue
             try:
                 self.transact(self._move_ops(product_id, entry, item))
             except ClientError as exc:
