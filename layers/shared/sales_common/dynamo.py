@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -90,8 +90,10 @@ def from_value(attribute: Mapping[str, Any]) -> Any:
     return _deserializer.deserialize(attribute)  # type: ignore[arg-type]
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def now_iso(ago: timedelta | None = None) -> str:
+    """Now (or `ago` before now), as stored: UTC, milliseconds, `Z`."""
+    at = datetime.now(UTC) - ago if ago else datetime.now(UTC)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def error_response(exc: BaseException) -> Mapping[str, Any]:
@@ -311,6 +313,26 @@ class TableAccess:
         return [by_pk[k["pk"]["S"]] for k in keys if k["pk"]["S"] in by_pk]
 
 
+def _written_by(exc: Exception, op: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The item, when a conditional update (`op`, from `update_op`) failed on the very change it
+    made: the SDK sent it again after its first answer was lost (a timeout, a 5xx), the first was
+    applied, and the retry's condition (version, status) no longer holds. Recognised by the stored
+    `updatedAt` (the instant this request chose) and every changed attribute as it set them."""
+    old = error_response(exc).get("Item") if is_conditional_failure(exc) else None
+    if not old:
+        return None
+    item = from_item(old)
+    values = from_item(op["ExpressionAttributeValues"])
+    if item.get("updatedAt") != values[":now"]:
+        return None
+    for placeholder, attribute in op["ExpressionAttributeNames"].items():
+        if placeholder.startswith("#f"):
+            value = values.get(f":v{placeholder[2:]}")
+            if (attribute in item) if value is None else (item.get(attribute) != value):
+                return None
+    return item
+
+
 class EntityStore[M: StoredModel](TableAccess):
     """CRUD with optimistic concurrency for one entity type in one table. A subclass names its
     `entity` (the key prefix, see `key_prefix`) and the `model` its items are returned as."""
@@ -464,6 +486,9 @@ class EntityStore[M: StoredModel](TableAccess):
                 return self.require(entity_id)
             result = self.client.update_item(**op, ReturnValues="ALL_NEW")
         except Exception as exc:
+            mine = _written_by(exc, op)
+            if mine is not None:
+                return self.model.model_validate(mine)
             self._raise_for_write(exc, entity_id, expected_version, refused)
             raise
         return self.model.model_validate(from_item(result["Attributes"]))
@@ -499,6 +524,11 @@ class EntityStore[M: StoredModel](TableAccess):
             else:
                 self.client.delete_item(**op)
         except Exception as exc:
+            if not extra_ops and is_conditional_failure(exc) and not error_response(exc).get("Item"):
+                # Gone since `mark_deleter` found it as the request requires: the SDK sent this
+                # delete again after its first answer was lost (or another delete won the race).
+                # Deleted either way, as asked. (A transaction's retry is idempotent by its token.)
+                return
             self._raise_for_write(exc, entity_id, expected_version, refused)
             raise
 
