@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -455,6 +456,31 @@ def _place_idempotently(
 KEY_PREFIX = "{function}.orders.placement._place_idempotently.<locals>.place"
 
 
+@cache
+def _key_store() -> type:
+    """powertools' DynamoDB store of the keys' records, knowing its own write: when DynamoDB's
+    answer to the put of a key's record is lost, the SDK sends the same put again, and its
+    condition then finds the record this very request wrote. powertools would read that as
+    another request in progress with the key (and this one would wait for itself, then answer
+    409, its order never placed). The record is this request's when it is exactly the one it
+    sends: in progress, with the same expiry instants (milliseconds) and payload hash."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
+
+    def fields(record: Any) -> tuple[Any, ...]:
+        return (record.status, record.expiry_timestamp, record.in_progress_expiry_timestamp, record.payload_hash)
+
+    class KeyStore(DynamoDBPersistenceLayer):
+        def _put_record(self, data_record: Any) -> None:
+            try:
+                super()._put_record(data_record)
+            except IdempotencyItemAlreadyExistsError as exc:
+                if exc.old_data_record is None or fields(exc.old_data_record) != fields(data_record):
+                    raise
+
+    return KeyStore
+
+
 class Intent:
     """The placement an Idempotency-Key stands for, kept in the IdempotencyTable by powertools'
     idempotency utility: the idempotent function is `prepare` (quote, price, order id), its saved
@@ -464,18 +490,12 @@ class Intent:
     def __init__(
         self, data: OrderCreate, actor: str, key: str, settings: PlacementSettings, deadline: Deadline
     ) -> None:
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
         self.deadline = deadline
         self.wait_seconds = settings.IDEMPOTENCY_WAIT_SECONDS
         self.request = {"user": actor, "key": key, "body": data.model_dump(mode="json", by_alias=True)}
-        self.persistence = DynamoDBPersistenceLayer(
-            table_name=settings.IDEMPOTENCY_TABLE_NAME, boto3_client=aws.dynamodb(settings)
-        )
+        self.persistence = _key_store()(table_name=settings.IDEMPOTENCY_TABLE_NAME, boto3_client=aws.dynamodb(settings))
         config = IdempotencyConfig(
             event_key_jmespath="[user, key]",
             payload_validation_jmespath="body",

@@ -118,3 +118,25 @@ def test_a_delete_whose_answer_was_lost_is_204_and_the_entity_is_gone(api, fault
     assert reply.status == 204, reply.raw
     assert api.get(path).status == 404
     assert api.get("/api/products/1").json["stock"] == (5 if "orders" in path else 3)
+
+
+def test_a_keyed_order_whose_key_record_answer_was_lost_is_placed_once(api, faults):
+    """The Idempotency-Key's record was written, its answer lost; the SDK's retry of the put finds
+    the record this very request wrote (in progress). That is this request's record, not another
+    request's in progress: the order is placed, once (not a 409 "still in progress" until the
+    record's in-progress time runs out)."""
+    api.post("/api/products", {"name": "A", "price": 1, "stock": 10})
+    api.post("/api/customers", {"name": "Kim", "email": "kim@example.com"})
+    order = {"customerId": 1, "items": [{"productId": 1, "quantity": 2}]}
+    fault = faults.inject(
+        "PutItem", fault_support.TIMEOUT, when=lambda body: "Idempotency" in body["TableName"], times=1, applied=True
+    )
+
+    reply = api.post("/api/orders", order, headers={"Idempotency-Key": "k"})
+    again = api.post("/api/orders", order, headers={"Idempotency-Key": "k"})
+
+    assert fault.hits == 1
+    assert reply.status == 201, reply.raw
+    assert again.status == 201 and again.json == reply.json, again.raw
+    assert [o["id"] for o in api.get("/api/orders").json] == [reply.json["id"]]
+    assert api.get("/api/products/1").json["stock"] == 8
