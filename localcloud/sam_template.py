@@ -43,6 +43,7 @@ __all__ = [
     "USER_POOL_CLIENT",
     "USER_POOL_GROUP",
     "Function",
+    "PreTokenTrigger",
     "Resolver",
     "Route",
     "SamTemplate",
@@ -177,6 +178,15 @@ class ScheduleEventSource:
     event: str  # the event's name under Events
     expression: str  # rate(...) or cron(...)
     enabled: bool
+
+
+@dataclass(frozen=True)
+class PreTokenTrigger:
+    """A user pool's pre token generation trigger (``LambdaConfig.PreTokenGenerationConfig``)."""
+
+    pool: str  # logical id of the AWS::Cognito::UserPool
+    function: str  # logical id of the AWS::Serverless::Function it invokes
+    version: str  # the event version Cognito sends: V1_0 (ID token only) or V2_0 (both tokens)
 
 
 class SamTemplate:
@@ -376,6 +386,28 @@ class SamTemplate:
             state = props.get("State", "ENABLED")
             enabled = props.get("Enabled", True) not in (False, "false", "False") and state == "ENABLED"
             found.append(ScheduleEventSource(fn.logical_id, name, expression, enabled))
+        return found
+
+    def pre_token_triggers(self) -> list[PreTokenTrigger]:
+        """The user pools' pre token generation triggers. ``LambdaArn`` names a function of the
+        template (``!Ref Fn.Alias``, ``!Ref Fn``, ``!GetAtt Fn.Arn``); ``LambdaVersion`` defaults to
+        ``V1_0``, as Cognito's does."""
+        found = []
+        for pool, props in self.of_type(USER_POOL).items():
+            config = (props.get("LambdaConfig") or {}).get("PreTokenGenerationConfig")
+            if not config:
+                continue
+            where = f"Resources.{pool}.LambdaConfig.PreTokenGenerationConfig"
+            arn = config.get("LambdaArn")
+            target, attribute = _get_att(arn)
+            if not target and isinstance(arn, Mapping) and list(arn) == ["Ref"] and isinstance(arn["Ref"], str):
+                target, attribute = arn["Ref"].removesuffix(".Alias"), "Arn"
+            if attribute != "Arn" or self.type_of(target) != FUNCTION:
+                raise TemplateError(f"{where}.LambdaArn: !Ref or !GetAtt of a function of the template")
+            version = config.get("LambdaVersion", "V1_0")
+            if version not in ("V1_0", "V2_0", "V3_0"):
+                raise TemplateError(f"{where}.LambdaVersion: V1_0, V2_0 or V3_0, not {version!r}")
+            found.append(PreTokenTrigger(pool, target, version))
         return found
 
     def code_roots(self) -> list[Path]:

@@ -42,7 +42,8 @@ ALARM = "AWS::CloudWatch::Alarm"
 #: The composite alarms: what each pages for (its AlarmDescription).
 COMPOSITES = {
     "ApiAlarm": "The API fails or is slow: its 5xx rate, p99 latency, placements refused for our reasons, "
-    "workflow timeouts, or errors of a function behind it (docs/runbook.md#apialarm).",
+    "workflow timeouts, or errors of a function behind it or of the sign-in's token trigger "
+    "(docs/runbook.md#apialarm).",
     "CapacityAlarm": "Something is at its limit: throttled functions, tables or workflow executions "
     "(docs/runbook.md#capacityalarm).",
     "BackgroundAlarm": "Work behind the API fails or falls behind: stock releases, event publishing, "
@@ -111,9 +112,11 @@ def paging_alarms(template: SamTemplate) -> list[str]:
 
 
 def pager_of(template: SamTemplate, function: str) -> str:
-    """The composite alarm of a function's alarms: ApiAlarm behind the API, else BackgroundAlarm."""
+    """The composite alarm of a function's alarms: ApiAlarm behind the API or in front of it (a
+    user pool's token trigger: when it fails, every sign-in fails), else BackgroundAlarm."""
     events = template.function(function).events.values()
-    return "ApiAlarm" if any(e.get("Type") == "HttpApi" for e in events) else "BackgroundAlarm"
+    in_front = any(t.function == function for t in template.pre_token_triggers())
+    return "ApiAlarm" if in_front or any(e.get("Type") == "HttpApi" for e in events) else "BackgroundAlarm"
 
 
 def generate(template: SamTemplate) -> str:

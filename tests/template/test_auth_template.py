@@ -140,3 +140,38 @@ def test_pool_and_client_ids_are_outputs():
     outputs = template().data["Outputs"]
     assert outputs["UserPoolId"]["Value"] == {"Ref": "UserPool"}
     assert outputs["UserPoolClientId"]["Value"] == {"Ref": "UserPoolClient"}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_pool_runs_the_email_trigger_as_v2_0_and_only_it_may_invoke_it(stage):
+    """The access token gets the user's email from a V2_0 pre token generation trigger (V1_0 would
+    customize the ID token only), which needs the Essentials or Plus feature plan; Cognito may invoke
+    the trigger's `live` alias on behalf of this pool only."""
+    out = deployed(Stage=stage)
+    pool = out["Resources"]["UserPool"]["Properties"]
+    config = pool["LambdaConfig"]
+    assert set(config) == {"PreTokenGenerationConfig"}  # no other trigger
+    assert config["PreTokenGenerationConfig"]["LambdaVersion"] == "V2_0"
+    alias = config["PreTokenGenerationConfig"]["LambdaArn"]
+    assert alias == {"Ref": "PreTokenGenerationFunctionAliaslive"}
+    assert pool["UserPoolTier"] in ("ESSENTIALS", "PLUS")
+    aliases = resources(out, "AWS::Lambda::Alias")
+    function = aliases[alias["Ref"]]["Properties"]["FunctionName"]["Ref"]
+    assert out["Resources"][function]["Properties"]["Handler"] == "identity.handlers.pre_token.handler"
+    permissions = [
+        p["Properties"]
+        for p in resources(out, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == alias
+    ]
+    assert permissions == [
+        {
+            "FunctionName": alias,
+            "Action": "lambda:InvokeFunction",
+            "Principal": "cognito-idp.amazonaws.com",
+            "SourceAccount": {"Ref": "AWS::AccountId"},
+            "SourceArn": {"Fn::GetAtt": ["UserPool", "Arn"]},
+        }
+    ]
+    # It calls no AWS API: its role holds only what every function's does (logs and traces).
+    role = out["Resources"][out["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+    assert not role.get("Policies")

@@ -60,7 +60,8 @@ def test_the_api_invokes_each_functions_live_alias() -> None:
     ]
     # Every function is invoked through its alias: by the API (the front door, ApiDocsFunction,
     # through several routes), by event sources (SQS, streams), by a schedule (an EventBridge
-    # rule whose target is the alias), or by Secrets Manager's rotation.
+    # rule whose target is the alias), by Secrets Manager's rotation, or by the user pool's
+    # token trigger.
     mappings = of_type(template, "AWS::Lambda::EventSourceMapping").values()
     targets = [
         t["Arn"]["Ref"]
@@ -71,9 +72,11 @@ def test_the_api_invokes_each_functions_live_alias() -> None:
     rotations = of_type(template, "AWS::SecretsManager::RotationSchedule").values()
     rotators = {r["RotationLambdaARN"]["Ref"] for r in rotations}
     assert rotators <= set(alias_of.values())
-    assert len(set(uris)) + len({m["FunctionName"]["Ref"] for m in mappings}) + len(targets) + len(rotators) == len(
-        functions
-    )
+    pools = of_type(template, "AWS::Cognito::UserPool").values()
+    triggers = {p["LambdaConfig"]["PreTokenGenerationConfig"]["LambdaArn"]["Ref"] for p in pools if "LambdaConfig" in p}
+    assert triggers <= set(alias_of.values())
+    invokers = [set(uris), {m["FunctionName"]["Ref"] for m in mappings}, targets, rotators, triggers]
+    assert sum(len(i) for i in invokers) == len(functions)
     assert all(any(f"${{{alias}}}" in uri for alias in alias_of.values()) for uri in uris)
     assert set(targets) <= set(alias_of.values())
     permissions = of_type(template, "AWS::Lambda::Permission").values()
