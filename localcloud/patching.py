@@ -46,6 +46,9 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
       shard iterators that expire;
     * :mod:`localcloud.signing_key` -- Cognito tokens signed with the local cloud's own key (not the
       one in moto's package), named by its ``kid``, living as long as their app client says;
+    * :mod:`localcloud.cognito_triggers` -- a user pool's pre token generation trigger, registered
+      with its ``serve`` (the local cloud registers the template's), runs before its tokens are
+      signed, and its claim changes are applied (the emulator runs no triggers);
     * :mod:`localcloud.secret_rotation` -- RotateSecret invokes a rotation function registered with
       its ``serve`` (tests/integration/test_cursor_rotation.py registers the template's), and
       AWSCURRENT moves as UpdateSecretVersionStage says;
@@ -55,6 +58,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     from localcloud import (
         asl_cache,
         base64_bodies,
+        cognito_triggers,
         dynamodb_atomic,
         dynamodb_responses,
         dynamodb_streams,
@@ -79,5 +83,6 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     base64_bodies.install()
     dynamodb_streams.install()
     signing_key.install()
+    cognito_triggers.install()
     secret_rotation.install()
     sqs_journal.install()

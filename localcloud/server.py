@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud import authorizer, event_sources, schedules, signing_key, sync_execution
+from localcloud import authorizer, cognito_triggers, event_sources, schedules, signing_key, sync_execution
 from localcloud.provision import DevUsers, Provisioned, provision
 from localcloud.runtime import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, FunctionError
 from localcloud.sam_template import ACCOUNT_ID, QUEUE, REGION, TABLE, SamTemplate, event_bus_arn
@@ -305,6 +305,7 @@ class LocalCloud(_Endpoints):
         self.event_buses: dict[str, str] = {}  # logical id -> bus name
         self._pollers: list[Any] = []  # SQS and DynamoDB stream event sources (localcloud.event_sources)
         self._schedulers: list[Any] = []  # Schedule events (localcloud.schedules)
+        self._token_triggers: list[str] = []  # pools whose token trigger runs (localcloud.cognito_triggers)
         self.secrets: dict[str, str] = {}
         self.routes: list[tuple[str, str, str]] = []  # (method, path, function)
         self._front_door: set[str] = set()  # functions whose routes are not API operations (docs)
@@ -357,6 +358,7 @@ class LocalCloud(_Endpoints):
             arns = event_sources.stream_arns(self.client("dynamodb"), template)
             positions = event_sources.stream_positions(streams, template, arns, at="LATEST")
             self._start_api(template)
+            self._serve_token_triggers(template)
             self._pollers = event_sources.start_pollers(
                 template, self._runner, self.client("sqs"), self.queues, streams=streams, positions=positions
             )
@@ -378,6 +380,7 @@ class LocalCloud(_Endpoints):
         self._pollers = []
         schedules.stop_schedulers(self._schedulers)
         self._schedulers = []
+        self._stop_token_triggers()
         if self._api_server is not None:
             self._api_server.shutdown()
             self._api_server.server_close()
@@ -525,6 +528,25 @@ class LocalCloud(_Endpoints):
         return authorizer.local_gateway(
             base, template, self.user_pools, self.aws_url, self.parameter_overrides, fixed, LOG.info
         )
+
+    def _serve_token_triggers(self, template: SamTemplate) -> None:
+        """Each user pool's pre token generation trigger runs, as Cognito runs it, before the
+        emulator signs a token of that pool: the template's function, invoked like any other."""
+        for trigger in template.pre_token_triggers():
+            pool_id = self.user_pools.get(trigger.pool)
+            if pool_id is None:
+                continue
+
+            def invoke(event: dict[str, Any], function: str = trigger.function) -> Any:
+                return self.invoke(function, event)
+
+            cognito_triggers.serve(pool_id, trigger.version, invoke)
+            self._token_triggers.append(pool_id)
+
+    def _stop_token_triggers(self) -> None:
+        for pool_id in self._token_triggers:
+            cognito_triggers.stop_serving(pool_id)
+        self._token_triggers = []
 
     # ------------------------------------------------------------- direct invocation
     def invoke(self, logical_id: str, event: Any) -> Any:

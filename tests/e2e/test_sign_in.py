@@ -403,6 +403,43 @@ def test_after_a_global_sign_out_the_refresh_token_is_dead_but_the_access_token_
     assert _claims(signed_in["AccessToken"])["exp"] - time.time() <= 15 * 60
 
 
+# ------------------------------------------------------------------ who am I: the email trigger
+@pytest.mark.parametrize("role", ["admin", "sales"])
+def test_me_answers_the_signed_in_users_email_put_in_the_access_token_by_the_trigger(local_cloud, role):
+    """Cognito's access tokens carry no email; the pool's pre token generation trigger (V2_0) adds
+    it, and the local cloud runs that trigger, the template's function, in its worker processes."""
+    mark = local_cloud.printed
+    token = local_cloud.token(role)
+    claims = _claims(token)
+    assert (claims["token_use"], claims["email"]) == ("access", f"{role}@example.com")
+    r = call(local_cloud, "GET", "/api/me", token)
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "sub": claims["sub"],
+        "username": claims["username"],
+        "email": f"{role}@example.com",
+        "groups": sorted(claims["cognito:groups"]),
+    }
+    ran = [line for line in local_cloud.printed_since(mark) if '"token claims"' in line]
+    assert ran and '"TokenGeneration_Authentication"' in ran[-1] and '"email_added":true' in ran[-1]
+
+
+def test_a_refreshed_token_carries_the_email_too(local_cloud):
+    cognito, dev = local_cloud.client("cognito-idp"), local_cloud.dev_users
+    email, _ = _user(local_cloud, "sales")
+    signed_in = cognito.initiate_auth(
+        AuthFlow="USER_PASSWORD_AUTH", ClientId=dev.client_id, AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD}
+    )["AuthenticationResult"]
+    refreshed = cognito.initiate_auth(
+        AuthFlow="REFRESH_TOKEN_AUTH",
+        ClientId=dev.client_id,
+        AuthParameters={"REFRESH_TOKEN": signed_in["RefreshToken"]},
+    )["AuthenticationResult"]
+    r = call(local_cloud, "GET", "/api/me", refreshed["AccessToken"])
+    assert r.status_code == 200, r.text
+    assert r.json()["email"] == email
+
+
 # ------------------------------------------------------------------ the per-user order limit
 @pytest.mark.slow  # a flood: the slow tier
 def test_a_users_flood_gets_429_while_another_users_order_still_succeeds(local_cloud, http, product, customer):

@@ -115,3 +115,50 @@ def test_the_resolver_takes_an_if_by_the_parameters_conditions() -> None:
         "HasAlarmSubscription", "c"
     )
     assert not Resolver(t).condition("HasAlarmSubscription", "c")
+
+
+def _pool_with(config: object) -> SamTemplate:
+    return SamTemplate(
+        {
+            "Resources": {
+                "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "a.b"}},
+                "Pool": {"Type": "AWS::Cognito::UserPool", "Properties": {"LambdaConfig": config}},
+                "Plain": {"Type": "AWS::Cognito::UserPool", "Properties": {}},
+            }
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("arn", "version", "expected"),
+    [
+        ({"Ref": "Fn.Alias"}, "V2_0", "V2_0"),
+        ({"Ref": "Fn"}, "V3_0", "V3_0"),
+        ({"Fn::GetAtt": ["Fn", "Arn"]}, None, "V1_0"),  # Cognito's default version
+    ],
+)
+def test_pre_token_triggers_name_the_function_and_event_version(arn, version, expected) -> None:
+    config = {"LambdaArn": arn, **({"LambdaVersion": version} if version else {})}
+    (trigger,) = _pool_with({"PreTokenGenerationConfig": config}).pre_token_triggers()
+    assert (trigger.pool, trigger.function, trigger.version) == ("Pool", "Fn", expected)
+
+
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        ({"LambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:elsewhere"}, "LambdaArn"),
+        ({"LambdaArn": {"Ref": "Plain"}}, "LambdaArn"),
+        ({"LambdaArn": {"Ref": "Fn"}, "LambdaVersion": "V9_0"}, "LambdaVersion"),
+    ],
+)
+def test_a_pre_token_trigger_outside_the_template_is_an_error(config, error) -> None:
+    with pytest.raises(TemplateError, match=error):
+        _pool_with({"PreTokenGenerationConfig": config}).pre_token_triggers()
+
+
+def test_the_projects_pool_runs_its_email_trigger_as_v2_0() -> None:
+    from tests.support.apigw import template
+
+    assert [(t.pool, t.function, t.version) for t in template().pre_token_triggers()] == [
+        ("UserPool", "PreTokenGenerationFunction", "V2_0")
+    ]
