@@ -358,7 +358,6 @@ class LocalCloud(_Endpoints):
             arns = event_sources.stream_arns(self.client("dynamodb"), template)
             positions = event_sources.stream_positions(streams, template, arns, at="LATEST")
             self._start_api(template)
-            self._serve_token_triggers(template)
             self._pollers = event_sources.start_pollers(
                 template, self._runner, self.client("sqs"), self.queues, streams=streams, positions=positions
             )
@@ -504,6 +503,8 @@ class LocalCloud(_Endpoints):
             aws_region=REGION,
             env_vars_values=self._env_vars_values(template),
         )
+        # Before anything signs a token (the --no-auth claims below are a dev admin's token's).
+        self._serve_token_triggers(template)
         stderr = StreamWriter(_CurrentStderr(), auto_flush=True)
         gateway = self._gateway_class(LocalApigwService, template)
         service = gateway(api=api, lambda_runner=self._runner, port=self.api_port, host=self.host, stderr=stderr)

@@ -42,6 +42,9 @@ def test_seed_curl_examples_work_verbatim():
         check = subprocess.run(
             ["curl", "-s", f"http://localhost:{port}/api/products/1"], capture_output=True, text=True, check=True
         )
+        me = subprocess.run(
+            ["curl", "-s", f"http://localhost:{port}/api/me"], capture_output=True, text=True, check=True
+        )
 
     assert [status for status, _ in replies] == [201, 201, 201]
     assert replies[0][1]["id"] == 1 and replies[1][1]["id"] == 1
@@ -50,6 +53,8 @@ def test_seed_curl_examples_work_verbatim():
     assert placed["total"] == 1999.98
     assert json.loads(check.stdout)["stock"] == 8
     assert placed["createdBy"]  # as the dev admin user
+    # the dev admin's claims are those of a real access token, the pool's token trigger included
+    assert json.loads(me.stdout)["email"] == "admin@example.com"
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
