@@ -14,8 +14,9 @@ class Me(BaseModel):
     username: str = Field(description="What `createdBy`/`updatedBy` record for this user (`createdBy=me`).")
     email: str | None = Field(
         description=(
-            "The token's `email` claim; null when the token has none (Cognito's access tokens carry it only "
-            "when a pre token generation trigger adds it)."
+            "The user's email address: the access token's `email` claim, which the user pool's pre token "
+            "generation trigger adds at every sign-in and refresh (Cognito's access tokens carry none by "
+            "themselves). Null for a user without an email, or a token issued without the trigger."
         )
     )
     groups: list[str] = Field(description="The user's groups (`cognito:groups`), sorted.")

@@ -14,7 +14,10 @@ logger, metrics = observability("identity")
 @app.get(
     "/api/me",
     summary="Who am I",
-    description="The signed-in user: `sub`, `username`, `email` (null unless the token carries it) and `groups`.",
+    description=(
+        "The signed-in user: `sub`, `username`, `email` (the access token's, which the user pool's token "
+        "trigger adds; null without one) and `groups`."
+    ),
     tags=["identity"],
     responses=responses(200, 400),
 )
