@@ -140,3 +140,16 @@ def test_a_keyed_order_whose_key_record_answer_was_lost_is_placed_once(api, faul
     assert again.status == 201 and again.json == reply.json, again.raw
     assert [o["id"] for o in api.get("/api/orders").json] == [reply.json["id"]]
     assert api.get("/api/products/1").json["stock"] == 8
+
+
+def test_a_stale_if_match_is_still_412_when_another_writer_made_the_same_change(api, faults):
+    """What tells this request's own (retried) write from another's is the instant it chose: the
+    same fields set by someone else between this request's read and its write are not its write."""
+    api.post("/api/products", {"name": "A", "price": 1, "stock": 5})
+    other = faults.before("UpdateItem", lambda: api.put("/api/products/1", {"price": 2}), keys={"PRODUCT#1"})
+
+    reply = api.put("/api/products/1", {"price": 2}, headers={"If-Match": '"1"'})
+
+    assert other.results[0].status == 200
+    assert reply.status == 412, reply.raw
+    assert api.get("/api/products/1").json["version"] == 2
