@@ -32,6 +32,7 @@ import itertools
 import math
 import random
 import time
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -113,6 +114,7 @@ def _take_from(bucket: _Bucket, limit: Limit, now_ms: int | None, told: Limit | 
     """Take one order from `bucket` with `limit`; 429 saying `told` (the caller's whole limit)."""
     told = told or limit
     interval = limit.interval_ms
+    bucket.take = uuid.uuid4().hex
     for _ in range(_ATTEMPTS):
         now = int(time.time() * 1000) if now_ms is None else now_ms
         ceiling = now + (limit.burst - 1) * interval
@@ -134,11 +136,15 @@ def _take_from(bucket: _Bucket, limit: Limit, now_ms: int | None, told: Limit | 
 
 
 class _Bucket:
-    """One user's item: conditional updates of its `tat` (and the expiry that goes with it)."""
+    """One user's item: conditional updates of its `tat` (and the expiry that goes with it), each
+    recording the take it counts (`lastTake`) and conditional on it not being recorded yet: when
+    DynamoDB's answer is lost and the SDK sends the update again, the retry fails its condition and
+    finds its own take recorded -- counted once, not twice."""
 
     def __init__(self, client: DynamoDBClient, table: str, key: str) -> None:
         self.client, self.table, self.key = client, table, key
         self.seen: int | None = None  # `tat` as the last failed update found it
+        self.take = ""  # the take being counted (a random id per order placement)
 
     def update(self, expression: str, condition: str, expires: int, **values: int) -> bool:
         """Apply `expression` if `condition` holds; False (and `seen`) when it does not."""
@@ -146,16 +152,23 @@ class _Bucket:
             self.client.update_item(
                 TableName=self.table,
                 Key={"pk": {"S": self.key}},
-                UpdateExpression=f"{expression}, #exp = :exp",
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#tat": "tat", "#exp": "expiresAt"},
-                ExpressionAttributeValues={f":{k}": {"N": str(v)} for k, v in {**values, "exp": expires}.items()},
+                UpdateExpression=f"{expression}, #exp = :exp, #last = :take",
+                # and not counted yet: the SDK's retry of an applied update must not count it again
+                ConditionExpression=f"({condition}) AND (attribute_not_exists(#last) OR #last <> :take)",
+                ExpressionAttributeNames={"#tat": "tat", "#exp": "expiresAt", "#last": "lastTake"},
+                ExpressionAttributeValues={
+                    **{f":{k}": {"N": str(v)} for k, v in {**values, "exp": expires}.items()},
+                    ":take": {"S": self.take},
+                },
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            found = exc.response.get("Item", {}).get("tat", {}).get("N")  # type: ignore[attr-defined]
+            old = exc.response.get("Item", {})
+            if old.get("lastTake", {}).get("S") == self.take:  # type: ignore[attr-defined]
+                return True  # this very update, applied already (its answer was lost)
+            found = old.get("tat", {}).get("N")  # type: ignore[attr-defined]
             self.seen = int(found) if found is not None else None
             return False
         return True

@@ -5,6 +5,7 @@ higher limit. Racing requests of one user never take more than the bucket holds.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -215,7 +216,7 @@ def test_the_quota_item_expires_after_the_bucket_refilled(take, cloud):
     (item,) = cloud.scan("OrderQuotaTable")
     assert item["pk"] == "ORDERS#s1" and item["tat"] > 1_000_000
     assert item["expiresAt"] * 1000 >= 1_000_000 + BURST * (60_000 // PER_MINUTE)
-    assert set(item) == {"pk", "tat", "expiresAt"}
+    assert set(item) == {"pk", "tat", "expiresAt", "lastTake"}  # lastTake: the last take counted (an SDK retry)
 
 
 def test_a_limit_above_one_items_share_is_split_over_buckets_and_exact_in_total(cloud):
@@ -250,3 +251,25 @@ def test_a_limit_above_one_items_share_is_split_over_buckets_and_exact_in_total(
 
 def _quota_items(cloud) -> list[dict]:
     return [i for i in cloud.scan("OrderQuotaTable") if i["pk"].startswith("ORDERS#shop")]
+
+
+def test_a_take_whose_answer_was_lost_counts_once(take, monkeypatch):
+    """Each take's update is applied and its answer lost (a timeout): the SDK sends it again, and
+    its condition then fails on the take's own write. The user still gets exactly BURST orders."""
+    from tests.support import faults as fault_support
+
+    faults = next(fault_support.install(monkeypatch))
+    seen: set[str] = set()
+
+    def first_attempt(body: dict) -> bool:
+        if "Quota" not in body["TableName"]:
+            return False
+        request = json.dumps(body, sort_keys=True)  # the SDK's retry sends the very same request
+        first = request not in seen
+        seen.add(request)
+        return first
+
+    lost = faults.inject("UpdateItem", fault_support.TIMEOUT, when=first_attempt, applied=True)
+
+    assert _allowed(take, BURST + 3, now_ms=0) == BURST
+    assert lost.hits >= BURST  # every allowed take's answer was lost once
