@@ -104,6 +104,27 @@ def test_an_order_cursor_is_bound_to_the_lists_url_so_it_outlives_a_deploy(shop,
     assert decode_cursor(cursor, key, scope_of("/api/orders", filters), lambda p: valid_positions(p, BY_CUSTOMER[0]))
 
 
+def test_a_dated_reversed_order_cursor_is_bound_to_from_to_and_order_by_their_query_names(shop, cloud):
+    """As above for the time lists: `from` and `to` (as the instants they stand for) and `order`
+    are in the scope under their query-string names, so a cursor of one date range or one order
+    is refused on another (and survives a deploy that renames them in the code)."""
+    from orders.repository import ALL_ORDERS
+    from sales_common.listing import decode_cursor, scope_of, utc_instant
+    from sales_common.shards import valid_positions
+
+    dates = {"from": "2000-01-01", "to": "9999-01-01"}
+    cursor = next_cursor(shop.get("/api/orders", query={**dates, "order": "desc", "limit": 1}))
+    scope = scope_of("/api/orders", {**{k: utc_instant(v, k) for k, v in dates.items()}, "order": "desc"})
+    key = cloud.secrets["CursorSigningSecret"]
+    assert decode_cursor(cursor, key, scope, lambda p: valid_positions(p, ALL_ORDERS[1]))
+    for other in (
+        {**dates, "order": "asc"},
+        {"from": "2000-01-01", "order": "desc"},
+        {"to": "9999-01-01", "order": "desc"},
+    ):
+        assert shop.get("/api/orders", query={**other, "limit": 1, "cursor": cursor}).status == 400, other
+
+
 def test_an_order_cursor_from_before_the_sharded_lists_is_400(shop, cloud):
     """A cursor of the orders' list as it was before sharding (one index key, docs/adr/0040) is
     refused as stale, not sent to DynamoDB with the wrong key shape."""

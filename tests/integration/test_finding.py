@@ -276,6 +276,30 @@ def test_from_is_included_and_to_excluded_and_a_bare_date_is_midnight_utc(dated,
     assert [i for page in every_page(dated, "/api/orders", limit=2, **query) for i in page] == expected
 
 
+def test_without_dates_a_list_is_in_id_order_with_them_or_status_alone_in_placement_order(shop, cloud):
+    """Ids and placement times disagree when placements overlap (an id is given out before the
+    workflow stores the order): each list answers in its documented order (docs/finding.md)."""
+    for i, when in enumerate(["2026-12-07T12:00:00.000Z", "2026-12-07T10:00:00.000Z", "2026-12-07T11:00:00.000Z"], 1):
+        assert shop.post("/api/orders", ORDER, user="sam", role="sales").status == 201
+        _placed_at(cloud, i, when)
+    by_id, placed = [1, 2, 3], [2, 3, 1]
+    for query, expected in [
+        ({}, by_id),
+        ({"customerId": "1"}, by_id),
+        ({"createdBy": "sam"}, by_id),
+        ({"customerId": "1", "status": "CONFIRMED"}, by_id),
+        ({"customerId": "1", "createdBy": "sam"}, by_id),
+        ({"from": "2026-12-07"}, placed),
+        ({"to": "2026-12-08", "customerId": "1"}, placed),
+        ({"from": "2026-12-07", "createdBy": "sam"}, placed),
+        ({"status": "CONFIRMED"}, placed),
+        ({"order": "desc"}, by_id[::-1]),
+        ({"from": "2026-12-07", "order": "desc"}, placed[::-1]),
+        ({"status": "CONFIRMED", "order": "desc"}, placed[::-1]),
+    ]:
+        assert ids(shop.get("/api/orders", query=query)) == expected, query
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
