@@ -55,9 +55,10 @@ def ids(reply) -> list[int]:
 
 
 def every_page(api, path: str, **query) -> list[list[int]]:
-    """The ids of every page of GET `path`, following the Link headers."""
+    """The ids of every page of GET `path`, following the Link headers (a list that never ends,
+    say a Link that leads back to the first page, fails instead of hanging)."""
     pages, query = [], {k: str(v) for k, v in query.items()}
-    while True:
+    for _ in range(50):
         r = api.get(path, query=query)
         pages.append(ids(r))
         link = r.header("Link")
@@ -66,6 +67,7 @@ def every_page(api, path: str, **query) -> list[list[int]]:
         target = urlparse(link[1 : link.index(">")])
         assert target.path == path
         query = {k: v[0] for k, v in parse_qs(target.query).items()}
+    pytest.fail(f"GET {path}: still a next page after 50 pages: {pages[:3]} ...")
 
 
 # ---------------------------------------------------------------- strict query strings
