@@ -336,7 +336,7 @@ def test_created_by_me_is_the_callers_orders_and_its_link_follows(shop):
         assert shop.post("/api/orders", ORDER, role="sales", user=user).status == 201
     pages = []
     query = {"createdBy": "me", "limit": "2"}
-    while True:
+    for _ in range(5):
         r = shop.get("/api/orders", query=query, role="sales", user="sam")
         pages.append(ids(r))
         if not r.header("Link"):
