@@ -40,6 +40,8 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
       (the SDK's retry of an applied transaction succeeds without changing anything);
     * :mod:`localcloud.dynamodb_responses` -- DynamoDB's attribute values serialized directly (the
       same bytes as moto's generic serializer, without its cost per value);
+    * :mod:`localcloud.dynamodb_key_conditions` -- a Query whose KeyConditionExpression has a part
+      that is not a key condition (`pk = :v AND XXXX`) is refused, not read as `pk = :v`;
     * :mod:`localcloud.asl_cache` -- each state machine definition parsed once;
     * :mod:`localcloud.base64_bodies` -- SAM's gateway passes non-UTF-8 bodies base64-encoded;
     * :mod:`localcloud.dynamodb_streams` -- no stream records from cancelled transactions, and
@@ -60,6 +62,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
         base64_bodies,
         cognito_triggers,
         dynamodb_atomic,
+        dynamodb_key_conditions,
         dynamodb_responses,
         dynamodb_streams,
         dynamodb_tokens,
@@ -79,6 +82,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     dynamodb_atomic.install()
     dynamodb_tokens.install()
     dynamodb_responses.install()
+    dynamodb_key_conditions.install()
     asl_cache.install()
     base64_bodies.install()
     dynamodb_streams.install()
