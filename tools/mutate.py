@@ -230,6 +230,12 @@ def run_mutmut(
             "use_git_change_detection": False,
             # a mutant that makes the code slow fails after 5x its tests' time (mutmut's default: 15x)
             "timeout_multiplier": 5.0,
+            # mutmut's budget is (tests' time + this) x the multiplier, in wall time (and twice that
+            # in CPU time). The tests' time it measures leaves out the fixtures' setup (the moto
+            # cloud, several seconds on a loaded machine), which mutmut's default of 1 s does not
+            # cover: mutants of functions whose tests are short then died of the budget (exit -24)
+            # whatever the tests said. 20 s gives every mutant at least 100 s.
+            "timeout_constant": 20.0,
         },
     )
     for pkg, root in sources.items():  # the package under its import name, at the top

@@ -66,9 +66,22 @@ def test_a_different_body_under_a_users_key_is_422_but_not_under_another_users(s
     other = {**BODY, "items": [{"productId": 1, "quantity": 1}]}
     refused = shop.post("/api/orders", other, headers={"Idempotency-Key": "k"}, role="sales", user="ann")
     assert refused.status == 422
+    assert refused.json["detail"] == (
+        "This Idempotency-Key was already used with a different request body; use a new key for a new order."
+    )
     placed = shop.post("/api/orders", other, headers={"Idempotency-Key": "k"}, role="sales", user="bob")
     assert placed.status == 201
     assert stock(shop) == 7
+
+
+def test_a_key_stands_for_its_placement_for_24_hours(shop, cloud):
+    """docs/api.md: keys expire after 24 h (the key's record's TTL; powertools' default is 1 h)."""
+    before = time.time()
+    place(shop, "k-day")
+    after = time.time()
+
+    (record,) = cloud.scan("IdempotencyTable")
+    assert before + 24 * 3600 - 1 <= float(record["expiration"]) <= after + 24 * 3600 + 1
 
 
 # ---------------------------------------------------------------- a retry racing the first request

@@ -20,6 +20,9 @@ from tests.support import iam, queues, schedules
 INITIAL = 10
 PRODUCTS = (1, 2, 3)
 QUEUE = "CompensationQueue"
+# An invocation's time left for tests about answers, not time budgets: more than any run takes on
+# a loaded machine (the function's own Timeout counts down in real time).
+AMPLE_SECONDS = 600.0
 
 
 @pytest.fixture
@@ -416,6 +419,39 @@ def test_a_keyed_retry_after_a_decided_failure_places_a_new_order(shop, cloud, f
     assert_conserved(cloud)
 
 
+def test_a_keyed_retry_that_cannot_read_what_happened_is_202_naming_the_same_order(shop, cloud, faults):
+    """A retry with the key finds the key's placement, but DynamoDB does not answer when the
+    placement's record is read, or (the placement being PLACED) the order itself: the function
+    cannot say what happened, so it answers 202 naming that order -- never a new placement."""
+    first = place(shop, (1, 3), key="k-unread")
+    assert first.status == 201, first.raw
+
+    for key in ("PLACEMENT#1", "ORDER#1"):
+        fault = faults.inject("GetItem", "InternalServerError", keys={key})
+        retry = place(shop, (1, 3), key="k-unread")
+        faults.clear()
+        assert fault.hits >= 1, key
+        assert retry.status == 202, (key, retry.raw)
+        assert retry.json["orderId"] == 1 and retry.header("Location") == "/api/orders/1"
+
+    again = place(shop, (1, 3), key="k-unread")
+    assert (again.status, again.json) == (201, first.json)
+    assert [o["id"] for o in stored_orders(cloud)] == [1]
+    assert_conserved(cloud)
+
+
+def test_a_keyed_retry_after_its_order_was_deleted_is_409_and_places_nothing(shop, cloud):
+    assert place(shop, (1, 3), key="k-deleted").status == 201
+    assert shop.delete("/api/orders/1").status == 204
+
+    retry = place(shop, (1, 3), key="k-deleted")
+
+    assert retry.status == 409, retry.raw
+    assert retry.json["detail"] == "Order 1 was placed with this Idempotency-Key and has since been deleted."
+    assert_no_orders(cloud)
+    assert_conserved(cloud)
+
+
 def test_the_workflow_outliving_its_caller_cannot_store_an_order_the_caller_was_told_failed(shop, cloud, faults):
     """StartSyncExecution gives up (here: the emulator's bound, as a read timeout would) while the
     execution still runs. The function decides the placement failed; the late execution then
@@ -451,26 +487,49 @@ def test_without_time_for_the_workflow_it_is_not_started(shop, cloud):
 
     reply = place(shop, (1, 3), time_left=start_budget_seconds() - 1)
 
+    assert_unavailable(reply)
+    assert reply.json["detail"] == "Order placement could not start in time; nothing was reserved. Please retry."
+    arn = cloud.state_machines["PlaceOrderStateMachine"]
+    assert cloud.stepfunctions.list_executions(stateMachineArn=arn)["executions"] == []
+    assert_conserved(cloud)
+
+
+def test_the_call_s_worst_case_alone_is_not_time_enough_to_start(shop, cloud, monkeypatch):
+    """Exactly StartSyncExecution's worst case left: the call could use all of it and leave no
+    time to answer (or to decide an unknown outcome), so nothing is started."""
+    from sales_common import aws
+    from tests.support import apigw
+
+    left = aws.worst_case_seconds("stepfunctions")
+    monkeypatch.setattr(apigw.LambdaContext, "get_remaining_time_in_millis", lambda self: int(left * 1000))
+
+    reply = place(shop, (1, 3))
+
     assert_unavailable(reply, "could not start in time")
     arn = cloud.state_machines["PlaceOrderStateMachine"]
     assert cloud.stepfunctions.list_executions(stateMachineArn=arn)["executions"] == []
     assert_conserved(cloud)
 
 
-def test_an_unknown_outcome_without_time_to_decide_is_202(shop, cloud, monkeypatch):
-    """The answer was lost and too little time is left to record an outcome: 202, not a guess."""
+@pytest.mark.parametrize("then", ["just under the budget", "a DynamoDB call's worst case, no margin"])
+def test_an_unknown_outcome_without_time_to_decide_is_202(shop, cloud, monkeypatch, then):
+    """The answer was lost and too little time is left to record an outcome (a DynamoDB call's
+    worst case and the margin to answer after it): 202, not a guess."""
     from orders.placement import decide_budget_seconds, start_budget_seconds
+    from sales_common import aws
     from tests.support import apigw
 
     _lose_the_answer(monkeypatch)
     # The invocation's clock as the function reads it: enough to start, then (the run having
-    # used it up) less than a DynamoDB call's worst case.
-    left = iter([start_budget_seconds() + 1, decide_budget_seconds() - 1])
+    # used it up) too little to decide.
+    too_little = decide_budget_seconds() - 1 if then == "just under the budget" else aws.worst_case_seconds("dynamodb")
+    left = iter([start_budget_seconds() + 1, too_little])
     monkeypatch.setattr(apigw.LambdaContext, "get_remaining_time_in_millis", lambda self: int(next(left) * 1000))
 
     reply = place(shop, (1, 3))
 
     assert reply.status == 202, reply.raw
+    assert reply.json["orderId"] == 1 and reply.header("Location") == "/api/orders/1"
     assert reply.header("Cache-Control") == "no-store"
     assert record(cloud)["outcome"] == "PLACED"  # it was stored; the caller was not told it failed
 
@@ -494,7 +553,9 @@ def test_a_price_changed_between_quote_and_reservation_is_a_409_naming_the_curre
 
     monkeypatch.setattr(StepFunctionResponse, "start_sync_execution", reprice_first, raising=False)
 
-    reply = place(shop, (1, 1), (2, 1))
+    # ample time: on a loaded machine the function's 28 s could run out before it re-reads the
+    # products, and the answer would be the (true) 503 of test_a_refusal_that_cannot_be_explained...
+    reply = place(shop, (1, 1), (2, 1), time_left=AMPLE_SECONDS)
 
     assert reply.status == 409, reply.raw
     body = reply.json
@@ -578,8 +639,12 @@ def test_a_refusal_that_cannot_be_explained_is_still_a_true_rejection(shop, clou
 
     monkeypatch.setattr(StepFunctionResponse, "start_sync_execution", reprice_then_fail_reads, raising=False)
 
-    reply = place(shop, (1, 1))
+    reply = place(shop, (1, 1), time_left=AMPLE_SECONDS)
 
-    assert_unavailable(reply, "refused")
+    assert_unavailable(reply)
+    assert reply.json["detail"] == (
+        "The order was refused: the stock or the price of a product changed while it was being placed. "
+        "Nothing was reserved. Please retry."
+    )
     assert_no_orders(cloud)
     assert record(cloud)["outcome"] == "Refused"

@@ -107,3 +107,79 @@ def test_each_product_is_priced_from_its_own_quote():
         (1, "3.00", "6.00"),
         (2, "5.00", "5.00"),
     ]
+
+
+# ---------------------------------------------------------------- what a refused order says
+# The client reads these answers: each names every product concerned, the numbers it needs to
+# fix the order, and (for the 422s) one `errors` entry per product.
+def archived_quote(product_id: int) -> Quote:
+    return Quote(product_id, f"product {product_id}", Decimal("1.00"), 9, archived=True)
+
+
+def test_two_lines_naming_the_same_price_merge_into_one_line_at_that_price():
+    merged = merge_lines([line(1, 1, "9.99"), line(1, 2, "9.99")])
+
+    assert (merged[1].quantity, merged[1].price) == (3, Decimal("9.99"))
+
+
+def test_lines_adding_up_past_the_cap_are_a_422_naming_the_product_and_the_cap():
+    with pytest.raises(Unprocessable) as refused:
+        merge_lines([line(2, 1), line(7, MAX_QUANTITY), line(7, 1)])
+
+    assert refused.value.detail == f"Product 7: its lines add up to more than {MAX_QUANTITY} units."
+    assert refused.value.errors == [
+        {
+            "field": "items",
+            "message": f"quantities of product 7 add up to more than {MAX_QUANTITY}",
+            "type": "less_than_equal",
+        }
+    ]
+
+
+def test_ordering_exactly_the_quoted_stock_is_accepted():
+    priced = price_lines(merge_lines([line(1, 2), line(1, 3)]), {1: quote(1, "1.00", 5)})
+
+    assert [(p["productId"], p["quantity"]) for p in priced] == [(1, 5)]
+
+
+def test_every_unknown_product_is_named():
+    with pytest.raises(Unprocessable) as refused:
+        price_lines(merge_lines([line(3, 1), line(1, 1), line(2, 1)]), {1: quote(1, "1.00", 5)})
+
+    assert refused.value.detail == "Unknown product(s): 2, 3; GET /api/products lists the catalog."
+
+
+def test_every_archived_product_is_named_with_one_error_each():
+    quotes = {1: quote(1, "1.00", 5), 2: archived_quote(2), 3: archived_quote(3)}
+    with pytest.raises(Unprocessable) as refused:
+        price_lines(merge_lines([line(3, 1), line(1, 1), line(2, 1)]), quotes)
+
+    assert refused.value.detail == (
+        "Archived product(s) cannot be ordered: 2 (product 2), 3 (product 3). Nothing was reserved."
+    )
+    assert refused.value.errors == [
+        {"field": "items", "message": "product 2 is archived", "type": "product_archived"},
+        {"field": "items", "message": "product 3 is archived", "type": "product_archived"},
+    ]
+
+
+def test_every_stale_price_is_named_with_the_current_one():
+    quotes = {1: quote(1, "2.00", 5), 2: quote(2, "3.00", 5), 3: quote(3, "4.00", 5)}
+    with pytest.raises(Conflict) as refused:
+        price_lines(merge_lines([line(1, 1, "1.00"), line(2, 1, "3.00"), line(3, 1, "3.50")]), quotes)
+
+    assert refused.value.detail == (
+        "Prices have changed: product 1 costs 2.00, not 1.00; product 3 costs 4.00, not 3.50. "
+        "Send the current prices, or leave `price` out."
+    )
+
+
+def test_every_short_product_is_named_with_what_was_asked_and_what_is_there():
+    quotes = {1: quote(1, "1.00", 2), 2: quote(2, "1.00", 9), 3: quote(3, "1.00", 0)}
+    with pytest.raises(Conflict) as refused:
+        price_lines(merge_lines([line(1, 3), line(2, 9), line(3, 1)]), quotes)
+
+    assert refused.value.detail == (
+        "Insufficient stock (product 1: 3 requested, 2 in stock; product 3: 1 requested, 0 in stock). "
+        "Nothing was reserved; order at most what is in stock."
+    )

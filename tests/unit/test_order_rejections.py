@@ -43,12 +43,33 @@ def explain(reason, requote=no_requote):
             422,
             "Customer 4 does not exist; GET /api/customers lists them, POST creates one.",
         ),
-        ("CustomerCheckFailed", "CustomerCheckFailed", 503, "The customer could not be checked"),
-        ("ReservationFailed", "ReservationFailed", 503, "Stock could not be reserved"),
-        ("OrderWriteFailed", "WriteFailed", 503, "The order could not be stored"),
-        ("WorkflowFailed", "WorkflowFailed", 503, "did not complete (WorkflowFailed)"),
-        ("Abandoned", "WorkflowFailed", 503, "did not complete (Abandoned)"),
-        (None, "WorkflowFailed", 503, "did not complete (None)"),
+        (
+            "CustomerErased",
+            "CustomerErased",
+            422,
+            "Customer 4 was erased; orders cannot be placed for it (place it for another customer).",
+        ),
+        (
+            "CustomerCheckFailed",
+            "CustomerCheckFailed",
+            503,
+            "The customer could not be checked; no stock was taken. Please retry.",
+        ),
+        ("ReservationFailed", "ReservationFailed", 503, "Stock could not be reserved; no stock is kept. Please retry."),
+        ("OrderWriteFailed", "WriteFailed", 503, "The order could not be stored; no stock is kept. Please retry."),
+        (
+            "WorkflowFailed",
+            "WorkflowFailed",
+            503,
+            "Order placement did not complete (WorkflowFailed); no stock is kept. Please retry.",
+        ),
+        (
+            "Abandoned",
+            "WorkflowFailed",
+            503,
+            "Order placement did not complete (Abandoned); no stock is kept. Please retry.",
+        ),
+        (None, "WorkflowFailed", 503, "Order placement did not complete (None); no stock is kept. Please retry."),
     ],
 )
 def test_each_recorded_outcome_is_a_rejection_naming_its_reason(error, reason, status, detail):
@@ -56,11 +77,20 @@ def test_each_recorded_outcome_is_a_rejection_naming_its_reason(error, reason, s
 
     assert isinstance(rejected, OrderRejected)
     assert (rejected.reason, rejected.status) == (reason, status)
-    assert detail in rejected.detail
+    assert rejected.detail == detail
 
 
 def test_a_refused_reservation_is_explained_from_a_fresh_quote():
-    rejected = explain("Refused", lambda ids: {1: quote(1, stock=2), 2: quote(2)})
+    catalog = {1: quote(1, stock=2), 2: quote(2), 3: quote(3, stock=0)}
+    asked: list[list[int]] = []
+
+    def requote(ids: list[int]) -> dict[int, Quote]:
+        asked.append(ids)
+        return {i: catalog[i] for i in ids}
+
+    rejected = explain("Refused", requote)
+
+    assert asked == [[1, 2]]  # the order's products, and only them
 
     assert (rejected.reason, rejected.status) == ("OutOfStock", 409)
     assert "product 1: 3 requested, 2 in stock" in rejected.detail
@@ -84,10 +114,52 @@ def test_a_price_changed_since_the_quote_says_so_and_names_the_current_price():
 
 
 def test_a_refusal_that_no_longer_shows_was_a_conflict_worth_a_retry():
-    rejected = explain("Refused", lambda ids: {1: quote(1), 2: quote(2)})
+    """Exactly the ordered quantities in stock, the quoted prices: nothing explains the refusal."""
+    rejected = explain("Refused", lambda ids: {1: quote(1, stock=3), 2: quote(2, stock=1)})
 
     assert (rejected.reason, rejected.status) == ("ReservationFailed", 503)
-    assert "retry" in rejected.detail
+    assert rejected.detail == (
+        "Stock could not be reserved because of concurrent changes to the same products; "
+        "nothing was reserved. Please retry."
+    )
+
+
+def test_a_product_archived_during_placement_is_refused_as_archived():
+    rejected = explain("Refused", lambda ids: {1: quote(1), 2: Quote(2, "Lamp", Decimal("1.00"), 10, archived=True)})
+
+    assert (rejected.reason, rejected.status) == ("ProductArchived", 422)
+    assert rejected.detail == "Archived product(s) cannot be ordered: 2 (Lamp). Nothing was reserved."
+    assert rejected.errors == [{"field": "items", "message": "product 2 is archived", "type": "product_archived"}]
+
+
+def test_every_product_repriced_during_placement_is_named_with_both_prices():
+    rejected = explain("Refused", lambda ids: {1: quote(1, "0.90"), 2: quote(2, "1.25")})
+
+    assert (rejected.reason, rejected.status) == ("PriceChanged", 409)
+    assert rejected.detail == (
+        "The price changed while the order was being placed: product 1 now costs 0.90 (quoted 1.00); "
+        "product 2 now costs 1.25 (quoted 1.00). Nothing was reserved; review the prices and order again."
+    )
+    assert rejected.errors == [
+        {"field": "items", "message": "product 1 now costs 0.90", "type": "price_changed"},
+        {"field": "items", "message": "product 2 now costs 1.25", "type": "price_changed"},
+    ]
+
+
+def test_a_refusal_names_every_short_product():
+    rejected = explain("Refused", lambda ids: {1: quote(1, stock=2), 2: quote(2, stock=0)})
+
+    assert (rejected.reason, rejected.status) == ("OutOfStock", 409)
+    assert rejected.detail == (
+        "Insufficient stock (product 1: 3 requested, 2 in stock; product 2: 1 requested, 0 in stock). "
+        "Nothing was reserved; order at most what is in stock."
+    )
+
+
+def test_every_product_deleted_during_placement_is_named():
+    rejected = explain("Refused", lambda ids: {})
+
+    assert rejected.detail == "Unknown product(s): 1, 2; GET /api/products lists the catalog."
 
 
 @pytest.mark.parametrize(
