@@ -84,6 +84,21 @@ def test_a_key_stands_for_its_placement_for_24_hours(shop, cloud):
     assert before + 24 * 3600 - 1 <= float(record["expiration"]) <= after + 24 * 3600 + 1
 
 
+def test_a_key_is_held_in_progress_no_longer_than_the_invocation_can_run(shop, cloud):
+    """Were the request preparing a key's placement to die, its retries would wait only until
+    that invocation's time is over (the in-progress mark expires with the Lambda's deadline),
+    not until the key expires a day later."""
+    from tests.support.apigw import template
+
+    timeout = float(template().function("CreateOrderFunction").timeout)
+    before = time.time()
+    place(shop, "k-held")
+    after = time.time()
+
+    (record,) = cloud.scan("IdempotencyTable")
+    assert before * 1000 < float(record["in_progress_expiration"]) <= (after + timeout) * 1000 + 1
+
+
 # ---------------------------------------------------------------- a retry racing the first request
 class Context:
     def __init__(self, seconds: float) -> None:

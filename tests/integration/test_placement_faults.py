@@ -452,6 +452,65 @@ def test_a_keyed_retry_after_its_order_was_deleted_is_409_and_places_nothing(sho
     assert_conserved(cloud)
 
 
+def _reprice_then_lose_the_answer(monkeypatch, cloud, then=lambda: None):
+    """Product 2's price changes after the quote (the workflow refuses the reservation and
+    records it), then `then()`, and the answer of StartSyncExecution is lost."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original = StepFunctionResponse.start_sync_execution
+
+    def reprice_then_lose(self):
+        with iam.acting_as(None):  # an admin's change, not the function's call
+            cloud.dynamodb.update_item(
+                TableName=cloud.tables["ProductsTable"],
+                Key={"pk": {"S": "PRODUCT#2"}},
+                UpdateExpression="SET price = :p",
+                ExpressionAttributeValues={":p": {"N": "2.75"}},
+            )
+        original(self)
+        then()
+        raise JsonRESTError("InternalFailure", "injected: the answer was lost")
+
+    monkeypatch.setattr(StepFunctionResponse, "start_sync_execution", reprice_then_lose, raising=False)
+
+
+def test_a_refusal_whose_answer_was_lost_is_answered_as_the_refusal(shop, cloud, monkeypatch):
+    """The workflow refused the reservation and recorded it, and its answer was lost: the
+    function finds that decided outcome and explains it, as if it had been answered."""
+    _reprice_then_lose_the_answer(monkeypatch, cloud)
+
+    reply = place(shop, (1, 1), (2, 1), time_left=AMPLE_SECONDS)
+
+    assert reply.status == 409, reply.raw
+    assert reply.json["errors"] == [{"field": "items", "message": "product 2 now costs 2.75", "type": "price_changed"}]
+    assert record(cloud)["outcome"] == "Refused"
+    assert_no_orders(cloud)
+    assert_conserved(cloud)
+
+
+def test_a_keyed_retry_of_a_placement_refused_unseen_places_anew_at_the_current_price(shop, cloud, faults, monkeypatch):
+    """The refusal's answer was lost and could not be confirmed either (202). The retry with the
+    key finds the placement refused: it is forgotten and the retry places a new order, priced now."""
+
+    def fail_to_confirm():  # the function's own decide then fails (the workflow recorded Refused)
+        faults.inject("UpdateItem", "InternalServerError", keys={"PLACEMENT#1"})
+
+    _reprice_then_lose_the_answer(monkeypatch, cloud, fail_to_confirm)
+    assert place(shop, (1, 1), (2, 1), key="k-refused", time_left=AMPLE_SECONDS).status == 202
+    faults.clear()
+    monkeypatch.undo()
+
+    retry = place(shop, (1, 1), (2, 1), key="k-refused", time_left=AMPLE_SECONDS)
+
+    assert retry.status == 201, retry.raw
+    assert retry.json["id"] == 2
+    assert {line["productId"]: line["unitPrice"] for line in retry.json["items"]} == {1: 1, 2: 2.75}
+    assert record(cloud)["outcome"] == "Refused"
+    assert [o["id"] for o in stored_orders(cloud)] == [2]
+    assert_conserved(cloud)
+
+
 def test_the_workflow_outliving_its_caller_cannot_store_an_order_the_caller_was_told_failed(shop, cloud, faults):
     """StartSyncExecution gives up (here: the emulator's bound, as a read timeout would) while the
     execution still runs. The function decides the placement failed; the late execution then
