@@ -432,7 +432,8 @@ def _place_idempotently(
     is decided as failed and can never be stored)."""
     intent = Intent(data, actor, key, settings, deadline)
     placement = Placement(data, settings, deadline)
-    for _attempt in range(2):
+    first = True
+    while True:
         with nothing_started():
             payload, replayed = intent.payload()
         if "orderId" not in payload:
@@ -443,10 +444,12 @@ def _place_idempotently(
             return placement.resume(payload) if replayed else placement.run(payload)
         except OrderRejected as rejected:
             intent.forget(rejected)
-            if not replayed:
+            if not (replayed and first):
+                # A placement of this request's own, or (replayed again) the one a racing request
+                # with the key prepared after the first was forgotten: its failure is the answer.
                 raise
             # An earlier request's placement failed (its answer may have been lost): place anew.
-    raise AssertionError("unreachable: a fresh placement answers or raises")  # pragma: no cover
+            first = False
 
 
 # The idempotency records' key prefix, fixed: powertools would derive it from this code's module

@@ -511,6 +511,29 @@ def test_a_keyed_retry_of_a_placement_refused_unseen_places_anew_at_the_current_
     assert_conserved(cloud)
 
 
+def test_a_keyed_retry_raced_by_another_failing_placement_of_its_key_answers_that_failure(shop, cloud, monkeypatch):
+    """A keyed retry finds its placement decided failed, forgets it and places anew; but a racing
+    retry with the same key has meanwhile prepared the key's next placement, which is decided
+    failed too. The answer is that failure (503, retry), never a 500."""
+    from orders.placement import Intent
+
+    for order_id in (7, 8):
+        cloud.dynamodb.put_item(
+            TableName=cloud.tables["OrdersTable"],
+            Item={"pk": {"S": f"PLACEMENT#{order_id}"}, "orderId": {"N": str(order_id)}, "outcome": {"S": "Abandoned"}},
+        )
+    # what the key stands for at each look: the earlier placement, then the racing request's
+    payloads = iter([{"orderId": 7}, {"orderId": 8}])
+    monkeypatch.setattr(Intent, "payload", lambda self: (next(payloads), True))
+
+    reply = place(shop, (1, 3), key="k-raced")
+
+    assert_unavailable(reply)
+    assert reply.json["detail"] == "Order placement did not complete (Abandoned); no stock is kept. Please retry."
+    assert_no_orders(cloud)
+    assert_conserved(cloud)
+
+
 def test_the_workflow_outliving_its_caller_cannot_store_an_order_the_caller_was_told_failed(shop, cloud, faults):
     """StartSyncExecution gives up (here: the emulator's bound, as a read timeout would) while the
     execution still runs. The function decides the placement failed; the late execution then
