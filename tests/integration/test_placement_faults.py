@@ -552,6 +552,39 @@ def test_the_workflow_outliving_its_caller_cannot_store_an_order_the_caller_was_
     assert record(cloud)["outcome"] == "WorkflowFailed"
 
 
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        ("CustomerNotFound", 422),
+        ("CustomerErased", 422),
+        ("CustomerCheckFailed", 503),
+        ("Refused", 503),  # nothing explains it on a fresh look: a conflict, worth a retry
+        ("ReservationFailed", 503),
+        ("OrderWriteFailed", 503),
+        ("WorkflowFailed", 503),
+        ("Abandoned", 503),
+    ],
+)
+def test_a_failure_the_workflow_decided_is_answered_as_it_said(shop, cloud, faults, monkeypatch, error, status):
+    """Each of the workflow's own failure reasons is decided (recorded by the run): the function
+    answers the rejection it names at once, without deciding it again -- so neither a DynamoDB
+    failure nor the time left after the run can turn it into a 202."""
+    from orders.workflow import Outcome, PlacementWorkflow
+
+    def failed(self, name, payload):
+        return Outcome(status="FAILED", output=None, error=error, cause="the run's own failure")
+
+    monkeypatch.setattr(PlacementWorkflow, "run", failed)
+    decide = faults.inject("UpdateItem", "InternalServerError", keys={"PLACEMENT#1"})
+
+    reply = place(shop, (1, 3))
+
+    assert reply.status == status, reply.raw
+    assert decide.hits == 0
+    assert_no_orders(cloud)
+    assert_conserved(cloud)
+
+
 def _wait_for_executions(cloud, timeout=30.0):
     import time
 
@@ -657,6 +690,7 @@ def test_an_execution_input_replayed_after_its_order_failed_stays_failed(shop, c
     arn = cloud.state_machines["PlaceOrderStateMachine"]
     (execution,) = cloud.stepfunctions.list_executions(stateMachineArn=arn)["executions"]
     described = cloud.stepfunctions.describe_execution(executionArn=execution["executionArn"])
+    assert described["name"] == "order-1"  # each placement's execution is found by its order's id
 
     replay = cloud.stepfunctions.start_sync_execution(
         stateMachineArn=arn, name=described["name"], input=described["input"]
