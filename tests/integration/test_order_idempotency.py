@@ -99,6 +99,55 @@ def test_a_key_is_held_in_progress_no_longer_than_the_invocation_can_run(shop, c
     assert before * 1000 < float(record["in_progress_expiration"]) <= (after + timeout) * 1000 + 1
 
 
+def test_the_key_store_is_called_within_the_limits_the_time_budgets_assume(shop, monkeypatch):
+    """start_budget_seconds and decide_budget_seconds assume every DynamoDB call is bounded by
+    sales_common.aws.LIMITS: the key store's calls too (a client of powertools' own making would
+    wait a minute per read and retry on its own)."""
+    from sales_common import aws
+
+    seen: list[Intent] = []
+    payload = Intent.payload
+
+    def spy(self: Intent) -> tuple[dict[str, Any], bool]:
+        seen.append(self)
+        return payload(self)
+
+    monkeypatch.setattr(Intent, "payload", spy)
+    place(shop, "k-limits")
+
+    config = seen[0].persistence.client.meta.config
+    limits = aws.LIMITS["dynamodb"]
+    assert (config.connect_timeout, config.read_timeout, config.retries["total_max_attempts"]) == (
+        limits.connect_timeout,
+        limits.read_timeout,
+        limits.max_attempts,
+    )
+
+
+def test_a_request_whose_key_another_request_is_preparing_waits_then_answers_409(shop, cloud):
+    """Through the function: another request holds the key in progress (it is preparing the
+    placement) for longer than the wait: 409 in progress, nothing placed."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+    from orders.models import OrderCreate
+    from orders.placement import KEY_PREFIX
+
+    other = DynamoDBPersistenceLayer(table_name=cloud.tables["IdempotencyTable"], boto3_client=cloud.dynamodb)
+    other.configure(
+        IdempotencyConfig(event_key_jmespath="[user, key]", payload_validation_jmespath="body"),
+        key_prefix=KEY_PREFIX.format(function="test-func"),
+    )
+    body = OrderCreate.model_validate(BODY).model_dump(mode="json", by_alias=True)
+    other.save_inprogress(data={"user": "ann", "key": "k-busy", "body": body}, remaining_time_in_millis=60_000)
+
+    reply = shop.post("/api/orders", BODY, headers={"Idempotency-Key": "k-busy"}, role="sales", user="ann")
+
+    assert reply.status == 409, reply.raw
+    assert reply.json["detail"] == "A request with this Idempotency-Key is still in progress; retry later."
+    assert stock(shop) == 10
+    assert shop.get("/api/orders").json == []
+
+
 # ---------------------------------------------------------------- a retry racing the first request
 class Context:
     def __init__(self, seconds: float) -> None:
