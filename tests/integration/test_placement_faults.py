@@ -452,6 +452,17 @@ def test_a_keyed_retry_after_its_order_was_deleted_is_409_and_places_nothing(sho
     assert_conserved(cloud)
 
 
+def _reprice(cloud, product_id, price):
+    """An admin's change of a product's price (not the function's call)."""
+    with iam.acting_as(None):
+        cloud.dynamodb.update_item(
+            TableName=cloud.tables["ProductsTable"],
+            Key={"pk": {"S": f"PRODUCT#{product_id}"}},
+            UpdateExpression="SET price = :p",
+            ExpressionAttributeValues={":p": {"N": price}},
+        )
+
+
 def _reprice_then_lose_the_answer(monkeypatch, cloud, then=lambda: None):
     """Product 2's price changes after the quote (the workflow refuses the reservation and
     records it), then `then()`, and the answer of StartSyncExecution is lost."""
@@ -461,13 +472,7 @@ def _reprice_then_lose_the_answer(monkeypatch, cloud, then=lambda: None):
     original = StepFunctionResponse.start_sync_execution
 
     def reprice_then_lose(self):
-        with iam.acting_as(None):  # an admin's change, not the function's call
-            cloud.dynamodb.update_item(
-                TableName=cloud.tables["ProductsTable"],
-                Key={"pk": {"S": "PRODUCT#2"}},
-                UpdateExpression="SET price = :p",
-                ExpressionAttributeValues={":p": {"N": "2.75"}},
-            )
+        _reprice(cloud, 2, "2.75")
         original(self)
         then()
         raise JsonRESTError("InternalFailure", "injected: the answer was lost")
@@ -657,13 +662,7 @@ def test_a_price_changed_between_quote_and_reservation_is_a_409_naming_the_curre
     original = StepFunctionResponse.start_sync_execution
 
     def reprice_first(self):
-        with iam.acting_as(None):  # an admin's change, not the function's call
-            cloud.dynamodb.update_item(
-                TableName=cloud.tables["ProductsTable"],
-                Key={"pk": {"S": "PRODUCT#2"}},
-                UpdateExpression="SET price = :p",
-                ExpressionAttributeValues={":p": {"N": "2.75"}},
-            )
+        _reprice(cloud, 2, "2.75")
         return original(self)
 
     monkeypatch.setattr(StepFunctionResponse, "start_sync_execution", reprice_first, raising=False)
