@@ -530,11 +530,15 @@ def test_a_keyed_retry_raced_by_another_failing_placement_of_its_key_answers_tha
     # what the key stands for at each look: the earlier placement, then the racing request's
     payloads = iter([{"orderId": 7}, {"orderId": 8}])
     monkeypatch.setattr(Intent, "payload", lambda self: (next(payloads), True))
+    # (the key's record is not in the store: this test stands in for what it held)
+    forgotten: list[object] = []
+    monkeypatch.setattr(Intent, "forget", lambda self, rejected: forgotten.append(rejected))
 
     reply = place(shop, (1, 3), key="k-raced")
 
     assert_unavailable(reply)
     assert reply.json["detail"] == "Order placement did not complete (Abandoned); no stock is kept. Please retry."
+    assert len(forgotten) == 2  # each failed placement let the key go
     assert_no_orders(cloud)
     assert_conserved(cloud)
 
