@@ -26,14 +26,19 @@ S, X = OrderStatus.SHIPPED, OrderStatus.CANCELLED
 
 
 @pytest.fixture
-def shop(api):
+def shop(api, prepared):
     """Product 1 (stock 10), product 2 (stock 5), customer 1, and order 1: 3 x product 1 and
-    2 x product 2 (so stock 7 and 3 while it holds them)."""
-    for name, stock in (("Laptop", 10), ("Mouse", 5)):
-        assert api.post("/api/products", {"name": name, "price": 10, "stock": stock}).status == 201
-    assert api.post("/api/customers", {"name": "Jo", "email": "jo@example.com"}).status == 201
-    body = {"customerId": 1, "items": [{"productId": 1, "quantity": 3}, {"productId": 2, "quantity": 2}]}
-    assert api.post("/api/orders", body).status == 201
+    2 x product 2 (so stock 7 and 3 while it holds them). Placed once per test process and put
+    back for each test (`prepared`)."""
+
+    def build():
+        for name, stock in (("Laptop", 10), ("Mouse", 5)):
+            assert api.post("/api/products", {"name": name, "price": 10, "stock": stock}).status == 201
+        assert api.post("/api/customers", {"name": "Jo", "email": "jo@example.com"}).status == 201
+        body = {"customerId": 1, "items": [{"productId": 1, "quantity": 3}, {"productId": 2, "quantity": 2}]}
+        assert api.post("/api/orders", body).status == 201
+
+    prepared("test_conditional_writes.shop", build)
     assert stocks(api) == [7, 3]
     return api
 

@@ -224,12 +224,16 @@ def test_stock_history_in_both_orders(api):
 
 
 # ---------------------------------------------------------------- orders: dates, me, combinations
-@pytest.fixture
-def shop(api):
+def _stock_the_shop(api):
     assert api.post("/api/products", {"name": "P", "price": 2, "stock": 100}).status == 201
     assert api.post("/api/customers", {"name": "C", "email": "c@example.com"}).status == 201
     assert api.post("/api/customers", {"name": "D", "email": "d@example.com"}).status == 201
     return api
+
+
+@pytest.fixture
+def shop(api):
+    return _stock_the_shop(api)
 
 
 def _placed_at(cloud, order_id: int, when: str) -> None:
@@ -242,15 +246,21 @@ def _placed_at(cloud, order_id: int, when: str) -> None:
 
 
 @pytest.fixture
-def dated(shop, cloud):
-    """Orders 1..4 placed just before midnight, at midnight, later that day and the next midnight."""
-    times = ["2026-12-06T23:59:59.999Z", "2026-12-07T00:00:00.000Z", "2026-12-07T13:00:00.000Z",
-             "2026-12-08T00:00:00.000Z"]  # fmt: skip
-    for i, when in enumerate(times, start=1):
-        body = {**ORDER, "customerId": 1 + i % 2}
-        assert shop.post("/api/orders", body, user="sam" if i != 3 else "sue", role="sales").status == 201
-        _placed_at(cloud, i, when)
-    return shop
+def dated(api, cloud, prepared):
+    """Orders 1..4 placed just before midnight, at midnight, later that day and the next midnight
+    (placed through the workflow once per test process, and put back for each test: `prepared`)."""
+
+    def build():
+        shop = _stock_the_shop(api)
+        times = ["2026-12-06T23:59:59.999Z", "2026-12-07T00:00:00.000Z", "2026-12-07T13:00:00.000Z",
+                 "2026-12-08T00:00:00.000Z"]  # fmt: skip
+        for i, when in enumerate(times, start=1):
+            body = {**ORDER, "customerId": 1 + i % 2}
+            assert shop.post("/api/orders", body, user="sam" if i != 3 else "sue", role="sales").status == 201
+            _placed_at(cloud, i, when)
+
+    prepared("test_finding.dated", build)
+    return api
 
 
 @pytest.mark.parametrize(

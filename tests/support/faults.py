@@ -246,8 +246,12 @@ def real_task_timeouts() -> Iterator[None]:
 
 def install(monkeypatch: Any) -> Iterator[Faults]:
     """Patch moto's DynamoDB request handler for one test (undone by monkeypatch)."""
+    from botocore.retries.standard import ExponentialBackoff
     from moto.dynamodb.responses import DynamoHandler
 
     faults = Faults()
     monkeypatch.setattr(DynamoHandler, "call_action", faults.wrap(DynamoHandler.call_action))
+    # The SDK still retries what a fault refuses or loses, but without its random backoff (up to a
+    # second per retry): how long it waits is not what these tests are about.
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
     yield faults
