@@ -459,27 +459,49 @@ def _place_idempotently(
 KEY_PREFIX = "{function}.orders.placement._place_idempotently.<locals>.place"
 
 
+ATTEMPT_ATTRIBUTE = "attempt"  # the key record's token of the put that wrote it (see _key_store)
+
+
 @cache
 def _key_store() -> type:
     """powertools' DynamoDB store of the keys' records, knowing its own write: when DynamoDB's
     answer to the put of a key's record is lost, the SDK sends the same put again, and its
     condition then finds the record this very request wrote. powertools would read that as
     another request in progress with the key (and this one would wait for itself, then answer
-    409, its order never placed). The record is this request's when it is exactly the one it
-    sends: in progress, with the same expiry instants (milliseconds) and payload hash."""
+    409, its order never placed). Each put carries a random token of its own (`attempt`), which
+    the SDK's retry sends unchanged: the record is this request's when it carries that token.
+    Nothing else tells them apart: two requests racing with one key send records alike in every
+    field powertools writes when their invocations end in the same millisecond."""
+    import secrets
+
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
 
-    def fields(record: Any) -> tuple[Any, ...]:
-        return (record.status, record.expiry_timestamp, record.in_progress_expiry_timestamp, record.payload_hash)
+    class Tokened:
+        """The store's client, adding one put's token to the record it writes."""
+
+        def __init__(self, client: Any, token: str) -> None:
+            self._client, self._token = client, token
+
+        def put_item(self, **request: Any) -> Any:
+            item = {**request["Item"], ATTEMPT_ATTRIBUTE: {"S": self._token}}
+            return self._client.put_item(**{**request, "Item": item})
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._client, name)
 
     class KeyStore(DynamoDBPersistenceLayer):
         def _put_record(self, data_record: Any) -> None:
+            token, client = secrets.token_hex(16), self.client
+            self.client = Tokened(client, token)
             try:
                 super()._put_record(data_record)
             except IdempotencyItemAlreadyExistsError as exc:
-                if exc.old_data_record is None or fields(exc.old_data_record) != fields(data_record):
+                found = getattr(exc.__cause__, "response", None) or {}
+                if found.get("Item", {}).get(ATTEMPT_ATTRIBUTE, {}).get("S") != token:
                     raise
+            finally:
+                self.client = client
 
     return KeyStore
 

@@ -9,6 +9,8 @@ import pytest
 
 from tests.support import faults as fault_support
 
+pytestmark = pytest.mark.protocol  # the protocol tier: `make test-protocol` (docs/testing.md, "Tiers")
+
 
 @pytest.fixture
 def faults(monkeypatch):
@@ -140,6 +142,35 @@ def test_a_keyed_order_whose_key_record_answer_was_lost_is_placed_once(api, faul
     assert again.status == 201 and again.json == reply.json, again.raw
     assert [o["id"] for o in api.get("/api/orders").json] == [reply.json["id"]]
     assert api.get("/api/products/1").json["stock"] == 8
+
+
+def test_a_racing_request_s_key_record_alike_in_every_field_is_not_taken_for_this_one(cloud):
+    """Two requests racing with one Idempotency-Key send records powertools fills alike (the same
+    payload, and the same expiry instants when their invocations end in the same millisecond).
+    Only the put that wrote the record may take it for its own: the other request must see a
+    request in progress, or both would place the order."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+    from orders.placement import KEY_PREFIX, _key_store
+
+    def store():
+        made = _key_store()(table_name=cloud.tables["IdempotencyTable"], boto3_client=cloud.dynamodb)
+        made.configure(IdempotencyConfig(payload_validation_jmespath="body"))  # as the placement does
+        return made
+
+    record = DataRecord(
+        idempotency_key=f"{KEY_PREFIX.format(function='test-func')}#racing",
+        status="INPROGRESS",
+        expiry_timestamp=4_102_444_800,
+        in_progress_expiry_timestamp=4_102_444_800_000,
+        payload_hash="same-body",
+    )
+    store()._put_record(record)
+
+    with pytest.raises(IdempotencyItemAlreadyExistsError):
+        store()._put_record(record)
 
 
 def test_a_stale_if_match_is_still_412_when_another_writer_made_the_same_change(api, faults):
