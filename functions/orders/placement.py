@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -493,7 +493,7 @@ def _key_store() -> type:
     class KeyStore(DynamoDBPersistenceLayer):
         def _put_record(self, data_record: Any) -> None:
             token, client = secrets.token_hex(16), self.client
-            self.client = Tokened(client, token)
+            self.client = cast(Any, Tokened(client, token))  # the client, one put changed
             try:
                 super()._put_record(data_record)
             except IdempotencyItemAlreadyExistsError as exc:
