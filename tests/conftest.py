@@ -54,12 +54,13 @@ def _events_match_the_catalogue() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- tiers (docs/testing.md, "Tiers")
-# `make test` runs every test but the slow tier; `make test-slow` runs the slow tier; CI runs both
-# (and everything again under coverage). A test is slow when it is marked `slow` (its module's
-# `pytestmark`, or the test itself), or lives in a folder that is slow as a whole: the contract
-# tests (schemathesis), and the local cloud's own machinery, whose tests start clouds, emulators
-# and worker processes of their own (the fast tier still drives the local cloud end to end, in
-# tests/e2e and tests/docs).
+# `make test` (the fast loop) runs the in-process tiers; the others have targets of their own:
+# `make test-e2e` (marker `e2e`: every test of tests/e2e and tests/docs, over HTTP on a local
+# cloud), `make test-protocol` (marker `protocol`, a module's `pytestmark`: the protocols under
+# faults, replays and reruns) and `make test-slow` (marker `slow`); CI runs them all (`make
+# test-pytest`). A test is slow when it is marked `slow` (its module's `pytestmark`, or the test
+# itself), or lives in a folder that is slow as a whole: the contract tests (schemathesis), and the
+# local cloud's own machinery, whose tests start clouds, emulators and worker processes of their own.
 SLOW_FOLDERS = ("tests/contract/", "tests/localcloud/")
 # A test of the fast tier that takes longer than this (call phase, seconds) is listed at the end of
 # the run: mark it `slow`, or make it faster.
@@ -100,6 +101,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.nodeid.startswith(SLOW_FOLDERS):
             item.add_marker(pytest.mark.slow)
+        if item.nodeid.startswith(CLOUD_FOLDERS):
+            item.add_marker(pytest.mark.e2e)
 
 
 # With `--dist loadgroup` (the Makefile's), the tests over HTTP, which share the worker's local
@@ -196,25 +199,48 @@ def _aws_setup() -> tuple[dict[str, Any], SamTemplate]:
     return {name: boto3.client(name, region_name="us-east-1") for name in services}, template()  # type: ignore[call-overload]
 
 
+@pytest.fixture(scope="session")
+def _provisioned(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> tuple[Any, Any]:
+    """Once per test process (per xdist worker): every resource of template.yaml provisioned in
+    moto, and a snapshot of moto's state right after, which `cloud` puts back before each test
+    (provisioning for each test cost a fifth of the fast loop: ADR 0041)."""
+    from moto import mock_aws
+
+    from localcloud.provision import provision
+    from tests.support.moto_state import Snapshot
+
+    clients, template = _aws_setup
+    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+        # No user pool: requests carry the JWT authorizer's claims already (tests/support/apigw).
+        made = provision(clients.__getitem__, template, sign_in=False)
+        return made, Snapshot()
+
+
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+
+
 @pytest.fixture
-def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> Iterator[Cloud]:
+def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate], _provisioned: tuple[Any, Any]) -> Iterator[Cloud]:
+    """A freshly deployed stack for each test: every table empty, no message, execution or event
+    left by another test (moto's state put back to the snapshot taken after provisioning)."""
     from moto import mock_aws
 
     from localcloud import task_timeouts
-    from localcloud.provision import provision
     from sales_common.dynamo import forget_id_blocks
     from sales_common.listing import forget_signing_keys
 
-    clients, template = _aws_setup
+    clients, _ = _aws_setup
+    made, snapshot = _provisioned
     # moto answers far slower than AWS on a loaded machine: workflow Task timeouts get room
     # (tests of task timeouts put the template's own numbers back: faults.real_task_timeouts).
     task_timeouts.set_scale(task_timeouts.TEST_SCALE)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
-        # Each test is a new deployment (fresh secret values) on new containers (empty caches).
+    mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+    mock.start(reset=False)
+    try:
+        snapshot.restore()
+        # Each test runs on new containers (empty caches).
         forget_signing_keys()
         forget_id_blocks()
-        # No user pool: requests carry the JWT authorizer's claims already (tests/support/apigw).
-        made = provision(clients.__getitem__, template, sign_in=False)
         yield Cloud(
             clients["dynamodb"],
             clients["stepfunctions"],
@@ -226,6 +252,40 @@ def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> Iterator[Cloud]:
             secrets=made.secrets,
             event_buses=made.event_buses,
         )
+    finally:
+        mock.stop()
+
+
+@pytest.fixture(scope="session")
+def _prepared_states() -> dict[str, tuple[Any, Any]]:
+    return {}
+
+
+@pytest.fixture
+def prepared(cloud: Cloud, _prepared_states: dict[str, tuple[Any, Any]]) -> Any:
+    """`prepared(key, build)`: what `build()` returns, on the data it made. The first test of the
+    process to ask for `key` builds it on its fresh stack, and moto's state is saved then; every
+    later test asking for `key` gets that state put back instead of building it again (for data
+    that many parametrized tests read, e.g. orders placed through the workflow). Each test still
+    gets its own copy: what one changes, the next does not see."""
+    from sales_common.dynamo import forget_id_blocks
+    from sales_common.listing import forget_signing_keys
+    from tests.support.moto_state import Snapshot
+
+    def use(key: str, build: Any) -> Any:
+        if key in _prepared_states:
+            result, snapshot = _prepared_states[key]
+            snapshot.restore()
+        else:
+            result = build()
+            _prepared_states[key] = (result, Snapshot())
+        # As on new containers, whether this test built the data or not (ids come in blocks: a
+        # block a build reserved is not reused).
+        forget_signing_keys()
+        forget_id_blocks()
+        return result
+
+    return use
 
 
 @pytest.fixture(scope="session")
@@ -247,7 +307,7 @@ def started_local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[An
     from tests.support.shell import developer_env
 
     key = tmp_path_factory.mktemp("signing") / "signing-key.json"
-    # `make test-fast` gives each function 1 execution environment (fewer cold starts); everything
+    # `make test-e2e` gives each function 1 execution environment (fewer cold starts); everything
     # else, CI included, the default 4 of `make dev`.
     concurrency = os.environ.get("LOCAL_CLOUD_MAX_CONCURRENCY", "4")
     # The emulator answers far slower than AWS on a loaded machine: workflow Task timeouts get room.
