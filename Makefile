@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirement
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev token events reports-rebuild events-catalog events-catalog-check alarms test test-fast test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench capacity load contract soak sam-local test-sam-local sam-local-down deploy migrate clean
+.PHONY: help install dev token events reports-rebuild events-catalog events-catalog-check alarms test test-fast test-e2e test-protocol test-slow test-unit test-pytest lint format typecheck openapi openapi-check validate build bench capacity load contract soak sam-local test-sam-local sam-local-down deploy migrate clean
 
 help: ## Show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -92,13 +92,21 @@ IAM_RECORDS := .iam-records
 test-unit: install ## The tiers that need no AWS: tests/unit (domain logic) and tests/template (what gets deployed); seconds
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/template
 
-# The pytest tiers (docs/testing.md): `make test` runs every test but the slow tier (marker `slow`,
-# tests/contract) and Docker, without coverage; `make test-slow` runs the slow tier; CI runs both,
-# then `make test-pytest` (everything but Docker under coverage, with the floors and the IAM check).
-PYTEST_FAST := $(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider -q -m "not slow and not samlocal and not iam" --durations=10
+# The pytest tiers (docs/testing.md, "Tiers"): `make test` runs the in-process tiers without
+# coverage; the tests over HTTP (marker `e2e`), the protocols under faults (`protocol`), the slow
+# tier (`slow`) and Docker have targets of their own. CI runs `make test`, then `make test-pytest`
+# (every tier but Docker under coverage, with the floors and the IAM check) and the Docker tier.
+PYTEST_TIERS := $(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider -q --durations=10
+PYTEST_FAST := $(PYTEST_TIERS) -m "not slow and not e2e and not protocol and not samlocal and not iam"
 
-test-fast: install ## pytest without the slow and Docker tiers, no coverage (part of make test)
-	LOCAL_CLOUD_MAX_CONCURRENCY=1 $(PYTEST_FAST) $(PYTEST_ARGS)
+test-fast: install ## pytest over the in-process tiers (unit, template, integration but protocol), no coverage (part of make test)
+	$(PYTEST_FAST) $(PYTEST_ARGS)
+
+test-e2e: install ## The tests over HTTP on a local cloud (tests/e2e, the docs' examples), slow tier aside; about 2 minutes (CI runs them)
+	LOCAL_CLOUD_MAX_CONCURRENCY=1 $(PYTEST_TIERS) -m "e2e and not slow and not samlocal and not iam" tests/e2e tests/docs $(PYTEST_ARGS)
+
+test-protocol: install ## The protocols under faults, replays and reruns (placement, sweeper, retried writes, events, rebuild), slow tier aside; about a minute (CI runs them)
+	$(PYTEST_TIERS) -m "protocol and not slow and not samlocal and not iam" tests/integration $(PYTEST_ARGS)
 
 test-slow: install ## The slow tier: schemathesis, hypothesis sweeps, load and races, local clouds of their own (CI runs it)
 	$(BIN)/pytest -n 2 -p no:cacheprovider -q -m "slow and not samlocal and not iam" --durations=10 $(PYTEST_ARGS)
@@ -114,7 +122,7 @@ test-pytest: install ## Every pytest tier but Docker (fast and slow) under cover
 
 # The gates run beside pytest (2 cores: the single-threaded gates fill the gaps pytest leaves);
 # each line of output is printed whole, so pytest's progress still shows as it goes.
-test: install ## The fast loop (goal: 90 s): lint, types, API and event documents, template, and every pytest tier but slow and Docker
+test: install ## The fast loop (goal: 90 s): lint, types, API and event documents, template, and the in-process pytest tiers (not e2e, protocol, slow, Docker)
 	@$(MAKE) --no-print-directory -j 6 --output-sync=line lint typecheck openapi-check events-catalog-check validate test-fast
 
 load: install ## Locust load test (~40 s, loopback only) on the local cloud + stock invariant; writes .localcloud/load-report.*

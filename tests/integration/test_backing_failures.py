@@ -9,6 +9,8 @@ import pytest
 
 from tests.support import faults as fault_support
 
+pytestmark = pytest.mark.protocol  # the protocol tier: `make test-protocol` (docs/testing.md, "Tiers")
+
 
 @pytest.fixture
 def faults(monkeypatch):

@@ -18,6 +18,8 @@ from localcloud.events_tail import Subscription
 from tests.support import faults as fault_support
 from tests.support.streams import StreamMappings
 
+pytestmark = pytest.mark.protocol  # the protocol tier: `make test-protocol` (docs/testing.md, "Tiers")
+
 ACTOR = "admin-user"  # the username tests/support/apigw's admin claims carry
 
 

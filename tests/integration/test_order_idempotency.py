@@ -14,6 +14,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from orders.placement import Deadline, Intent, start_budget_seconds
 from sales_common.errors import Conflict
 
+pytestmark = pytest.mark.protocol  # the protocol tier: `make test-protocol` (docs/testing.md, "Tiers")
+
 BODY = {"customerId": 1, "items": [{"productId": 1, "quantity": 2}]}
 
 

@@ -15,6 +15,8 @@ from sales_common.auth import Caller
 from sales_common.errors import TooManyRequests
 from tests.support.apigw import Reply, build_event, function_env, invoke, route, template
 
+pytestmark = pytest.mark.protocol  # the protocol tier: `make test-protocol` (docs/testing.md, "Tiers")
+
 
 def _default(name: str) -> int:
     return int(template().parameters[name]["Default"])

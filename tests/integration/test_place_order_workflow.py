@@ -13,6 +13,8 @@ from orders.placement_record import hold_key
 from orders.repository import list_keys
 from tests.support import faults as fault_support
 
+pytestmark = pytest.mark.protocol  # the protocol tier: `make test-protocol` (docs/testing.md, "Tiers")
+
 PAYLOAD_TIME = "2026-01-01T00:00:00.000Z"
 
 

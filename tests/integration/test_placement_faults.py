@@ -17,6 +17,8 @@ from orders.placement_record import hold_key
 from tests.support import faults as fault_support
 from tests.support import iam, queues, schedules
 
+pytestmark = pytest.mark.protocol  # the protocol tier: `make test-protocol` (docs/testing.md, "Tiers")
+
 INITIAL = 10
 PRODUCTS = (1, 2, 3)
 QUEUE = "CompensationQueue"

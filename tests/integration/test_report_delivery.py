@@ -22,6 +22,8 @@ from sales_common.settings import ServiceSettings
 from tests.support import reports as support
 from tests.support.reports import EventPath
 
+pytestmark = pytest.mark.protocol  # the protocol tier: `make test-protocol` (docs/testing.md, "Tiers")
+
 QUERIES = [
     "/api/reports/sales?from=2026-04-01&to=2026-04-03&groupBy=day",
     "/api/reports/sales?from=2026-04-01&to=2026-04-03&groupBy=product",

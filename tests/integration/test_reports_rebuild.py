@@ -14,6 +14,8 @@ from tests.support.reports import EventPath
 from tools import reports_rebuild
 from tools.reports_rebuild import Rebuild, local_names, run
 
+pytestmark = pytest.mark.protocol  # the protocol tier: `make test-protocol` (docs/testing.md, "Tiers")
+
 
 @pytest.fixture
 def shop(api, cloud, monkeypatch):

@@ -16,6 +16,8 @@ from sales_common.shards import HOLD_SHARDS
 from tests.support import faults as fault_support
 from tests.support import schedules
 
+pytestmark = pytest.mark.protocol  # the protocol tier: `make test-protocol` (docs/testing.md, "Tiers")
+
 INITIAL = 10
 LATER = timedelta(minutes=2)  # past STALE_AFTER_SECONDS (60 s)
 

@@ -435,7 +435,7 @@ def suite_wall_time() -> dict[str, Any]:
     import resource
 
     env = {k: v for k, v in ORIGINAL_ENV.items() if k not in ("AWS_ENDPOINT_URL", "MOTO_PORT")}
-    cmd = ["make", "test"]  # what the README's test command runs; the slow and Docker tiers are separate
+    cmd = ["make", "test"]  # the README's test command; the e2e, protocol, slow and Docker tiers are separate
     load_before = os.getloadavg()[0]
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
