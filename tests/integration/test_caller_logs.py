@@ -40,7 +40,11 @@ def logs():
     def capture(fn) -> io.StringIO:
         logger = importlib.import_module(fn.handler.rpartition(".")[0]).logger
         buffer = io.StringIO()
-        changed.append((logger, logger.log_level, logger.registered_handler.setStream(buffer)))
+        handler = logger.registered_handler
+        # Swapped, not setStream(): that flushes the old stream, which is closed when the handler
+        # was made under an earlier test's output capture (or an earlier pytest session's: mutmut).
+        changed.append((logger, logger.log_level, handler.stream))
+        handler.stream = buffer
         logger.setLevel(logging.INFO)
         copy_config_to_registered_loggers(source_logger=logger, include={"sales_common"})
         return buffer
@@ -48,7 +52,7 @@ def logs():
     yield capture
     for logger, level, stream in changed:
         logger.setLevel(level)
-        logger.registered_handler.setStream(stream)
+        logger.registered_handler.stream = stream
     shared.handlers[:] = saved[0]
     shared.setLevel(saved[1])
     shared.propagate = saved[2]
