@@ -127,6 +127,8 @@ TARGETS: dict[str, Target] = {
             _WORKFLOW,
             "tests/integration/test_placement_faults.py",
             _ORDERS_IT,
+            # prepare's correlationId: the workflow's input carries the request's correlation id
+            "tests/integration/test_caller_logs.py",
         ),
         ("DECIDED_FAILURES", "UNLEARNT", "UNAVAILABLE", "ANSWER_MARGIN_SECONDS"),
     ),

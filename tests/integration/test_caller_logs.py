@@ -40,7 +40,11 @@ def logs():
     def capture(fn) -> io.StringIO:
         logger = importlib.import_module(fn.handler.rpartition(".")[0]).logger
         buffer = io.StringIO()
-        changed.append((logger, logger.log_level, logger.registered_handler.setStream(buffer)))
+        handler = logger.registered_handler
+        # Swapped, not setStream(): that flushes the old stream, which is closed when the handler
+        # was made under an earlier test's output capture (or an earlier pytest session's: mutmut).
+        changed.append((logger, logger.log_level, handler.stream))
+        handler.stream = buffer
         logger.setLevel(logging.INFO)
         copy_config_to_registered_loggers(source_logger=logger, include={"sales_common"})
         return buffer
@@ -48,7 +52,7 @@ def logs():
     yield capture
     for logger, level, stream in changed:
         logger.setLevel(level)
-        logger.registered_handler.setStream(stream)
+        logger.registered_handler.stream = stream
     shared.handlers[:] = saved[0]
     shared.setLevel(saved[1])
     shared.propagate = saved[2]
@@ -99,3 +103,25 @@ def test_a_refused_groups_claim_is_logged_as_it_came(cloud, logs):
 
     (line,) = [line for line in _lines(out.getvalue()) if line["message"] == "request handled"]
     assert (line["status"], line["caller_sub"], line["caller_groups"]) == (401, "u-9", "admin")
+
+
+def test_a_placement_s_workflow_execution_carries_the_request_s_correlation_id(cloud, api, logs):
+    """An order's placement is found from the request that placed it: the workflow execution's
+    input carries the request's correlation id (API Gateway's request id), the one on the
+    request's log lines (docs/operations.md, docs/runbook.md)."""
+    assert api.post("/api/products", {"name": "Logged", "price": 1, "stock": 3}).status == 201
+    assert api.post("/api/customers", {"name": "Jo Doe", "email": "jo@example.com"}).status == 201
+    fn, params = route("POST", "/api/orders")
+    out = logs(fn)
+    event = build_event(fn, "/api/orders", params, {"customerId": 1, "items": [{"productId": 1, "quantity": 1}]})
+    event["requestContext"]["requestId"] = "placing-request-7"
+
+    assert invoke(fn, event, cloud.state_machines)["statusCode"] == 201
+
+    (line,) = [line for line in _lines(out.getvalue()) if line["message"] == "request handled"]
+    assert line["correlation_id"] == "placing-request-7"
+    arn = cloud.state_machines["PlaceOrderStateMachine"]
+    (execution,) = cloud.stepfunctions.list_executions(stateMachineArn=arn)["executions"]
+    started = json.loads(cloud.stepfunctions.describe_execution(executionArn=execution["executionArn"])["input"])
+    assert started["orderId"] == 1
+    assert started.get("correlationId") == "placing-request-7"

@@ -284,8 +284,17 @@ def test_list_filters_by_customer_and_status(shop):
     shop.put("/api/orders/3", {"status": "CANCELLED"})
     assert [o["id"] for o in shop.get("/api/orders", query={"customerId": 2}).json] == [2, 3]
     assert [o["id"] for o in shop.get("/api/orders", query={"status": "CANCELLED"}).json] == [3]
+    assert [o["id"] for o in shop.get("/api/orders", query={"status": "CONFIRMED"}).json] == [1, 2]
     assert [o["id"] for o in shop.get("/api/orders", query={"customerId": 2, "status": "CONFIRMED"}).json] == [2]
     assert shop.get("/api/orders", query={"status": "nope"}).status == 400
+
+
+def test_an_order_is_listed_under_the_user_who_placed_it(shop):
+    """`createdBy` lists the orders a user placed, and no one else's."""
+    for user in ("sam", "sue", "sam"):
+        assert order(shop, (2, 1), role="sales", user=user).status == 201
+    assert [o["id"] for o in shop.get("/api/orders", query={"createdBy": "sam"}).json] == [1, 3]
+    assert [o["id"] for o in shop.get("/api/orders", query={"createdBy": "sue"}).json] == [2]
 
 
 # ---------------------------------------------------------------- idempotency
