@@ -530,8 +530,9 @@ def test_head_on_every_route_reaches_the_front_door_never_a_5xx(local_cloud, adm
     ids=lambda v: v if isinstance(v, str) else None,
 )
 def test_header_values_outside_ascii_never_get_a_5xx(local_cloud, admin_token, name, value):
-    """Raw bytes on the wire (requests would refuse them), on every route and method."""
-    import socket
+    """Raw bytes on the wire (requests would refuse them), on every route and method: never a
+    5xx (a 503 with Retry-After, a backing store too slow on a loaded machine, is sent again once
+    after it, as a client does)."""
     from urllib.parse import urlsplit
 
     from tests.support.apigw import functions
@@ -550,10 +551,22 @@ def test_header_values_outside_ascii_never_get_a_5xx(local_cloud, admin_token, n
         if name != "Content-Type" and body:
             lines.append(b"Content-Type: application/json")
         lines.append(name.encode() + b": " + value)
-        with socket.create_connection((where.hostname, where.port), timeout=60) as sock:
-            sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
-            answer = b""
-            while chunk := sock.recv(65536):
-                answer += chunk
-        status = int(answer.split(b" ", 2)[1])
+        request = b"\r\n".join(lines) + b"\r\n\r\n" + body
+        status, answer = _send_raw(where, request)
+        if status == 503 and b"\r\nretry-after:" in answer.lower():
+            # The documented answer of a backing store too slow to answer (the emulator, on a
+            # loaded machine), not of the header: a client retries it after Retry-After, once.
+            time.sleep(float(answer.lower().split(b"\r\nretry-after:")[1].split(b"\r\n")[0]))
+            status, answer = _send_raw(where, request)
         assert 200 <= status < 500, (fn.method, fn.route, name, answer[:300])
+
+
+def _send_raw(where, request: bytes) -> tuple[int, bytes]:
+    import socket
+
+    with socket.create_connection((where.hostname, where.port), timeout=60) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1]), answer
