@@ -199,6 +199,20 @@ def _aws_setup() -> tuple[dict[str, Any], SamTemplate]:
     return {name: boto3.client(name, region_name="us-east-1") for name in services}, template()  # type: ignore[call-overload]
 
 
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+
+
+def _put_back(snapshot: Any) -> None:
+    """moto as the snapshot saw it, and the product's in-process caches (id blocks, cursor keys)
+    dropped, as on new containers."""
+    from sales_common.dynamo import forget_id_blocks
+    from sales_common.listing import forget_signing_keys
+
+    snapshot.restore()
+    forget_signing_keys()
+    forget_id_blocks()
+
+
 @pytest.fixture(scope="session")
 def _provisioned(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> tuple[Any, Any]:
     """Once per test process (per xdist worker): every resource of template.yaml provisioned in
@@ -216,9 +230,6 @@ def _provisioned(_aws_setup: tuple[dict[str, Any], SamTemplate]) -> tuple[Any, A
         return made, Snapshot()
 
 
-MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
-
-
 @pytest.fixture
 def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate], _provisioned: tuple[Any, Any]) -> Iterator[Cloud]:
     """A freshly deployed stack for each test: every table empty, no message, execution or event
@@ -226,8 +237,6 @@ def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate], _provisioned: tuple[An
     from moto import mock_aws
 
     from localcloud import task_timeouts
-    from sales_common.dynamo import forget_id_blocks
-    from sales_common.listing import forget_signing_keys
 
     clients, _ = _aws_setup
     made, snapshot = _provisioned
@@ -237,10 +246,7 @@ def cloud(_aws_setup: tuple[dict[str, Any], SamTemplate], _provisioned: tuple[An
     mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
     mock.start(reset=False)
     try:
-        snapshot.restore()
-        # Each test runs on new containers (empty caches).
-        forget_signing_keys()
-        forget_id_blocks()
+        _put_back(snapshot)
         yield Cloud(
             clients["dynamodb"],
             clients["stepfunctions"],
@@ -268,21 +274,16 @@ def prepared(cloud: Cloud, _prepared_states: dict[str, tuple[Any, Any]]) -> Any:
     later test asking for `key` gets that state put back instead of building it again (for data
     that many parametrized tests read, e.g. orders placed through the workflow). Each test still
     gets its own copy: what one changes, the next does not see."""
-    from sales_common.dynamo import forget_id_blocks
-    from sales_common.listing import forget_signing_keys
     from tests.support.moto_state import Snapshot
 
     def use(key: str, build: Any) -> Any:
-        if key in _prepared_states:
-            result, snapshot = _prepared_states[key]
-            snapshot.restore()
-        else:
+        if key not in _prepared_states:
             result = build()
             _prepared_states[key] = (result, Snapshot())
         # As on new containers, whether this test built the data or not (ids come in blocks: a
         # block a build reserved is not reused).
-        forget_signing_keys()
-        forget_id_blocks()
+        result, snapshot = _prepared_states[key]
+        _put_back(snapshot)
         return result
 
     return use

@@ -114,7 +114,6 @@ def _take_from(bucket: _Bucket, limit: Limit, now_ms: int | None, told: Limit | 
     """Take one order from `bucket` with `limit`; 429 saying `told` (the caller's whole limit)."""
     told = told or limit
     interval = limit.interval_ms
-    bucket.take = uuid.uuid4().hex
     for _ in range(_ATTEMPTS):
         now = int(time.time() * 1000) if now_ms is None else now_ms
         ceiling = now + (limit.burst - 1) * interval
@@ -144,7 +143,7 @@ class _Bucket:
     def __init__(self, client: DynamoDBClient, table: str, key: str) -> None:
         self.client, self.table, self.key = client, table, key
         self.seen: int | None = None  # `tat` as the last failed update found it
-        self.take = ""  # the take being counted (a random id per order placement)
+        self.take = uuid.uuid4().hex  # the take being counted (a bucket is made per order placement)
 
     def update(self, expression: str, condition: str, expires: int, **values: int) -> bool:
         """Apply `expression` if `condition` holds; False (and `seen`) when it does not."""
