@@ -119,6 +119,11 @@ TARGETS: dict[str, Target] = {
         ),
         ("HOLDS_STOCK",),
     ),
+    "functions/orders/quota.py": Target(
+        # the per-user order limit: bursts, refill, groups, a lost answer's retry counted once
+        ("tests/integration/test_order_limit.py",),
+        ("_ATTEMPTS",),
+    ),
     "functions/orders/placement.py": Target(
         (
             "tests/unit/test_order_lines.py",
