@@ -280,9 +280,9 @@ class TableAccess:
         condition = "#shardKey = :shard" + (f" AND {key_condition}" if key_condition else "")
         all_names = {**(names or {}), "#shardKey": index.hash_key}
 
-        def one(shard: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        def one(shard: int, start: dict[str, Any] | None, n: int) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
             shard_values = {**(values or {}), ":shard": sharded(value, shard)}
-            return self.query_raw(limit, start, index.name, condition, shard_values, filter_by, forward, all_names)
+            return self.query_raw(n, start, index.name, condition, shard_values, filter_by, forward, all_names)
 
         found, following = merge_page(index, value, positions, limit, forward, one, _shard_pool())
         if index.name in self.keys_only:

@@ -13,6 +13,7 @@ The numbers of shards are fixed: changing one moves every item to another key (a
 from __future__ import annotations
 
 import heapq
+import math
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -96,8 +97,22 @@ def _sort_value(index: ShardedIndex, item: dict[str, Any]) -> Any:
     return int(typed) if index.range_type == "N" else typed
 
 
-# (shard, its start key) -> (raw items of one page in the index's order, LastEvaluatedKey or None)
-ShardQuery = Callable[[int, dict[str, Any] | None], tuple[list[dict[str, Any]], dict[str, Any] | None]]
+# (shard, its start key, Limit) -> (raw items of one page in the index's order, LastEvaluatedKey or None)
+ShardQuery = Callable[[int, dict[str, Any] | None, int], tuple[list[dict[str, Any]], dict[str, Any] | None]]
+
+MAX_ROUNDS = 4
+"""Rounds of queries one page may take (see `merge_page`); a filtered list whose shards keep
+stopping early answers a shorter page after them, and continues on the next."""
+
+
+def first_batch(limit: int, shards: int) -> int:
+    """How many items a page asks of each of `shards` shards at first: a page of `limit` takes
+    about `limit / shards` from each, plus a margin for shards that hold more than their share
+    (ids fall on shards unevenly in a customer's or a creator's list) so that one round usually
+    fills the page: about 99% of pages of 20 over 16 shards with ids spread at random, and every
+    one where ids take the shards in turn (the list of all orders)."""
+    share = limit / shards
+    return min(limit, math.ceil(share + 2 * math.sqrt(share) + 2))
 
 
 def merge_page(
@@ -113,27 +128,72 @@ def merge_page(
     (reversed unless `forward`), from each shard's `positions` (None: the first page), and the
     positions to continue from (None: the list is at its end).
 
-    Each shard not at its end is queried for up to `limit` items from its position (in parallel
-    on `pool`). A shard that stopped early (LastEvaluatedKey) may hold more items after its last
-    key, its *frontier*; only items up to the nearest frontier are answered, so no later page can
-    hold an item that sorts before one already answered. Without a filter every shard that stopped
-    returned `limit` items, so the page is full; with one it may be shorter and still continue.
-    Each shard's new position is its last item answered, or its LastEvaluatedKey once every item
-    it returned was answered."""
+    Every shard not at its end is queried for `first_batch` items from its position (in
+    parallel on `pool`). A shard that stopped early (LastEvaluatedKey) may hold more items after
+    its last key, its *frontier*; only items up to the nearest frontier are answered, so no later
+    page can hold an item that sorts before one already answered. While the page is not full,
+    every shard that stopped early is asked for as many more items as the page still lacks, and
+    the merge is done again (at most `MAX_ROUNDS` rounds). Without a filter the second round
+    fills the page: the shard at the new nearest frontier returned that many items, all before
+    it. With a filter a page may be shorter and still continue. Each shard's new position is its
+    last item answered, or its LastEvaluatedKey once every item it returned was answered."""
     current: list[Position] = list(positions) if positions is not None else [None] * index.shards
     live = [s for s in range(index.shards) if current[s] is not False]
+    fetched: dict[int, list[dict[str, Any]]] = {s: [] for s in live}
+    last: dict[int, dict[str, Any] | None] = {s: start_key(index, value, s, current[s]) for s in live}
+    asked, batch = live, first_batch(limit, max(len(live), 1))
+    for _ in range(MAX_ROUNDS):
+        _fetch(asked, batch, fetched, last, query, pool)
+        answered, taken = _merge(index, live, fetched, last, limit, forward)
+        asked = [s for s in live if last[s] is not None]
+        if len(answered) == limit or not asked:
+            break
+        batch = limit - len(answered)
+
+    following: list[Position] = list(current)
+    for shard in live:
+        items, after = fetched[shard], last[shard]
+        if taken[shard] == len(items):
+            following[shard] = False if after is None else position_of(index, after)
+        elif taken[shard]:
+            following[shard] = position_of(index, items[taken[shard] - 1])
+    return answered, (None if all(p is False for p in following) else following)
+
+
+def _fetch(
+    shards: list[int],
+    batch: int,
+    fetched: dict[int, list[dict[str, Any]]],
+    last: dict[int, dict[str, Any] | None],
+    query: ShardQuery,
+    pool: ThreadPoolExecutor | None,
+) -> None:
+    """Ask each of `shards` for up to `batch` more items after its last key (in parallel on `pool`)."""
 
     def one(shard: int) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        return query(shard, start_key(index, value, shard, current[shard]))
+        return query(shard, last[shard], batch)
 
-    results = list(pool.map(one, live)) if pool is not None and len(live) > 1 else [one(s) for s in live]
-    pages = dict(zip(live, results, strict=True))
+    results = list(pool.map(one, shards)) if pool is not None and len(shards) > 1 else [one(s) for s in shards]
+    for shard, (items, after) in zip(shards, results, strict=True):
+        fetched[shard] += items
+        last[shard] = after
 
-    frontiers = [_sort_value(index, last) for items, last in pages.values() if last is not None]
+
+def _merge(
+    index: ShardedIndex,
+    live: list[int],
+    fetched: dict[int, list[dict[str, Any]]],
+    last: dict[int, dict[str, Any] | None],
+    limit: int,
+    forward: bool,
+) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The page merged from the items `fetched` so far (up to the nearest frontier), and how many
+    it took from each shard."""
+    frontiers = [_sort_value(index, after) for after in last.values() if after is not None]
     bound = (min(frontiers) if forward else max(frontiers)) if frontiers else None
 
     def tagged(shard: int) -> list[tuple[Any, int, dict[str, Any]]]:
-        return [(_sort_value(index, item), shard, item) for item in pages[shard][0]]
+        return [(_sort_value(index, item), shard, item) for item in fetched[shard]]
 
     merged = heapq.merge(
         *(tagged(s) for s in live),
@@ -146,15 +206,7 @@ def merge_page(
             break
         answered.append(item)
         taken[shard] += 1
-
-    following: list[Position] = list(current)
-    for shard in live:
-        items, last = pages[shard]
-        if taken[shard] == len(items):
-            following[shard] = False if last is None else position_of(index, last)
-        elif taken[shard]:
-            following[shard] = position_of(index, items[taken[shard] - 1])
-    return answered, (None if all(p is False for p in following) else following)
+    return answered, taken
 
 
 class _Reversed:
