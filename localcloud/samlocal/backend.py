@@ -15,7 +15,17 @@ served on an address the containers can reach, and it writes the ``--env-vars`` 
 
 It also creates template.yaml's Cognito user pool, app client and groups, and one dev user per
 group (as the local cloud does); ``--auth-out`` writes their ids for the JWT authorizer that
-:mod:`localcloud.samlocal.sam_cli` puts in front of SAM's gateway, and for tests.
+:mod:`localcloud.samlocal.sam_cli` puts in front of SAM's gateway, and for tests, with the pools'
+pre token generation triggers (``token_triggers``).
+
+Cognito's triggers run as Cognito runs them (:mod:`localcloud.cognito_triggers`): for each pool
+whose template ``LambdaConfig`` names a pre token generation function
+(:meth:`SamTemplate.pre_token_triggers`), every sign-in or refresh invokes that function with
+``lambda:Invoke`` on ``--lambda-url``, the ``sam local start-lambda`` that start-api.sh runs for
+it (a real Lambda container), before the tokens are signed. It is called only at sign-in time,
+so SAM may start after the backend. A function error, an error answer, an unreachable endpoint or
+no answer within Cognito's 5 seconds fails the sign-in (``UserLambdaValidationException``).
+Without ``--lambda-url`` no trigger runs and the tokens carry no claim a trigger would add.
 
 SAM applies an entry only to variables a function declares in template.yaml.
 
@@ -31,7 +41,12 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from localcloud.sam_template import SamTemplate
 
 CONTAINER_HOST = "host.docker.internal"
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -49,7 +64,71 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--auth-out", help="write the user pools' ids and the dev users here (for the JWT authorizer and tests)"
     )
     parser.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--lambda-url",
+        help="`sam local start-lambda` serving the pools' pre token generation functions (called at sign-in)",
+    )
     return parser.parse_args(argv)
+
+
+#: Cognito waits this long for a trigger, then fails the sign-in.
+COGNITO_TRIGGER_TIMEOUT = 5.0
+
+
+def lambda_client(lambda_url: str) -> Any:
+    """A Lambda client of `lambda_url` as Cognito calls a trigger: one attempt, Cognito's 5 s."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=2, read_timeout=COGNITO_TRIGGER_TIMEOUT, retries={"total_max_attempts": 1, "mode": "standard"}
+    )
+    return boto3.client(
+        "lambda",
+        endpoint_url=lambda_url,
+        region_name=REGION,
+        config=config,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def invoke_trigger(client: Any, function: str, event: dict[str, Any]) -> Any:
+    """`function`'s answer to `event` through ``lambda:Invoke`` (RequestResponse). Raises
+    :class:`TriggerInvokeError` when the function failed (``FunctionError``: its error document);
+    the client raises for an error answer (unknown function, endpoint down, timeout)."""
+    response = client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(event))
+    payload = response["Payload"].read()
+    if response.get("FunctionError"):
+        raise TriggerInvokeError(f"{function}: {response['FunctionError']}: {payload.decode(errors='replace')[:500]}")
+    return json.loads(payload or b"null")
+
+
+class TriggerInvokeError(Exception):
+    """The trigger function failed (Lambda's ``FunctionError``)."""
+
+
+def serve_token_triggers(template: SamTemplate, user_pools: Mapping[str, str], lambda_url: str) -> list[dict[str, str]]:
+    """Registers each pool's pre token generation trigger with :func:`cognito_triggers.serve`,
+    invoked on `lambda_url` by its logical id (as ``sam local start-lambda`` names it). Returns
+    the triggers served: pool (logical id), pool_id, function, version."""
+    from localcloud import cognito_triggers
+
+    client = lambda_client(lambda_url)
+    served = []
+    for trigger in template.pre_token_triggers():
+        pool_id = user_pools.get(trigger.pool)
+        if pool_id is None:
+            continue
+
+        def invoke(event: dict[str, Any], function: str = trigger.function) -> Any:
+            return invoke_trigger(client, function, event)
+
+        cognito_triggers.serve(pool_id, trigger.version, invoke)
+        served.append(
+            {"pool": trigger.pool, "pool_id": pool_id, "function": trigger.function, "version": trigger.version}
+        )
+    return served
 
 
 def _write_atomically(out: Path, text: str) -> None:
@@ -82,10 +161,12 @@ def serve(args: argparse.Namespace) -> int:
         return boto3.client(service, endpoint_url=moto.url, region_name=REGION)  # type: ignore[call-overload]
 
     made = provision(client, template, overrides)
+    triggers = serve_token_triggers(template, made.user_pools, args.lambda_url) if args.lambda_url else []
     if args.auth_out:
         auth = {
             "user_pools": dict(made.user_pools),
             "dev_users": dataclasses.asdict(made.dev_users) if made.dev_users else None,
+            "token_triggers": triggers,
         }
         _write_atomically(Path(args.auth_out), json.dumps(auth, indent=2) + "\n")
     env = merge_env_vars(

@@ -3,7 +3,8 @@
 #
 #   localcloud/samlocal/teardown.sh [--keep-docker] [--images]
 #
-# 1. `sam local start-api` and the moto backend started by start-api.sh (their pidfiles);
+# 1. `sam local start-api`, `sam local start-lambda` (the token triggers) and the moto backend
+#    started by start-api.sh (their pidfiles);
 # 2. the containers that SAM created for this run dir (label sam.cli.container.type, /var/task
 #    mounted from $RUN_DIR/sam-build), e.g. warm containers left by a killed SAM;
 # 3. with --images: SAM's derived images (samcli/lambda-*) and base images of older recipes
@@ -26,6 +27,7 @@ for arg in "$@"; do
 done
 
 stop_pidfile "sam local start-api" "${RUN_DIR}/sam.pid" "start-api" 20
+stop_pidfile "sam local start-lambda" "${RUN_DIR}/lambda.pid" "start-lambda" 20
 stop_pidfile "moto backend" "${RUN_DIR}/backend.pid" "localcloud.samlocal.backend" 10
 
 if docker_ready; then

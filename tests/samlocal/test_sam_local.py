@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import urllib.error
@@ -73,6 +74,29 @@ def test_sign_in_and_roles_in_containers(sam_local: SamLocal) -> None:
     assert (status, refused["title"]) == (403, "Forbidden")
     status, created = request("POST", f"{base}/api/products", {"name": "Yes", "price": 1}, token="admin")
     assert status == 201 and created["createdBy"]
+
+
+def _claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+def test_me_answers_the_email_the_token_trigger_added_in_a_lambda_container(sam_local: SamLocal) -> None:
+    """Each sign-in ran the user pool's pre token generation trigger (template.yaml's
+    LambdaConfig) in a real Lambda container of `sam local start-lambda`, as Cognito runs it: the
+    access token carries the user's email, and /api/me answers it, for both roles."""
+    users = json.loads((sam_local.run_dir / "auth.json").read_text())["dev_users"]["users"]
+    for role in ("admin", "sales"):
+        claims = _claims(_TOKENS[role])
+        assert (claims["token_use"], claims["email"]) == ("access", users[role])
+
+        status, me = request("GET", f"{sam_local.api_url}/api/me", token=role)
+
+        assert status == 200, me
+        assert (me["email"], me["username"], me["sub"]) == (users[role], claims["username"], claims["sub"])
+        assert role in me["groups"]
+    trigger = docker("ps", "-q", "--filter", "label=sam.cli.function.name=PreTokenGenerationFunction").split()
+    assert trigger, "no container of the trigger function"
 
 
 def test_unknown_route_answers_like_an_http_api(sam_local: SamLocal) -> None:
