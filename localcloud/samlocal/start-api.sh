@@ -67,6 +67,9 @@ read -r -a param_overrides <<<"Architecture=x86_64 ${SAMLOCAL_PARAMETER_OVERRIDE
 [[ -f "${TEMPLATE}" ]] || die "template not found: ${TEMPLATE}"
 
 http_status() { curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true; }
+# True while the process just started in the background (its pidfile) lives. No command-line check
+# (pid_alive): until its subshell has exec'd, the command line is still this script's.
+started_alive() { kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
 
 if pid_alive "${RUN_DIR}/sam.pid" start-api; then
     log "sam local start-api is already running (pid $(cat "${RUN_DIR}/sam.pid")); run teardown.sh to restart it"
@@ -108,7 +111,7 @@ backend_args=(
 echo $! >"${RUN_DIR}/backend.pid"
 deadline=$((SECONDS + 30))
 until [[ -f "${ENV_FILE}" ]]; do
-    pid_alive "${RUN_DIR}/backend.pid" localcloud.samlocal.backend \
+    started_alive "${RUN_DIR}/backend.pid" \
         || { tail -n 30 "${RUN_DIR}/backend.log" >&2; die "the moto backend exited (see ${RUN_DIR}/backend.log)"; }
     ((SECONDS < deadline)) || die "the moto backend was not ready within 30s (see ${RUN_DIR}/backend.log)"
     sleep 0.3
@@ -177,11 +180,11 @@ if ((${#trigger_functions[@]})); then
     echo $! >"${RUN_DIR}/lambda.pid"
 fi
 
-# wait_for NAME URL PIDFILE EXPECT LOG: until URL answers, while the process lives.
+# wait_for NAME URL PIDFILE LOG: until URL answers, while the process lives.
 wait_for() {
-    local name="$1" url="$2" pidfile="$3" expect="$4" logfile="$5" deadline=$((SECONDS + START_WAIT))
+    local name="$1" url="$2" pidfile="$3" logfile="$4" deadline=$((SECONDS + START_WAIT))
     until [[ "$(http_status "${url}/")" != 000 ]]; do
-        pid_alive "${pidfile}" "${expect}" || { tail -n 30 "${logfile}" >&2; die "${name} exited (see ${logfile})"; }
+        started_alive "${pidfile}" || { tail -n 30 "${logfile}" >&2; die "${name} exited (see ${logfile})"; }
         ((SECONDS < deadline)) || die "${name} did not answer within ${START_WAIT}s (see ${logfile})"
         sleep 0.5
     done
@@ -198,9 +201,9 @@ fi
 log "starting sam local start-api on ${API_URL} (log: ${RUN_DIR}/sam.log)"
 (cd "${BUILD_DIR}" && exec setsid "${sam_env[@]}" "${sam_cmd[@]}" "${sam_args[@]}") >"${RUN_DIR}/sam.log" 2>&1 </dev/null &
 echo $! >"${RUN_DIR}/sam.pid"
-wait_for "sam local start-api" "${API_URL}" "${RUN_DIR}/sam.pid" start-api "${RUN_DIR}/sam.log"
+wait_for "sam local start-api" "${API_URL}" "${RUN_DIR}/sam.pid" "${RUN_DIR}/sam.log"
 if ((${#trigger_functions[@]})); then
-    wait_for "sam local start-lambda" "${LAMBDA_URL}" "${RUN_DIR}/lambda.pid" start-lambda "${RUN_DIR}/lambda.log"
+    wait_for "sam local start-lambda" "${LAMBDA_URL}" "${RUN_DIR}/lambda.pid" "${RUN_DIR}/lambda.log"
     log "token triggers ready at ${LAMBDA_URL}"
 fi
 log "API ready at ${API_URL} (stop with localcloud/samlocal/teardown.sh)"
