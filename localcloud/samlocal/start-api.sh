@@ -5,7 +5,7 @@
 #   localcloud/samlocal/start-api.sh --foreground   # for `make sam-local`: SAM's log on the terminal, Ctrl-C stops
 #   localcloud/samlocal/teardown.sh                 # stops what the background mode started
 #
-# Steps: ensure-docker.sh -> ensure-image.sh -> `sam build` (into $RUN_DIR/sam-build) -> the moto
+# Steps: ensure-docker.sh -> ensure-image.sh -> `sam build` (into $RUN_DIR/sam-build) and, meanwhile, the moto
 # backend (python -m localcloud.samlocal.backend: tables and state machines from the template, and
 # SAM's --env-vars file) -> `sam local start-api --invoke-image TAG --skip-pull-image
 # --add-host host.docker.internal:host-gateway --env-vars ...` and, beside it, `sam local
@@ -85,18 +85,7 @@ done
 TAG="$("${SAMLOCAL_DIR}/ensure-image.sh" | tail -n 1)"
 log "lambda base image: ${TAG}"
 
-# ---- sam build (the venv's python3.13, no container) ---------------------------------------------
-if [[ "${SAMLOCAL_SKIP_BUILD:-0}" == "1" && -f "${BUILD_DIR}/template.yaml" ]]; then
-    log "SAMLOCAL_SKIP_BUILD=1: reusing ${BUILD_DIR}"
-else
-    log "sam build -> ${BUILD_DIR} (log: ${RUN_DIR}/sam-build.log)"
-    (cd "$(dirname "${TEMPLATE}")" && PATH="${VENV_BIN}:${PATH}" SAM_CLI_TELEMETRY=0 "${SAM}" build --template-file "${TEMPLATE}" \
-        --build-dir "${BUILD_DIR}" --cache-dir "${STATE_DIR}/sam-cache" --cached --parallel \
-        ${param_overrides[@]+--parameter-overrides "${param_overrides[@]}"}) >"${RUN_DIR}/sam-build.log" 2>&1 \
-        || { tail -n 30 "${RUN_DIR}/sam-build.log" >&2; die "sam build failed (see ${RUN_DIR}/sam-build.log)"; }
-fi
-
-# ---- the moto backend ---------------------------------------------------------------------
+# ---- the moto backend (it needs the template only: it starts while sam build runs) ------------
 stop_pidfile "previous moto backend" "${RUN_DIR}/backend.pid" localcloud.samlocal.backend 10
 rm -f "${ENV_FILE}" "${AUTH_FILE}"
 log "starting the moto backend on 0.0.0.0:${AWS_PORT} (log: ${RUN_DIR}/backend.log)"
@@ -109,6 +98,23 @@ backend_args=(
 (cd "${REPO_ROOT}" && exec setsid "${PYTHON}" -m localcloud.samlocal.backend "${backend_args[@]}") \
     >"${RUN_DIR}/backend.log" 2>&1 </dev/null &
 echo $! >"${RUN_DIR}/backend.pid"
+
+# ---- sam build (the venv's python3.13, no container) ---------------------------------------------
+if [[ "${SAMLOCAL_SKIP_BUILD:-0}" == "1" && -f "${BUILD_DIR}/template.yaml" ]]; then
+    log "SAMLOCAL_SKIP_BUILD=1: reusing ${BUILD_DIR}"
+else
+    log "sam build -> ${BUILD_DIR} (log: ${RUN_DIR}/sam-build.log)"
+    (cd "$(dirname "${TEMPLATE}")" && PATH="${VENV_BIN}:${PATH}" SAM_CLI_TELEMETRY=0 "${SAM}" build --template-file "${TEMPLATE}" \
+        --build-dir "${BUILD_DIR}" --cache-dir "${STATE_DIR}/sam-cache" --cached --parallel \
+        ${param_overrides[@]+--parameter-overrides "${param_overrides[@]}"}) >"${RUN_DIR}/sam-build.log" 2>&1 \
+        || {
+            tail -n 30 "${RUN_DIR}/sam-build.log" >&2
+            stop_pidfile "moto backend" "${RUN_DIR}/backend.pid" localcloud.samlocal.backend 10
+            die "sam build failed (see ${RUN_DIR}/sam-build.log)"
+        }
+fi
+
+# The backend is ready when its env file appears.
 deadline=$((SECONDS + 30))
 until [[ -f "${ENV_FILE}" ]]; do
     started_alive "${RUN_DIR}/backend.pid" \
