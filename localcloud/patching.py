@@ -42,6 +42,8 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
       same bytes as moto's generic serializer, without its cost per value);
     * :mod:`localcloud.dynamodb_key_conditions` -- a Query whose KeyConditionExpression has a part
       that is not a key condition (`pk = :v AND XXXX`) is refused, not read as `pk = :v`;
+    * :mod:`localcloud.dynamodb_partitions` -- a Query reads the items of its partition, not the
+      whole table (moto's answer, from fewer candidates);
     * :mod:`localcloud.asl_cache` -- each state machine definition parsed once;
     * :mod:`localcloud.base64_bodies` -- SAM's gateway passes non-UTF-8 bodies base64-encoded;
     * :mod:`localcloud.dynamodb_streams` -- no stream records from cancelled transactions, and
@@ -63,6 +65,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
         cognito_triggers,
         dynamodb_atomic,
         dynamodb_key_conditions,
+        dynamodb_partitions,
         dynamodb_responses,
         dynamodb_streams,
         dynamodb_tokens,
@@ -83,6 +86,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     dynamodb_tokens.install()
     dynamodb_responses.install()
     dynamodb_key_conditions.install()
+    dynamodb_partitions.install()
     asl_cache.install()
     base64_bodies.install()
     dynamodb_streams.install()
