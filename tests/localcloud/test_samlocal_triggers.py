@@ -45,12 +45,15 @@ class StartLambda:
                 outer.calls.append((name, event))
                 status, headers, body = outer.answer(name, event)
                 data = json.dumps(body).encode()
-                self.send_response(status)
-                for key, value in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    for key, value in {"Content-Type": "application/json", **headers}.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (the late answer's test)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -166,7 +169,7 @@ def test_an_answer_later_than_cognitos_limit_fails_the_sign_in(start_lambda, mon
 
     def slow(name: str, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         time.sleep(1)
-        return adds_email(name, event)
+        return 200, {}, event  # too late anyway
 
     start_lambda.answer = slow
 
