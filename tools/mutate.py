@@ -92,6 +92,12 @@ TARGETS: dict[str, Target] = {
         ("PERMISSIONS", "OTHERS_RECORDS", "ROLES", "KNOWN_GROUPS", "_ANYONE", "_ADMINS"),
         pure=True,
     ),
+    "layers/shared/sales_common/shards.py": Target(
+        # the merge of a sharded list's pages against a model of DynamoDB's Query
+        # (and the cursor's positions checked, over the API)
+        ("tests/unit/test_shards.py", "tests/integration/test_sharded_lists.py", _CURSORS),
+        ("MAX_ROUNDS",),
+    ),
     "functions/orders/lifecycle.py": Target(
         # list_orders' filters (createdBy with customerId and status) and the cursor bound to them
         ("tests/unit/test_order_status.py", _RACES, _ORDERS_IT, "tests/integration/test_audit.py", _CURSORS),

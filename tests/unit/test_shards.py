@@ -7,12 +7,23 @@ pages, in order, in both directions, whatever the page size, filter and ties."""
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sales_common.shards import MAX_ROUNDS, ShardedIndex, first_batch, merge_page, shard_of, sharded
+from sales_common.shards import (
+    MAX_ROUNDS,
+    ShardedIndex,
+    first_batch,
+    merge_page,
+    shard_of,
+    sharded,
+    valid_positions,
+)
 
 SHARDS = 4
 INDEX = ShardedIndex("byTest", "list", "sort", "N", SHARDS)
@@ -142,6 +153,29 @@ def test_a_page_of_a_list_on_one_shard_is_full():
     assert asked == [6] * 16 + [14]
 
 
+@pytest.mark.parametrize("forward", [True, False])
+def test_a_shard_holding_the_first_items_is_read_before_others_are_answered(forward):
+    """Shard 0 holds the 10 first items; it returned 6 of them (and stopped early) when the other
+    shards returned 6 later ones each. The page answers nothing past shard 0's last key until it
+    has read its next items: an item answered from another shard would sort after items a later
+    page still holds."""
+    index = ShardedIndex("byTest", "list", "sort", "N", 16)
+    first = [_item(16 * n, n, 16) for n in range(1, 11)]  # shard 0, sorts 1..10
+    later = [_item(n, 100 + n, 16) for n in range(1, 400) if n % 16]  # shards 1..15, sorts from 101
+    items = (
+        first + later
+        if forward
+        else [_item(16 * n, 1_000 - n, 16) for n in range(1, 11)]
+        + [_item(n, 900 - n, 16) for n in range(1, 400) if n % 16]
+    )
+    page, positions = merge_page(
+        index, "L", None, 20, forward, _dynamodb(items, {i["pk"]["S"] for i in items}, forward)
+    )
+    values = [int(i["sort"]["N"]) for i in page]
+    expected = sorted((int(i["sort"]["N"]) for i in items), reverse=not forward)[:20]
+    assert values == expected and positions is not None
+
+
 def test_a_filter_that_matches_nothing_costs_at_most_a_few_rounds():
     """A page stops after MAX_ROUNDS rounds of queries, shorter, with a cursor that continues."""
     index = ShardedIndex("byTest", "list", "sort", "N", 16)
@@ -149,7 +183,51 @@ def test_a_filter_that_matches_nothing_costs_at_most_a_few_rounds():
     asked: list[int] = []
     page, positions = merge_page(index, "L", None, 20, True, _dynamodb(items, set(), True, asked))
     assert page == [] and positions is not None
-    assert len(asked) <= 16 * MAX_ROUNDS
+    assert MAX_ROUNDS == 4 and len(asked) == 16 * 4  # every shard stopped early in each round
+
+
+@pytest.mark.parametrize("forward", [True, False])
+def test_ties_are_answered_in_shard_order(forward):
+    index = ShardedIndex("byTest", "list", "sort", "N", 16)
+    items = [_item(n, 7, 16) for n in (35, 2, 17, 4)]  # shards 3, 2, 1, 4: one sort value
+    page, positions = merge_page(
+        index, "L", None, 10, forward, _dynamodb(items, {i["pk"]["S"] for i in items}, forward)
+    )
+    assert [i["pk"]["S"] for i in page] == ["ORDER#17", "ORDER#2", "ORDER#35", "ORDER#4"] and positions is None
+
+
+def test_the_shards_are_queried_on_the_pool_given():
+    """The page is the same; the queries of a round run on the pool's threads."""
+    index = ShardedIndex("byTest", "list", "sort", "N", 16)
+    items = [_item(n, n, 16) for n in range(1, 200)]
+    threads: set[str] = set()
+    plain = _dynamodb(items, {i["pk"]["S"] for i in items}, True)
+
+    def query(shard: int, start: dict[str, Any] | None, limit: int) -> Any:
+        threads.add(threading.current_thread().name)
+        return plain(shard, start, limit)
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="shard") as pool:
+        pooled = merge_page(index, "L", None, 20, True, query, pool)
+    assert pooled == merge_page(index, "L", None, 20, True, plain)
+    assert threads and all(name.startswith("shard") for name in threads)
+
+
+def test_a_page_of_one_live_shard_asks_it_for_the_whole_page():
+    """Only shard 0 is not at its end (the cursor says so): it is asked for 20 items at once."""
+    index = ShardedIndex("byTest", "list", "sort", "N", 16)
+    items = [_item(16 * n, n, 16) for n in range(1, 60)]
+    asked: list[int] = []
+    positions: list[Any] = [None] + [False] * 15
+    page, _ = merge_page(index, "L", positions, 20, True, _dynamodb(items, {i["pk"]["S"] for i in items}, True, asked))
+    assert len(page) == 20 and asked == [20]
+
+
+def test_the_first_batch_grows_with_the_share_and_its_spread():
+    """About limit / shards, plus twice its square root, plus 2: the margin for shards that hold
+    more than their share (docs/adr/0040, "Costs")."""
+    assert [first_batch(limit, 16) for limit in (1, 20, 100)] == [1, 6, 14]
+    assert first_batch(5, 1) == 5  # never more than the page
 
 
 def test_an_unfiltered_page_is_full_while_more_remain():
@@ -167,3 +245,30 @@ def test_the_dynamodb_client_keeps_a_connection_for_every_shard_queried_at_once(
     from sales_common.shards import ORDER_SHARDS
 
     assert aws.LIMITS["dynamodb"].config().max_pool_connections >= ORDER_SHARDS + 1
+
+
+_BY_NUMBER = ShardedIndex("byTest", "list", "sort", "N", 4)
+_BY_TEXT = ShardedIndex("byText", "list", "sort", "S", 4)
+
+
+@pytest.mark.parametrize(
+    ("index", "positions", "valid"),
+    [
+        (_BY_NUMBER, [None, False, ["5", "ORDER#1"], ["-12", "ORDER#2"]], True),
+        (_BY_TEXT, [["x" * 1024, "ORDER#1"], None, None, None], True),  # at the length limit
+        (_BY_TEXT, [["abc", "ORDER#1"], None, None, None], True),  # text on a text index
+        (_BY_NUMBER, (None, None, None, None), False),  # not a list
+        (_BY_NUMBER, [None, None, None], False),  # a position per shard, no fewer
+        (_BY_NUMBER, [None, 5, None, None], False),  # a position is None, False or a key
+        (_BY_TEXT, [None, "ab", None, None], False),  # a key is a list
+        (_BY_NUMBER, [["5"], None, None, None], False),  # of two values
+        (_BY_NUMBER, [[5, "ORDER#1"], None, None, None], False),  # of text
+        (_BY_TEXT, [["", "ORDER#1"], None, None, None], False),  # not empty
+        (_BY_TEXT, [["x" * 1025, "ORDER#1"], None, None, None], False),  # nor longer than 1,024
+        (_BY_NUMBER, [["abc", "ORDER#1"], None, None, None], False),  # a number on a number index
+    ],
+)
+def test_a_cursor_s_positions_are_checked_before_any_query(index, positions, valid):
+    """A cursor is signed, but its payload is checked too: a key boto3 refuses must be a 400,
+    never a 500 (the API answers 400 when this says no)."""
+    assert valid_positions(positions, index) is valid
