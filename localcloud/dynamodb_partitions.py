@@ -6,7 +6,9 @@ for. A Query's cost thus grows with the table rather than with its partition, an
 page sends 16 of them (docs/performance.md, "List latency"). :func:`install` hands moto's
 `Table.query` only the *candidates*: on the table, the items stored under the partition-key value
 asked for (moto's own bucket for that key); on an index, the items whose index partition-key
-attributes hold the string values asked for. moto then applies every rule of its own to them --
+attributes hold the string values asked for (from a map of the table's items by those values,
+built at the first Query after a write and kept until the next write, so the 16 Queries of a
+sharded page read the table once). moto then applies every rule of its own to them --
 its key match again, its sort, the start key, the limits, the projection, the filter -- so the
 answer is moto's own, computed from fewer items. On a KEYS_ONLY or INCLUDE index the candidates
 are the index's own items (the attributes it projects), as DynamoDB reads them: moto copies only
@@ -54,6 +56,37 @@ def _stored(table: Any) -> list[Any]:
     return list(table.items.values())
 
 
+_PARTITIONS = "_localcloud_partitions"
+
+
+def _partitions(table: Any, names: tuple[str, ...]) -> dict[tuple[str, ...], list[Any]]:
+    """The items of `table` by the string values of their attributes `names` (an index's
+    partition key), built at the first Query after a DynamoDB write and kept until the next one
+    (:func:`localcloud.dynamodb_atomic.writes` counts them; every request that may change an item
+    goes through it, and the items dict of a table replaced or restored is another object)."""
+    from localcloud import dynamodb_atomic
+
+    stamp = (dynamodb_atomic.writes(), id(table.items))
+    cached = table.__dict__.get(_PARTITIONS)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, {})
+        table.__dict__[_PARTITIONS] = cached
+    maps: dict[tuple[str, ...], dict[tuple[str, ...], list[Any]]] = cached[1]
+    if names not in maps:
+        by_value: dict[tuple[str, ...], list[Any]] = {}
+        for item in _stored(table):
+            values = []
+            for name in names:
+                held = item.attrs.get(name)
+                if held is None or held.type != "S":
+                    break
+                values.append(held.value)
+            else:
+                by_value.setdefault(tuple(values), []).append(item)
+        maps[names] = by_value
+    return maps[names]
+
+
 def _index_view(index: Any, item: Any) -> Any:
     """`item` as `index` holds it: for a KEYS_ONLY or INCLUDE index, an Item with only the
     attributes the index projects (sharing their values, which a Query does not change)."""
@@ -94,20 +127,19 @@ def candidates(table: Any, hash_key: Any, index_name: str | None, hash_key_condi
         index = {i.name: i for i in table.all_indexes()}.get(index_name)
         if not strings or index is None:
             return None
-        found = []
-        for item in _stored(table):
-            for name, value in strings:
-                held = item.attrs.get(name)
-                if held is None or held.type != "S" or held.value != value:
-                    break
-            else:
-                found.append(_index_view(index, item))
+        names = tuple(name for name, _ in strings)
+        partition = _partitions(table, names).get(tuple(value for _, value in strings), [])
+        found = [_index_view(index, item) for item in partition]
     return sorted(found, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
 
 @patch
 def install() -> None:
     from moto.dynamodb.models.table import Table
+
+    from localcloud import dynamodb_atomic
+
+    dynamodb_atomic.install()  # its count of writes says when the partitions must be read again
 
     query = Table.query
     all_items = Table.all_items

@@ -174,17 +174,51 @@ def _pages(ddb: Any, table: str, params: dict[str, Any]) -> list[dict[str, Any]]
     raise AssertionError("the Query never ended")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(items=st.lists(item_parts, max_size=25), asked=st.lists(queries(), min_size=1, max_size=6))
-def test_a_query_answers_what_moto_answers_from_the_whole_table(ddb, items, asked):
-    names = _tables(ddb)
-    for parts in items:
-        item = _typed(parts)
+writes = st.one_of(
+    st.builds(lambda parts: ("put", parts), item_parts),  # new, or replacing an item
+    st.builds(lambda pk, sk, g: ("move", (pk, sk, g)), small, st.integers(0, 4), small),  # another partition
+    st.builds(lambda pk, sk: ("delete", (pk, sk)), small, st.integers(0, 4)),
+)
+
+
+def _write(ddb: Any, names: dict[str, str], step: tuple[str, Any]) -> None:
+    kind, what = step
+    if kind == "put":
+        item = _typed(what)
         ddb.put_item(TableName=names["range"], Item=item)
         ddb.put_item(TableName=names["hash"], Item={k: v for k, v in item.items() if k not in ("sk", "h", "hs")})
-    for query in asked:
-        params = {k: v for k, v in query.items() if k != "table"}
-        table = names[query["table"]]
+    elif kind == "move":
+        pk, sk, g = what
+        for table, key in (
+            (names["range"], {"pk": {"S": pk}, "sk": {"N": str(sk)}}),
+            (names["hash"], {"pk": {"S": pk}}),
+        ):
+            ddb.update_item(
+                TableName=table, Key=key, UpdateExpression="SET g = :g", ExpressionAttributeValues={":g": {"S": g}}
+            )
+    else:
+        pk, sk = what
+        ddb.delete_item(TableName=names["range"], Key={"pk": {"S": pk}, "sk": {"N": str(sk)}})
+        ddb.delete_item(TableName=names["hash"], Key={"pk": {"S": pk}})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    items=st.lists(item_parts, max_size=25),
+    steps=st.lists(st.one_of(queries(), writes), min_size=1, max_size=10),
+)
+def test_a_query_answers_what_moto_answers_from_the_whole_table(ddb, items, steps):
+    """Queries between writes (new items, an item moved to another index partition, deletions):
+    the partitions the emulator keeps between writes are never stale."""
+    names = _tables(ddb)
+    for parts in items:
+        _write(ddb, names, ("put", parts))
+    for step in steps:
+        if isinstance(step, tuple):
+            _write(ddb, names, step)
+            continue
+        params = {k: v for k, v in step.items() if k != "table"}
+        table = names[step["table"]]
         narrowed = _pages(ddb, table, params)
         with dynamodb_partitions.whole_table():
             reference = _pages(ddb, table, params)
@@ -230,3 +264,35 @@ def test_a_query_reads_only_its_partition(ddb, monkeypatch):
     assert candidates == [10, 6]  # each Query's partition, not the table's 30 items
     assert sorted_sizes == [6]
     assert all(set(i) == {"pk", "sk", "g", "gr"} for i in on_index["Items"])
+
+
+def test_the_partitions_kept_between_writes_follow_every_write(ddb):
+    """Each kind of write between two Queries shows in the second: a new item, an item moved to
+    another partition of the index, a deletion, and a transaction; two indexes read between the
+    same two writes each find their own partitions."""
+    names = _tables(ddb)
+    table = names["range"]
+    _write(ddb, names, ("put", {"pk": "x", "sk": 1, "g": "x", "gr": 1, "h": "x", "hs": "a"}))
+
+    def both(index: str, attribute: str, value: str) -> list[str]:
+        params = {
+            "IndexName": index,
+            "KeyConditionExpression": f"{attribute} = :p",
+            "ExpressionAttributeValues": {":p": {"S": value}},
+        }
+        narrowed = _pages(ddb, table, params)
+        with dynamodb_partitions.whole_table():
+            assert narrowed == _pages(ddb, table, params)
+        return sorted(f"{i['pk']['S']}{i['sk']['N']}" for page in narrowed for i in page["Items"])
+
+    assert both("keys", "g", "x") == ["x1"] and both("all", "h", "x") == ["x1"]
+    _write(ddb, names, ("put", {"pk": "y", "sk": 2, "g": "x", "gr": 1}))
+    assert both("keys", "g", "x") == ["x1", "y2"]
+    _write(ddb, names, ("move", ("y", 2, "y")))
+    assert both("keys", "g", "x") == ["x1"] and both("keys", "g", "y") == ["y2"]
+    _write(ddb, names, ("delete", ("x", 1)))
+    assert both("keys", "g", "x") == [] and both("all", "h", "x") == []
+    ddb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": table, "Item": _typed({"pk": "z", "sk": 3, "g": "x", "gr": 2})}}]
+    )
+    assert both("keys", "g", "x") == ["z3"]
