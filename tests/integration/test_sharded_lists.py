@@ -165,3 +165,23 @@ def _cursor(link: str) -> str:
 
 def test_the_all_orders_list_is_the_entity_shards():
     assert ALL_ORDERS[0].hash_key == "entityShard" and ALL_ORDERS[0].shards == ORDER_SHARDS
+
+
+def test_a_page_of_orders_asks_each_shard_for_its_first_batch_not_a_page(shop_orders, monkeypatch):
+    """The Query each shard gets carries `first_batch`'s Limit (6 of each for a page of 20): the
+    items read but not answered cost read units and the Lambda's parsing."""
+    from sales_common.dynamo import TableAccess
+    from sales_common.shards import first_batch
+
+    api, _ = shop_orders
+    limits: list[int] = []
+    query_raw = TableAccess.query_raw
+
+    def recorded(self: Any, limit: int, *args: Any, **kwargs: Any) -> Any:
+        limits.append(limit)
+        return query_raw(self, limit, *args, **kwargs)
+
+    monkeypatch.setattr(TableAccess, "query_raw", recorded)
+    reply = api.get("/api/orders", query={"limit": 20})
+    assert reply.status == 200, reply.raw
+    assert limits[:ORDER_SHARDS] == [first_batch(20, ORDER_SHARDS)] * ORDER_SHARDS == [6] * ORDER_SHARDS
