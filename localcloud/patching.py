@@ -45,6 +45,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     * :mod:`localcloud.dynamodb_partitions` -- a Query reads the items of its partition, not the
       whole table (moto's answer, from fewer candidates);
     * :mod:`localcloud.asl_cache` -- each state machine definition parsed once;
+    * :mod:`localcloud.moto_dispatch` -- moto's server lists its own modules once, not per request;
     * :mod:`localcloud.base64_bodies` -- SAM's gateway passes non-UTF-8 bodies base64-encoded;
     * :mod:`localcloud.dynamodb_streams` -- no stream records from cancelled transactions, and
       shard iterators that expire;
@@ -69,6 +70,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
         dynamodb_responses,
         dynamodb_streams,
         dynamodb_tokens,
+        moto_dispatch,
         secret_rotation,
         signing_key,
         sqs_journal,
@@ -88,6 +90,7 @@ def install_all(sync_timeout_seconds: float | None = None, task_timeout_scale: f
     dynamodb_key_conditions.install()
     dynamodb_partitions.install()
     asl_cache.install()
+    moto_dispatch.install()
     base64_bodies.install()
     dynamodb_streams.install()
     signing_key.install()

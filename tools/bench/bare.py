@@ -15,15 +15,21 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
 
 _ser, _de = TypeSerializer(), TypeDeserializer()
-ddb = boto3.client("dynamodb")  # created at import, as bare handlers usually do
+# created at import, as bare handlers usually do; room for a list's 16 shards at once, as the real
+# handlers' client (sales_common.aws)
+ddb = boto3.client("dynamodb", config=Config(max_pool_connections=32))
 _sfn: Any = None
+_pool: Any = None
 
 # route kind -> the AWS requests both the real and the bare handler make on the happy path
 CALLS = {
     "get": "GetItem",
     "list": "Query",
+    "list_orders": "Query x 16 shards (in parallel) + BatchGetItem",
+    "list_unsharded": "Query + BatchGetItem (the list of orders before ADR 0040; no real twin)",
     "create": "UpdateItem(counter) + PutItem",
     "create_customer": "UpdateItem(counter) + TransactWriteItems(2)",
     "create_order": "BatchGetItem + UpdateItem(counter) + StartSyncExecution + GetItem",
@@ -80,23 +86,67 @@ def get(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
 
 
 def list_(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
-    # Orders: one query of one list partition, as the list was before it was sharded (ADR 0040),
-    # so the ratio shows what querying and merging the 16 shards costs.
-    key, value = ("entityShard", "order#00") if entity == "order" else ("entity", entity)
     r = ddb.query(
         TableName=table,
         IndexName="byEntity",
         KeyConditionExpression="#k = :e",
-        ExpressionAttributeNames={"#k": key},
-        ExpressionAttributeValues={":e": {"S": value}},
+        ExpressionAttributeNames={"#k": "entity"},
+        ExpressionAttributeValues={":e": {"S": entity}},
         Limit=20,
     )
-    items = r["Items"]
-    if items and set(items[0]) <= {"pk", "entity", "id"}:  # a keys-only list index (docs/adr/0039)
-        keys = [{"pk": i["pk"]} for i in items]
-        got = {i["pk"]["S"]: i for i in ddb.batch_get_item(RequestItems={table: {"Keys": keys}})["Responses"][table]}
-        items = [got[k["pk"]["S"]] for k in keys if k["pk"]["S"] in got]
-    return _reply(200, [_plain(i) for i in items])
+    return _reply(200, [_plain(i) for i in _full_items(table, r["Items"])])
+
+
+def list_orders(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    """The sharded list of orders (ADR 0040) as the real handler reads its first page: each of the
+    16 shards asked for its first batch in parallel, merged by id, the page's orders fetched."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sales_common.shards import ORDER_SHARDS, first_batch  # the same numbers, no framework
+
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=ORDER_SHARDS)
+
+    def shard(n: int) -> list[dict[str, Any]]:
+        r = ddb.query(
+            TableName=table,
+            IndexName="byEntity",
+            KeyConditionExpression="#k = :e",
+            ExpressionAttributeNames={"#k": "entityShard"},
+            ExpressionAttributeValues={":e": {"S": f"order#{n:02d}"}},
+            Limit=first_batch(20, ORDER_SHARDS),
+        )
+        return list(r["Items"])
+
+    merged = sorted(
+        (i for items in _pool.map(shard, range(ORDER_SHARDS)) for i in items), key=lambda i: int(i["id"]["N"])
+    )
+    return _reply(200, [_plain(i) for i in _full_items(table, merged[:20])])
+
+
+def list_unsharded(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
+    """The list of orders as it was read before it was sharded: one query of one list partition
+    (the first shard's, which holds a sixteenth of them). Measured beside `list_orders`: the
+    difference is what the fan-out costs."""
+    r = ddb.query(
+        TableName=table,
+        IndexName="byEntity",
+        KeyConditionExpression="#k = :e",
+        ExpressionAttributeNames={"#k": "entityShard"},
+        ExpressionAttributeValues={":e": {"S": "order#00"}},
+        Limit=20,
+    )
+    return _reply(200, [_plain(i) for i in _full_items(table, r["Items"])])
+
+
+def _full_items(table: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of a keys-only list index (docs/adr/0039) fetched whole, in the list's order."""
+    if not items or not set(items[0]) <= {"pk", "entity", "entityShard", "id"}:
+        return items
+    keys = [{"pk": i["pk"]} for i in items]
+    got = {i["pk"]["S"]: i for i in ddb.batch_get_item(RequestItems={table: {"Keys": keys}})["Responses"][table]}
+    return [got[k["pk"]["S"]] for k in keys if k["pk"]["S"] in got]
 
 
 def create(event: dict[str, Any], table: str, entity: str) -> dict[str, Any]:
@@ -231,6 +281,8 @@ def delete_order(event: dict[str, Any], table: str, entity: str) -> dict[str, An
 HANDLERS = {
     "get": get,
     "list": list_,
+    "list_orders": list_orders,
+    "list_unsharded": list_unsharded,
     "create": create,
     "create_customer": create_customer,
     "create_order": create_order,
