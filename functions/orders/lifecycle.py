@@ -112,7 +112,11 @@ def list_orders(
             "order": None if order is SortOrder.ASC else order.value,
         },
     )
-    return fetch_sharded(_reader(), by_time if timed else by_id, value, limit, cursor, scope, **query)
+    # every order in id order: the ids after the cursor are read by key first (EntityStore.id_ordered)
+    by_key = lists is ALL_ORDERS and not timed
+    return fetch_sharded(
+        _reader(), by_time if timed else by_id, value, limit, cursor, scope, every_entity_by_id=by_key, **query
+    )
 
 
 UNSUPPORTED_COMBINATION = (

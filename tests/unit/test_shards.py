@@ -272,3 +272,31 @@ def test_a_cursor_s_positions_are_checked_before_any_query(index, positions, val
     """A cursor is signed, but its payload is checked too: a key boto3 refuses must be a 400,
     never a 500 (the API answers 400 when this says no)."""
     assert valid_positions(positions, index) is valid
+
+
+# ---------------------------------------------------------------- a list in id order: the next ids first
+def test_a_page_reads_the_page_and_half_again_by_key_in_one_batch_get():
+    from sales_common.shards import probe_window
+
+    assert [probe_window(n) for n in (1, 4, 20, 65, 66, 100)] == [3, 8, 32, 99, 100, 100]  # BatchGetItem: 100 keys
+
+
+def test_the_ids_read_by_key_follow_the_cursor_and_stop_at_the_first_id():
+    from sales_common.shards import probe_ids
+
+    assert probe_ids(0, 3, forward=True) == [1, 2, 3]
+    assert probe_ids(7, 3, forward=True) == [8, 9, 10]
+    assert probe_ids(20, 3, forward=False) == [19, 18, 17]
+    assert probe_ids(5, 8, forward=False) == [4, 3, 2, 1]  # down to id 1, the list's start
+    assert probe_ids(1, 8, forward=False) == []
+
+
+def test_a_frontier_is_two_or_more_live_shards_at_one_position():
+    from sales_common.shards import common_position
+
+    at, other = ["9", "ORDER#9"], ["7", "ORDER#7"]
+    assert common_position([False] * 14 + [at, at]) == at
+    assert common_position([at] * 16) == at
+    assert common_position([False] * 15 + [at]) is None
+    assert common_position([at] * 15 + [other]) is None
+    assert common_position([None] * 16) is None

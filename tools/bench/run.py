@@ -127,6 +127,7 @@ class Fixtures:
         self.tables = emulator.tables
         self.arns = emulator.arns
         self.next_id = 1_000_000
+        self.order_ids = 0  # orders are numbered as the counter numbers them (1, 2, 3: see `order`)
 
     def put(self, table: str, entity: str, attrs: dict[str, Any], entity_id: int | None = None) -> int:
         from sales_common.dynamo import to_item
@@ -166,9 +167,14 @@ class Fixtures:
         from orders.repository import list_keys
 
         attrs = {"customerId": customer_id, "status": "CONFIRMED", "items": [line], "total": Decimal("9.99")}
-        self.next_id += 1
-        shards = list_keys(self.next_id, customer_id, "bench", "CONFIRMED")  # its place in the lists (ADR 0040)
-        return self.put("OrdersTable", "order", {**attrs, "createdBy": "bench", **shards}, self.next_id)
+        # The id the order counter hands out next, and the counter moved past it, as the service
+        # numbers orders (the list of all orders reads its first ids by key: ADR 0040).
+        self.order_ids += 1
+        order_id = self.order_ids
+        counter = {"pk": {"S": "COUNTER#ORDER"}, "lastId": {"N": str(order_id)}}
+        self.ddb.put_item(TableName=self.tables["OrdersTable"], Item=counter)
+        shards = list_keys(order_id, customer_id, "bench", "CONFIRMED")  # its place in the lists (ADR 0040)
+        return self.put("OrdersTable", "order", {**attrs, "createdBy": "bench", **shards}, order_id)
 
 
 # ------------------------------------------------------------------ routes
@@ -199,7 +205,11 @@ def cases(fx: Fixtures) -> list[Case]:
     from tests.support.apigw import functions
 
     product, customer = fx.product(), fx.customer()
-    for _ in range(20):  # something to list
+    from sales_common.shards import ORDER_SHARDS
+
+    # something to list: a page of 20 in each shard, so that one shard's query (the list of
+    # orders before it was sharded, `bare.list_unsharded`) answers a full page too
+    for _ in range(20 * ORDER_SHARDS):
         fx.order(customer, product)
     out = []
     for fn in functions():

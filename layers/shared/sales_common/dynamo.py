@@ -381,6 +381,41 @@ class EntityStore[M: StoredModel](TableAccess):
         """`sharded_page` of this store's entities."""
         return self.sharded_page(self.model, index, value, limit, positions, **query)
 
+    def id_ordered(
+        self, index: ShardedIndex, value: object, limit: int, positions: Sequence[Position] | None, forward: bool = True
+    ) -> tuple[list[M], list[Position] | None]:
+        """A page of the sharded list `value` of `index`, which holds every entity of this store
+        and sorts by id, with no filter (all orders): the page's ids mostly follow the last one
+        answered, so they are read by key first, in one BatchGetItem of `probe_window` ids, and
+        the shards are queried only for what that leaves (gaps, the list's end, a newest-first
+        first page). Either way the cursor puts every shard at the page's last item
+        (`at_frontier`), from which the next page reads by key again. An item is in the list
+        when it carries the index's key, as DynamoDB decides what an index holds."""
+        from sales_common.shards import at_frontier, common_position, position_of, probe_ids, probe_window
+
+        frontier = common_position(positions) if positions is not None else (None if not forward else ["0", ""])
+        found: list[dict[str, Any]] = []
+        rest: Sequence[Position] | None = positions
+        if frontier is not None:
+            ids = probe_ids(int(frontier[0]), probe_window(limit), forward)
+            read = self.batch_get([self.key(i) for i in ids])
+            found = [i for i in read if index.hash_key in i and index.range_key in i][:limit]
+            if len(found) == limit:
+                last = position_of(index, found[-1])
+                return self._models(found), at_frontier(positions, index.shards, last)
+            if not forward and (not ids or ids[-1] == 1):  # read down to the first id: the list's start
+                return self._models(found), None
+            edge = ids[-1] if ids else int(frontier[0])
+            rest = at_frontier(positions, index.shards, [str(edge), self.pk(edge)])
+        more, following = self.sharded_page(self.model, index, value, limit - len(found), rest, forward=forward)
+        page = self._models(found) + more
+        if following is not None and page:
+            following = at_frontier(following, index.shards, [str(page[-1].id), self.pk(page[-1].id)])
+        return page, following
+
+    def _models(self, items: Sequence[Mapping[str, Any]]) -> list[M]:
+        return [self.model.model_validate(from_item(i)) for i in items]
+
     # ------------------------------------------------------------------ writes
     def allocate_id(self) -> int:
         """Next integer id for this entity, from the block of ids this container holds; when it is

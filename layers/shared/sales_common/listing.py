@@ -235,15 +235,30 @@ def fetch[T](
 
 
 def fetch_sharded[M: StoredModel](
-    store: EntityStore[M], index: ShardedIndex, value: object, limit: int, cursor: str | None, scope: str, **query: Any
+    store: EntityStore[M],
+    index: ShardedIndex,
+    value: object,
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    *,
+    every_entity_by_id: bool = False,
+    **query: Any,
 ) -> Page[M]:
     """One page of the sharded list `value` of `index` (docs/adr/0040): every shard queried, merged
     in the index's order; the cursor carries each shard's position (`query`: see
-    `EntityStore.sharded_page`)."""
+    `EntityStore.sharded_page`). `every_entity_by_id`: the list holds every entity of the store
+    in id order, unfiltered, and a page reads the ids after the cursor by key first
+    (`EntityStore.id_ordered`; `query` may then only give `forward`)."""
     from sales_common.shards import valid_positions
 
     positions = start_key(cursor, scope, lambda p: valid_positions(p, index)) if cursor else None
-    items, following = store.sharded(index, value, limit, positions, **query)
+    if every_entity_by_id:
+        if any(given for name, given in query.items() if name != "forward"):
+            raise ValueError(f"a list read by id takes no condition or filter: {sorted(query)}")
+        items, following = store.id_ordered(index, value, limit, positions, query.get("forward", True))
+    else:
+        items, following = store.sharded(index, value, limit, positions, **query)
     return Page(items, encode_cursor(following, signing_key(), scope) if following is not None else None)
 
 

@@ -209,6 +209,41 @@ def _merge(
     return answered, taken
 
 
+# ---------------------------------------------------------------- a list in id order: the next ids first
+def probe_window(limit: int) -> int:
+    """How many ids a page of `limit` reads by key before the shards (`EntityStore.id_ordered`):
+    the page and a margin for ids with no item (rejected placements, deleted orders, the unused
+    ids of a container's block); at most one BatchGetItem."""
+    return min(limit + limit // 2 + 2, 100)
+
+
+def probe_ids(after: int, count: int, forward: bool) -> list[int]:
+    """The `count` ids that follow id `after` in the list's order (ids start at 1)."""
+    if forward:
+        return list(range(after + 1, after + 1 + count))
+    return list(range(after - 1, max(after - 1 - count, 0), -1))
+
+
+def common_position(positions: Sequence[Position]) -> list[str] | None:
+    """The one position at least two shards are at, every shard not at its end with them (the
+    cursor `at_frontier` makes), or None. A cursor made before `at_frontier` holds each shard's
+    own last item, so no two of its shards share a position; but one live shard's position alone
+    may lie behind items other shards answered, and is not taken for a frontier."""
+    at = [p for p in positions if p is not False]
+    if len(at) < 2 or not isinstance(at[0], list) or any(p != at[0] for p in at):
+        return None
+    return at[0]
+
+
+def at_frontier(positions: Sequence[Position] | None, shards: int, frontier: list[str]) -> list[Position]:
+    """Every shard not at its end moved to `frontier`, the last item answered (or the last id
+    read by key). In a list in id order with no filter, every item up to the frontier has been
+    answered, from whichever shard: so each shard may go on from there, and the next page may
+    read the ids after it by key."""
+    current: Sequence[Position] = positions if positions is not None else [None] * shards
+    return [False if p is False else list(frontier) for p in current]
+
+
 class _Reversed:
     """Orders values in reverse (for merging lists sorted in descending order)."""
 
