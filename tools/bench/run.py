@@ -782,8 +782,8 @@ def report(results: dict[str, Any]) -> str:
             f" <= {GOALS['fan_out_extra_ms']:.0f} ms slower",
             f"  real handler {f['real_p50_ms']:.2f} ms; by hand, the same requests {f['sharded_bare_p50_ms']:.2f} ms,"
             f" one partition's query {f['unsharded_bare_p50_ms']:.2f} ms: +{f['extra_ms']:.2f} ms  {_verdict(f['met'])}",
-            "  (the emulator answers one request at a time, ~3 ms each: 16 queries cost 16 of them; on AWS they",
-            "   overlap, and the page costs their slowest plus the client's work for each: docs/performance.md)",
+            "  (the page reads the ids after its cursor by key, one request; only what that leaves is asked of",
+            "   the 16 shards, whose queries this emulator answers one at a time: docs/performance.md)",
             rows=[],
         )
     if results.get("placement"):
