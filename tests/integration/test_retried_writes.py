@@ -184,3 +184,21 @@ def test_a_stale_if_match_is_still_412_when_another_writer_made_the_same_change(
     assert other.results[0].status == 200
     assert reply.status == 412, reply.raw
     assert api.get("/api/products/1").json["version"] == 2
+
+
+def test_a_stale_if_match_is_still_412_when_another_writer_made_the_same_change_in_the_same_millisecond(
+    api, faults, monkeypatch
+):
+    """Both writes choose the same instant (the clock frozen to the millisecond) and set the same
+    fields: only the token each write carries tells the other's write from this request's own."""
+    import sales_common.dynamo
+
+    api.post("/api/products", {"name": "A", "price": 1, "stock": 5})
+    monkeypatch.setattr(sales_common.dynamo, "now_iso", lambda ago=None: "2026-12-08T10:00:00.000Z")
+    other = faults.before("UpdateItem", lambda: api.put("/api/products/1", {"price": 2}), keys={"PRODUCT#1"})
+
+    reply = api.put("/api/products/1", {"price": 2}, headers={"If-Match": '"1"'})
+
+    assert other.results[0].status == 200
+    assert reply.status == 412, reply.raw
+    assert api.get("/api/products/1").json["version"] == 2

@@ -13,6 +13,7 @@ gives the workflow definition as `${ProductKeyPrefix}` (tests/template checks th
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -46,6 +47,9 @@ LIST_INDEX = "byList"
 LIST_KEY = "listKey"
 LIST_SORT = "listSort"
 # BatchGetItem takes at most this many keys per request (a list page is at most 100 items).
+WRITE_ID = "writeId"
+"""The attribute where every update (`update_op`) leaves a random token of its own (internal: no
+model shows it), by which a retried update recognises its own applied write (`_written_by`)."""
 BATCH_GET_KEYS = 100
 # Attempts at the keys BatchGetItem leaves unprocessed (throttled) before the read fails.
 BATCH_GET_ATTEMPTS = 8
@@ -316,14 +320,17 @@ class TableAccess:
 def _written_by(exc: Exception, op: Mapping[str, Any]) -> dict[str, Any] | None:
     """The item, when a conditional update (`op`, from `update_op`) failed on the very change it
     made: the SDK sent it again after its first answer was lost (a timeout, a 5xx), the first was
-    applied, and the retry's condition (version, status) no longer holds. Recognised by the stored
-    `updatedAt` (the instant this request chose) and every changed attribute as it set them."""
+    applied, and the retry's condition (version, status) no longer holds. Recognised by the
+    stored `writeId` (the random token this write carries, the same in the SDK's retry), with the
+    instant it chose (`updatedAt`) and every changed attribute as it set them. Without the token,
+    another request's write of the same change in the same millisecond looked like this one's,
+    and this request answered 200 for a change it never made."""
     old = error_response(exc).get("Item") if is_conditional_failure(exc) else None
     if not old:
         return None
     item = from_item(old)
     values = from_item(op["ExpressionAttributeValues"])
-    if item.get("updatedAt") != values[":now"]:
+    if item.get(WRITE_ID) != values.get(":writeId") or item.get("updatedAt") != values[":now"]:
         return None
     for placeholder, attribute in op["ExpressionAttributeNames"].items():
         if placeholder.startswith("#f"):
@@ -474,10 +481,10 @@ class EntityStore[M: StoredModel](TableAccess):
         expected_version: Expected,
         condition: Condition | None = None,
     ) -> dict[str, Any]:
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {":one": 1, ":now": now_iso()}
-        sets = ["#updatedAt = :now"]
-        names["#updatedAt"] = "updatedAt"
+        names: dict[str, str] = {"#updatedAt": "updatedAt", "#writeId": WRITE_ID}
+        # this write's own token: the SDK's retry of it sends the same one (see `_written_by`)
+        values: dict[str, Any] = {":one": 1, ":now": now_iso(), ":writeId": secrets.token_hex(16)}
+        sets = ["#updatedAt = :now", "#writeId = :writeId"]
         removes = []
         for i, (attribute, new) in enumerate(changes.items()):
             names[f"#f{i}"] = attribute
