@@ -317,3 +317,14 @@ def test_a_cursor_whose_shards_are_apart_is_read_from_the_shards():
     made = at_frontier([False, None, *apart[2:]], ORDER_SHARDS, ["9", "ORDER#9"])
     assert made[0] is False and all(p == ["9", "ORDER#9"] for p in made[1:])
     assert common_position(made) == ["9", "ORDER#9"]
+
+
+def test_a_list_read_by_id_refuses_a_condition_or_a_filter(cloud):
+    """The ids read by key know no key condition or filter: asking for one is a programming error,
+    never a list that silently ignores it."""
+    from sales_common.listing import fetch_sharded
+
+    store = OrderStore(ServiceSettings(TABLE_NAME=cloud.tables["OrdersTable"]))
+    for query in ({"filter_by": _created_by("ann")}, {"key_condition": "id > :n", "values": {":n": 1}}):
+        with pytest.raises(ValueError, match="no condition or filter"):
+            fetch_sharded(store, ALL_BY_ID, "order", 5, None, "/api/orders?", every_entity_by_id=True, **query)

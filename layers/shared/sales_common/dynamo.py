@@ -13,7 +13,6 @@ gives the workflow definition as `${ProductKeyPrefix}` (tests/template checks th
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -46,10 +45,10 @@ ENTITY_INDEX = "byEntity"
 LIST_INDEX = "byList"
 LIST_KEY = "listKey"
 LIST_SORT = "listSort"
-# BatchGetItem takes at most this many keys per request (a list page is at most 100 items).
 WRITE_ID = "writeId"
 """The attribute where every update (`update_op`) leaves a random token of its own (internal: no
 model shows it), by which a retried update recognises its own applied write (`_written_by`)."""
+# BatchGetItem takes at most this many keys per request (a list page is at most 100 items).
 BATCH_GET_KEYS = 100
 # Attempts at the keys BatchGetItem leaves unprocessed (throttled) before the read fails.
 BATCH_GET_ATTEMPTS = 8
@@ -226,7 +225,7 @@ class TableAccess:
         found, last = self.query_raw(limit, start_key, index, key_condition, values, filter_by, forward, names)
         if index in self.keys_only:
             found = self.batch_get([{"pk": i["pk"]} for i in found])
-        return [model.model_validate(from_item(i)) for i in found], last
+        return _as_models(model, found), last
 
     def query_raw(
         self,
@@ -291,7 +290,7 @@ class TableAccess:
         found, following = merge_page(index, value, positions, limit, forward, one, _shard_pool())
         if index.name in self.keys_only:
             found = self.batch_get([{"pk": i["pk"]} for i in found])
-        return [model.model_validate(from_item(i)) for i in found], following
+        return _as_models(model, found), following
 
     def batch_get(self, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """The items of `keys` (DynamoDB-typed `pk` keys), in the order of `keys`, read with
@@ -315,6 +314,11 @@ class TableAccess:
                     "The list could not be read completely (the table throttled the reads); try again."
                 )
         return [by_pk[k["pk"]["S"]] for k in keys if k["pk"]["S"] in by_pk]
+
+
+def _as_models[T: BaseModel](model: type[T], items: Sequence[Mapping[str, Any]]) -> list[T]:
+    """Stored items (DynamoDB-typed) as `model`s."""
+    return [model.model_validate(from_item(i)) for i in items]
 
 
 def _written_by(exc: Exception, op: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -398,30 +402,32 @@ class EntityStore[M: StoredModel](TableAccess):
         first page). Either way the cursor puts every shard at the page's last item
         (`at_frontier`), from which the next page reads by key again. An item is in the list
         when it carries the index's key, as DynamoDB decides what an index holds."""
-        from sales_common.shards import at_frontier, common_position, position_of, probe_ids, probe_window
+        from sales_common.shards import at_frontier, common_position, probe_ids, probe_window
 
-        frontier = common_position(positions) if positions is not None else (None if not forward else ["0", ""])
+        def at(entity_id: int) -> list[str]:  # the position of this store's entity `entity_id`
+            return [str(entity_id), self.pk(entity_id)]
+
+        after: int | None = 0 if forward else None  # the first page: ascending, from the first id
+        if positions is not None:
+            common = common_position(positions)
+            after = int(common[0]) if common is not None else None
         found: list[dict[str, Any]] = []
         rest: Sequence[Position] | None = positions
-        if frontier is not None:
-            ids = probe_ids(int(frontier[0]), probe_window(limit), forward)
+        if after is not None:
+            ids = probe_ids(after, probe_window(limit), forward)
             read = self.batch_get([self.key(i) for i in ids])
             found = [i for i in read if index.hash_key in i and index.range_key in i][:limit]
             if len(found) == limit:
-                last = position_of(index, found[-1])
-                return self._models(found), at_frontier(positions, index.shards, last)
+                full = _as_models(self.model, found)
+                return full, at_frontier(positions, index.shards, at(full[-1].id))
             if not forward and (not ids or ids[-1] == 1):  # read down to the first id: the list's start
-                return self._models(found), None
-            edge = ids[-1] if ids else int(frontier[0])
-            rest = at_frontier(positions, index.shards, [str(edge), self.pk(edge)])
+                return _as_models(self.model, found), None
+            rest = at_frontier(positions, index.shards, at(ids[-1] if ids else after))
         more, following = self.sharded_page(self.model, index, value, limit - len(found), rest, forward=forward)
-        page = self._models(found) + more
+        page = _as_models(self.model, found) + more
         if following is not None and page:
-            following = at_frontier(following, index.shards, [str(page[-1].id), self.pk(page[-1].id)])
+            following = at_frontier(following, index.shards, at(page[-1].id))
         return page, following
-
-    def _models(self, items: Sequence[Mapping[str, Any]]) -> list[M]:
-        return [self.model.model_validate(from_item(i)) for i in items]
 
     # ------------------------------------------------------------------ writes
     def allocate_id(self) -> int:
@@ -481,6 +487,8 @@ class EntityStore[M: StoredModel](TableAccess):
         expected_version: Expected,
         condition: Condition | None = None,
     ) -> dict[str, Any]:
+        import secrets  # deferred, as every import only a write needs
+
         names: dict[str, str] = {"#updatedAt": "updatedAt", "#writeId": WRITE_ID}
         # this write's own token: the SDK's retry of it sends the same one (see `_written_by`)
         values: dict[str, Any] = {":one": 1, ":now": now_iso(), ":writeId": secrets.token_hex(16)}
