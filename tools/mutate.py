@@ -99,8 +99,17 @@ TARGETS: dict[str, Target] = {
         ("MAX_ROUNDS",),
     ),
     "functions/orders/lifecycle.py": Target(
-        # list_orders' filters (createdBy with customerId and status) and the cursor bound to them
-        ("tests/unit/test_order_status.py", _RACES, _ORDERS_IT, "tests/integration/test_audit.py", _CURSORS),
+        # list_orders' filters (createdBy with customerId and status) and the cursor bound to them;
+        # its dates (test_finding) and which list is read by id first (test_sharded_lists)
+        (
+            "tests/unit/test_order_status.py",
+            _RACES,
+            _ORDERS_IT,
+            "tests/integration/test_audit.py",
+            _CURSORS,
+            "tests/integration/test_finding.py",
+            "tests/integration/test_sharded_lists.py",
+        ),
         ("FULFILLED",),
     ),
     "functions/orders/models.py": Target(
